@@ -1,0 +1,66 @@
+from django.contrib import admin
+
+from .models import Annotation, Artefact, Assignment, Label, Membership, Project, Round, RoundItem
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    raw_id_fields = ["user"]
+
+
+@admin.register(Project)
+class ProjectAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "max_evaluators_per_artefact", "created_at"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [MembershipInline]
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "project", "is_lead", "is_moderator", "is_evaluator", "is_active", "external_id"]
+    list_filter = ["project", "is_lead", "is_moderator", "is_evaluator", "is_active"]
+    raw_id_fields = ["user"]
+
+
+@admin.register(Artefact)
+class ArtefactAdmin(admin.ModelAdmin):
+    list_display = ["id", "project", "kind", "framework", "title", "url"]
+    list_filter = ["project", "kind", "framework"]
+    search_fields = ["title", "url", "body"]
+
+
+@admin.register(Label)
+class LabelAdmin(admin.ModelAdmin):
+    list_display = ["name", "project", "in_catalogue", "created_at"]
+    list_filter = ["project", "in_catalogue"]
+    search_fields = ["name", "normalised"]
+
+
+@admin.register(Round)
+class RoundAdmin(admin.ModelAdmin):
+    list_display = ["project", "number", "name", "status", "source", "created_at"]
+    list_filter = ["project", "status", "source"]
+    filter_horizontal = ["evaluators"]
+
+
+@admin.register(RoundItem)
+class RoundItemAdmin(admin.ModelAdmin):
+    list_display = ["id", "round", "artefact", "status", "had_disagreement", "is_conflict", "final_label"]
+    list_filter = ["round__project", "round", "status", "had_disagreement", "is_conflict"]
+    raw_id_fields = ["artefact", "final_label", "taxonomy_label", "leaf", "resolved_by"]
+
+
+@admin.register(Assignment)
+class AssignmentAdmin(admin.ModelAdmin):
+    list_display = ["id", "round", "item", "evaluator", "order", "completed_at"]
+    list_filter = ["round__project", "round"]
+    raw_id_fields = ["item", "evaluator"]
+
+
+@admin.register(Annotation)
+class AnnotationAdmin(admin.ModelAdmin):
+    list_display = ["id", "assignment", "label", "verdict", "updated_at"]
+    list_filter = ["verdict"]
+    raw_id_fields = ["assignment", "label"]

@@ -1,0 +1,1 @@
+"""Interview transcripts and their fragment coding (see the interviews issue)."""

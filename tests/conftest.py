@@ -1,0 +1,104 @@
+"""Shared fixtures.
+
+- Tests marked `services` need the real PostgreSQL and Redis: they run when
+  DATABASE_URL points at PostgreSQL and REDIS_URL is set (as in CI) and skip otherwise.
+- `celery_worker_live` starts a real Celery worker in-process (transactional DB).
+- Browser tests use Debian's Chromium through Playwright; never a downloaded browser.
+"""
+import os
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from tests.factories import ProjectFactory, member
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
+
+SHARED = Path(settings.SHARED_FIXTURES_DIR)
+REPLICATION = SHARED / "replication"
+CHROMIUM = "/usr/bin/chromium"
+
+
+def real_services() -> bool:
+    return settings.DATABASES["default"]["ENGINE"].endswith("postgresql") and bool(settings.REDIS_URL)
+
+
+def pytest_collection_modifyitems(config, items):
+    skip_services = pytest.mark.skip(reason="needs DATABASE_URL (PostgreSQL) and REDIS_URL; CI sets both")
+    skip_browser = pytest.mark.skip(reason=f"{CHROMIUM} is missing; .ci/run installs Debian's chromium")
+    for item in items:
+        if "services" in item.keywords and not real_services():
+            item.add_marker(skip_services)
+        if "browser" in item.keywords and not Path(CHROMIUM).exists():
+            item.add_marker(skip_browser)
+
+
+@pytest.fixture
+def replication_dir():
+    if not REPLICATION.exists():
+        pytest.skip(f"shared fixtures not found at {REPLICATION}")
+    return REPLICATION
+
+
+@pytest.fixture
+def project(db):
+    return ProjectFactory()
+
+
+@pytest.fixture
+def team(project):
+    """A project with a lead, a moderator and three evaluators."""
+
+    class Team:
+        pass
+
+    t = Team()
+    t.project = project
+    t.lead = member(project, lead=True, username="lead")
+    t.moderator = member(project, moderator=True, username="moderator")
+    t.evaluators = [member(project, evaluator=True, username=f"eva{i}") for i in (1, 2, 3)]
+    return t
+
+
+@pytest.fixture
+def celery_worker_live(transactional_db):
+    """A real Celery worker consuming from Redis, in this process (tests marked `services`)."""
+    from celery.contrib.testing.worker import start_worker
+
+    from concord.celery import app
+
+    app.conf.task_always_eager = False
+    try:
+        with start_worker(app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=10) as worker:
+            yield worker
+    finally:
+        app.conf.task_always_eager = settings.CELERY_TASK_ALWAYS_EAGER
+
+
+# --- Playwright -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "headless": True,
+        "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+    }
+
+
+@pytest.fixture
+def login(live_server):
+    """login(page, user) logs `user` in through the real login form."""
+    from tests.factories import PASSWORD
+
+    def _login(page, user):
+        page.goto(f"{live_server.url}/accounts/login/")
+        page.fill("input[name=username]", user.username)
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_load_state()
+
+    return _login
