@@ -1,10 +1,10 @@
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
-from .models import Project
+from .selectors import projects_for_user
 
 
 @login_required
 def home(request):
-    projects = Project.objects.filter(memberships__user=request.user, memberships__is_active=True).distinct()
+    projects = projects_for_user(user=request.user)
     return render(request, "labelling/home.html", {"projects": projects})

@@ -5,6 +5,7 @@
 - `celery_worker_live` starts a real Celery worker in-process (transactional DB).
 - Browser tests use Debian's Chromium through Playwright; never a downloaded browser.
 """
+
 import os
 from pathlib import Path
 

@@ -1,4 +1,5 @@
 """factory_boy factories for unit data. Tests build what they need from these."""
+
 import factory
 from django.contrib.auth import get_user_model
 

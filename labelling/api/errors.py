@@ -1,4 +1,5 @@
 """DRF exception handler: domain errors become 4xx responses naming the field or reason."""
+
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 

@@ -6,7 +6,9 @@ from tests.factories import ArtefactFactory
 def test_disagreement_assigns_third_and_majority_decides(team, django_capture_on_commit_callbacks):
     artefacts = ArtefactFactory.create_batch(3, project=team.project)
     rnd = services.round_create(
-        project=team.project, user=team.lead, evaluator_ids=[e.id for e in team.evaluators[:2]],
+        project=team.project,
+        user=team.lead,
+        evaluator_ids=[e.id for e in team.evaluators[:2]],
         artefact_ids=[a.id for a in artefacts],
     )
     item = rnd.items.first()
