@@ -25,6 +25,13 @@ def real_services() -> bool:
     return settings.DATABASES["default"]["ENGINE"].endswith("postgresql") and bool(settings.REDIS_URL)
 
 
+def pytest_sessionstart(session):
+    if os.environ.get("CONCORD_REQUIRE_SERVICES") and not real_services():
+        raise pytest.UsageError(
+            "CONCORD_REQUIRE_SERVICES is set but DATABASE_URL is not PostgreSQL or REDIS_URL is unset"
+        )
+
+
 def pytest_collection_modifyitems(config, items):
     skip_services = pytest.mark.skip(reason="needs DATABASE_URL (PostgreSQL) and REDIS_URL; CI sets both")
     skip_browser = pytest.mark.skip(reason=f"{CHROMIUM} is missing; .ci/run installs Debian's chromium")

@@ -1,0 +1,87 @@
+"""docker-compose.yml and the settings agree (no Docker engine runs here, so the file is parsed)."""
+
+import importlib
+import re
+from pathlib import Path
+
+import dj_database_url
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULTED = re.compile(r"\$\{(\w+):-([^}]*)\}")
+
+
+def expand(value) -> str:
+    """Compose's `${VAR:-default}` interpolation, with VAR unset."""
+    return DEFAULTED.sub(lambda m: m.group(2), str(value))
+
+
+@pytest.fixture(scope="module")
+def compose():
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def test_compose_runs_web_worker_postgres_and_redis(compose):
+    services = compose["services"]
+    assert set(services) == {"db", "redis", "web", "worker"}
+    assert services["db"]["image"].startswith("postgres:")
+    assert services["redis"]["image"].startswith("redis:")
+    assert "gunicorn concord.wsgi:application" in services["web"]["command"]
+    assert services["worker"]["command"][:3] == ["celery", "-A", "concord"]
+    for name in ("db", "redis", "web", "worker"):
+        assert "healthcheck" in services[name], name
+    assert "pgdata" in compose["volumes"]
+    assert any(v.startswith("pgdata:") for v in services["db"]["volumes"])
+    for name in ("web", "worker"):
+        assert services[name]["depends_on"]["db"]["condition"] == "service_healthy"
+        assert services[name]["depends_on"]["redis"]["condition"] == "service_healthy"
+
+
+def test_compose_environment_matches_what_settings_read(compose, monkeypatch):
+    """The app containers get every variable settings read, and they parse to PostgreSQL and Redis."""
+    env = compose["services"]["web"]["environment"]
+    assert env == compose["services"]["worker"]["environment"]
+    for var in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DEBUG", "ALLOWED_HOSTS"):
+        assert var in env
+    db = compose["services"]["db"]["environment"]
+    parsed = dj_database_url.parse(env["DATABASE_URL"])
+    assert parsed["ENGINE"] == "django.db.backends.postgresql"
+    assert (parsed["NAME"], parsed["USER"], parsed["PASSWORD"]) == (
+        db["POSTGRES_DB"],
+        db["POSTGRES_USER"],
+        db["POSTGRES_PASSWORD"],
+    )
+    assert parsed["HOST"] == "db"
+    assert env["REDIS_URL"].startswith("redis://redis:")
+
+    # Load the settings module with the compose environment and check what it makes of it.
+    for key, value in env.items():
+        monkeypatch.setenv(key, expand(value))
+    import concord.settings as settings_module
+
+    try:
+        fresh = importlib.reload(settings_module)
+        assert fresh.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+        assert fresh.CELERY_BROKER_URL == env["REDIS_URL"]
+        assert fresh.CELERY_TASK_ALWAYS_EAGER is False
+        assert fresh.DEBUG is False
+        assert "127.0.0.1" in fresh.ALLOWED_HOSTS
+    finally:
+        monkeypatch.undo()
+        importlib.reload(settings_module)
+
+
+def test_without_environment_settings_are_embedded(monkeypatch):
+    for var in ("DATABASE_URL", "REDIS_URL"):
+        monkeypatch.delenv(var, raising=False)
+    import concord.settings as settings_module
+
+    try:
+        fresh = importlib.reload(settings_module)
+        assert fresh.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+        assert fresh.CELERY_TASK_ALWAYS_EAGER is True
+        assert fresh.DATABASES["default"]["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
+    finally:
+        monkeypatch.undo()
+        importlib.reload(settings_module)
