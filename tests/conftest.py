@@ -69,6 +69,23 @@ def team(project):
     return t
 
 
+@pytest.fixture(autouse=True)
+def _celery_mode(request):
+    """Tasks run eagerly in tests unless the test starts a real worker with `celery_worker_live`.
+
+    With REDIS_URL set (as in CI) a queued task would otherwise wait forever for a
+    worker that only the tests asking for one start."""
+    from concord.celery import app
+
+    if "celery_worker_live" in request.fixturenames:
+        yield
+        return
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous
+
+
 @pytest.fixture
 def celery_worker_live(transactional_db):
     """A real Celery worker consuming from Redis, in this process (tests marked `services`)."""
@@ -77,6 +94,7 @@ def celery_worker_live(transactional_db):
     from concord.celery import app
 
     app.conf.task_always_eager = False
+    app.control.purge()  # tasks left queued by earlier runs must not reach this worker
     try:
         with start_worker(app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=10) as worker:
             yield worker
