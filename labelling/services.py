@@ -8,12 +8,16 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
+from taxonomy.models import Leaf  # label merges move taxonomy leaves
+
 from .errors import Conflict, InvalidInput, NotAllowed, NotFound
 from .models import Annotation, Artefact, Assignment, Label, Membership, Project, Round, RoundItem, Verdict
 from .planning import plan_pairs
 from .text import MAX_LABEL_LENGTH, clean_label, normalise_label
 
 ROLES = ("lead", "moderator", "evaluator")
+MAX_NOTE_LENGTH = 10_000
+BULK_BATCH = 2000
 
 
 # --- roles ------------------------------------------------------------------------
@@ -96,6 +100,167 @@ def verdict_validate(verdict: str | None, *, field: str = "verdict") -> str:
     return verdict
 
 
+# --- label catalogue (leads) ---------------------------------------------------------
+
+
+def _history_entry(*, event: str, user, **values) -> dict:
+    return {"event": event, **values, "by": getattr(user, "username", None), "at": timezone.now().isoformat()}
+
+
+def _append_history(queryset, entry: dict, **changes) -> int:
+    """Append `entry` to `history` of every row in `queryset` and apply `changes`, in batches."""
+    model = queryset.model
+    count = 0
+    ids = list(queryset.order_by("pk").values_list("pk", flat=True))
+    for start in range(0, len(ids), BULK_BATCH):
+        rows = list(model.objects.filter(pk__in=ids[start : start + BULK_BATCH]).only("pk", "history", *changes))
+        for row in rows:
+            row.history = [*(row.history or []), entry]
+            for field, value in changes.items():
+                setattr(row, field, value)
+        model.objects.bulk_update(rows, ["history", *changes])
+        count += len(rows)
+    return count
+
+
+def _label_for_lead(*, label_id: int, user, field: str = "label_id") -> Label:
+    label = Label.objects.select_for_update(of=("self",)).select_related("project").filter(id=label_id).first()
+    if label is None:
+        raise NotFound("No such label.", field=field)
+    membership_require(project=label.project, user=user, roles=("lead",))
+    return label
+
+
+def label_create(*, project: Project, user, name: str, description: str = "", in_catalogue: bool = True) -> Label:
+    """A lead adds a label to the catalogue (offered to every evaluator); an existing one is put in it."""
+    membership_require(project=project, user=user, roles=("lead",))
+    name = label_validate(name, field="name")
+    with transaction.atomic():
+        label = label_get_or_create(project=project, name=name, user=user, field="name")
+        label.in_catalogue = in_catalogue or label.in_catalogue
+        if description:
+            label.description = description
+        label.save(update_fields=["in_catalogue", "description"])
+    return label
+
+
+def label_update(*, label_id: int, user, in_catalogue: bool | None = None, description: str | None = None) -> Label:
+    """A lead puts a label in or out of the catalogue or describes it."""
+    with transaction.atomic():
+        label = _label_for_lead(label_id=label_id, user=user)
+        if in_catalogue is not None:
+            label.in_catalogue = in_catalogue
+        if description is not None:
+            label.description = description
+        label.save(update_fields=["in_catalogue", "description"])
+    return label
+
+
+def label_rename(*, label_id: int, user, name: str) -> Label:
+    """A lead renames a label. Annotations and decisions point at the label, so they follow;
+    decided items record the old name in their history. A name that another label of the
+    project already has (after normalisation) is refused: merge the two instead."""
+    name = label_validate(name, field="name")
+    with transaction.atomic():
+        label = _label_for_lead(label_id=label_id, user=user)
+        clash = (
+            Label.objects.filter(project_id=label.project_id, normalised=normalise_label(name))
+            .exclude(id=label.id)
+            .first()
+        )
+        if clash is not None:
+            raise InvalidInput(f"The label {clash.name!r} exists already; merge the two instead.", field="name")
+        if name == label.name:
+            return label
+        old = label.name
+        label.name = name
+        label.save(update_fields=["name", "normalised"])
+        entry = _history_entry(event="rename", user=user, label=label.id, **{"from": old, "to": name})
+        _append_history(RoundItem.objects.filter(Q(final_label=label) | Q(taxonomy_label=label)), entry)
+    return label
+
+
+def label_merge(*, source_id: int, target_id: int, user) -> Label:
+    """A lead merges label `source` into `target`: every annotation, decision, taxonomy tag
+    and taxonomy leaf that used `source` uses `target` afterwards (annotations and items keep
+    the old name in their history), and `source` is deleted. Returns `target`."""
+    if source_id == target_id:
+        raise InvalidInput("A label cannot be merged into itself.", field="target_id")
+    with transaction.atomic():
+        # Lock both rows in id order, so two merges of the same pair cannot deadlock.
+        locked = {
+            label.id: label
+            for label in Label.objects.select_for_update(of=("self",))
+            .select_related("project")
+            .filter(id__in=[source_id, target_id])
+            .order_by("id")
+        }
+        source = locked.get(source_id)
+        if source is None:
+            raise NotFound("No such label.", field="source_id")
+        membership_require(project=source.project, user=user, roles=("lead",))
+        target = locked.get(target_id)
+        if target is None or target.project_id != source.project_id:
+            raise InvalidInput("The target label is not a label of this project.", field="target_id")
+
+        entry = _history_entry(event="merge", user=user, label=target.id, **{"from": source.name, "to": target.name})
+        _append_history(Annotation.objects.filter(label=source), {**entry, "value": source.name}, label=target)
+        _append_history(RoundItem.objects.filter(final_label=source), entry, final_label=target)
+        RoundItem.objects.filter(taxonomy_label=source).update(taxonomy_label=target)
+        _leaves_merge(source=source, target=target)
+        _relink_other_references(
+            source=source,
+            target=target,
+            handled={(Annotation, "label"), (RoundItem, "final_label"), (RoundItem, "taxonomy_label"), (Leaf, "label")},
+        )
+        changed = []
+        if source.in_catalogue and not target.in_catalogue:
+            target.in_catalogue = True
+            changed.append("in_catalogue")
+        if source.description and not target.description:
+            target.description = source.description
+            changed.append("description")
+        if changed:
+            target.save(update_fields=changed)
+        source.delete()
+    return target
+
+
+def _leaves_merge(*, source: Label, target: Label) -> None:
+    """Taxonomy leaves of `source` become leaves of `target`; where a node has both, items move
+    to the node's `target` leaf and the `source` leaf goes."""
+    for leaf in Leaf.objects.filter(label=source).select_for_update(of=("self",)):
+        twin = Leaf.objects.filter(node_id=leaf.node_id, label=target).first()
+        if twin is None:
+            leaf.label = target
+            leaf.save(update_fields=["label"])
+        else:
+            RoundItem.objects.filter(leaf=leaf).update(leaf=twin)
+            _relink_other_references(source=leaf, target=twin, handled={(RoundItem, "leaf")})
+            leaf.delete()
+
+
+def _relink_other_references(*, source, target, handled: set) -> None:
+    """Point every other foreign key at `source` (e.g. from other apps' models) to `target`.
+
+    Rows that would then break a uniqueness rule make the whole operation fail with a 409."""
+    for rel in type(source)._meta.get_fields(include_hidden=True):
+        if not (rel.auto_created and not rel.concrete and (rel.one_to_many or rel.one_to_one)):
+            continue
+        model, field = rel.related_model, rel.field.name
+        if (model, field) in handled:
+            continue
+        try:
+            with transaction.atomic():
+                model._base_manager.filter(**{field: source}).update(**{field: target})
+        except IntegrityError as exc:
+            raise Conflict(
+                f"{model._meta.verbose_name_plural.capitalize()} use both {source} and {target}; "
+                "tidy them up before merging.",
+                field="target_id",
+            ) from exc
+
+
 # --- rounds -----------------------------------------------------------------------
 
 
@@ -114,48 +279,66 @@ def round_create(
 ) -> Round:
     """A round over an explicit selection or a seeded random sample of the unlabelled pool.
 
-    Each artefact goes to two evaluators; loads are balanced and pairs rotate."""
+    Each artefact goes to two evaluators; loads are balanced and pairs rotate. The
+    project row is locked, so two leads creating rounds at once never share an artefact."""
     membership_require(project=project, user=user, roles=("lead",))
-    evaluators = list(
-        Membership.objects.filter(project=project, user_id__in=evaluator_ids, is_evaluator=True, is_active=True)
-        .order_by("user__username", "user_id")
-        .values_list("user_id", flat=True)
-    )
-    unknown = set(evaluator_ids) - set(evaluators)
-    if unknown:
-        raise InvalidInput(f"Not active evaluators of this project: {sorted(unknown)}.", field="evaluator_ids")
-    if len(evaluators) < 2:
-        raise InvalidInput("A round needs at least two evaluators.", field="evaluator_ids")
-
-    pool = Artefact.objects.filter(project=project).exclude(round_items__isnull=False)
     if (artefact_ids is None) == (sample_size is None):
-        raise InvalidInput("Give either a selection of artefacts or a sample size.", field="sample_size")
-    if artefact_ids is not None:
-        chosen = list(pool.filter(id__in=artefact_ids).order_by("id").values_list("id", flat=True))
-        missing = set(artefact_ids) - set(chosen)
-        if missing:
-            raise InvalidInput(f"Not in this project's unlabelled pool: {sorted(missing)[:20]}.", field="artefact_ids")
-        if not chosen:
-            raise InvalidInput("Select at least one artefact.", field="artefact_ids")
-    else:
-        if kinds:
-            pool = pool.filter(kind__in=kinds)
-        if frameworks:
-            pool = pool.filter(framework__in=frameworks)
-        candidates = list(pool.order_by("id").values_list("id", flat=True))
-        if sample_size is None or sample_size < 1:
-            raise InvalidInput("The sample size must be at least 1.", field="sample_size")
-        if sample_size > len(candidates):
-            raise InvalidInput(
-                f"The pool has only {len(candidates)} unlabelled artefacts matching the filters; "
-                f"cannot sample {sample_size}.",
-                field="sample_size",
-            )
-        if seed is None:
-            seed = random.SystemRandom().randrange(2**31)
-        chosen = sorted(random.Random(seed).sample(candidates, sample_size))
+        raise InvalidInput("Give either a selection of artefacts (artefact_ids) or a sample size.", field="sample_size")
+    if sample_size is not None and sample_size < 1:
+        raise InvalidInput("The sample size must be at least 1.", field="sample_size")
+    unknown_kinds = sorted(set(kinds or ()) - set(Artefact.Kind.values))
+    if unknown_kinds:
+        raise InvalidInput(
+            f"Unknown kinds {unknown_kinds}; choose from {', '.join(Artefact.Kind.values)}.", field="kinds"
+        )
+    evaluator_ids = list(dict.fromkeys(evaluator_ids or ()))
 
     with transaction.atomic():
+        # NO KEY UPDATE: serialises round creation without blocking inserts that reference the project.
+        Project.objects.select_for_update(no_key=True).filter(pk=project.pk).first()
+        evaluators = list(
+            Membership.objects.filter(
+                project=project, user_id__in=evaluator_ids, is_evaluator=True, is_active=True, user__is_active=True
+            )
+            .order_by("user__username", "user_id")
+            .values_list("user_id", flat=True)
+        )
+        unknown = set(evaluator_ids) - set(evaluators)
+        if unknown:
+            raise InvalidInput(f"Not active evaluators of this project: {sorted(unknown)}.", field="evaluator_ids")
+        if len(evaluators) < 2:
+            raise InvalidInput("A round needs at least two evaluators.", field="evaluator_ids")
+
+        pool = Artefact.objects.filter(project=project).exclude(round_items__isnull=False)
+        if artefact_ids is not None:
+            wanted = set(artefact_ids)
+            if not wanted:
+                raise InvalidInput("Select at least one artefact.", field="artefact_ids")
+            # The pool as a set rather than a giant IN (...) list: SQLite caps bound variables.
+            chosen = sorted(wanted & set(pool.values_list("id", flat=True)))
+            missing = wanted - set(chosen)
+            if missing:
+                raise InvalidInput(
+                    f"Not in this project's unlabelled pool: {sorted(missing)[:20]}"
+                    f"{' and more' if len(missing) > 20 else ''}.",
+                    field="artefact_ids",
+                )
+        else:
+            if kinds:
+                pool = pool.filter(kind__in=kinds)
+            if frameworks:
+                pool = pool.filter(framework__in=frameworks)
+            candidates = list(pool.order_by("id").values_list("id", flat=True))
+            if sample_size > len(candidates):
+                raise InvalidInput(
+                    f"The pool has only {len(candidates)} unlabelled artefacts matching the filters; "
+                    f"cannot sample {sample_size}.",
+                    field="sample_size",
+                )
+            if seed is None:
+                seed = random.SystemRandom().randrange(2**31)
+            chosen = sorted(random.Random(seed).sample(candidates, sample_size))
+
         if number is None:
             number = (Round.objects.filter(project=project).aggregate(n=Max("number"))["n"] or 0) + 1
         elif Round.objects.filter(project=project, number=number).exists():
@@ -164,12 +347,16 @@ def round_create(
             project=project, number=number, name=name or f"Round {number}", seed=seed, created_by=user
         )
         rnd.evaluators.set(evaluators)
-        items = RoundItem.objects.bulk_create([RoundItem(round=rnd, artefact_id=a) for a in chosen])
+        items = RoundItem.objects.bulk_create(
+            [RoundItem(round=rnd, artefact_id=a) for a in chosen], batch_size=BULK_BATCH
+        )
+        if any(item.pk is None for item in items):  # backends that return no ids from bulk inserts
+            items = list(RoundItem.objects.filter(round=rnd).order_by("artefact_id"))
         assignments = []
         for item, (first, second) in zip(items, plan_pairs(evaluators, len(items)), strict=True):
             assignments.append(Assignment(round=rnd, item=item, evaluator_id=first, order=1))
             assignments.append(Assignment(round=rnd, item=item, evaluator_id=second, order=2))
-        Assignment.objects.bulk_create(assignments)
+        Assignment.objects.bulk_create(assignments, batch_size=BULK_BATCH)
     return rnd
 
 
@@ -185,13 +372,20 @@ def round_close(*, round: Round, user) -> Round:
 
 
 def annotation_submit(
-    *, assignment_id: int, user, label: str | None = None, verdict: str | None = None, note: str = ""
+    *,
+    assignment_id: int,
+    user,
+    label: str | None = None,
+    verdict: str | None = None,
+    note: str = "",
+    project: Project | None = None,
 ) -> Annotation:
     """Submit or edit the user's annotation on their assignment.
 
     Exactly one of `label` (free text) or `verdict`. Editing is allowed until
     the item is decided. The item is re-evaluated in the same transaction; a
-    disagreement schedules the escalation task after commit."""
+    disagreement schedules the escalation task after commit. With `project`, an
+    assignment of another project is not found (the API's URL names the project)."""
     has_label = bool((label or "").strip())
     has_verdict = bool((verdict or "").strip())
     if has_label and has_verdict:
@@ -202,39 +396,57 @@ def annotation_submit(
         verdict = verdict_validate(verdict)
     else:
         label_validate(label)
+    note = note or ""
+    if len(note) > MAX_NOTE_LENGTH:
+        raise InvalidInput(f"A note has at most {MAX_NOTE_LENGTH} characters (this one has {len(note)}).", field="note")
 
-    with transaction.atomic():
-        assignment = Assignment.objects.select_related("round__project").filter(id=assignment_id).first()
-        if assignment is None:
-            raise NotFound("No such assignment.")
-        project = assignment.round.project
-        if assignment.evaluator_id != user.id:
-            membership_require(project=project, user=user)  # non-members get 404
-            raise NotAllowed("This assignment belongs to another evaluator.")
-        membership_require(project=project, user=user, roles=("evaluator",))
-        # Lock the item: submissions for the same artefact are serialised here.
-        item = RoundItem.objects.select_for_update().get(id=assignment.item_id)
-        if item.status != RoundItem.Status.LABELLING:
-            raise Conflict("This artefact is decided already; annotations can no longer change.")
-        if assignment.round.status == Round.Status.CLOSED:
-            raise Conflict("This round is closed.")
+    try:
+        with transaction.atomic():
+            annotation = _annotation_write(
+                assignment_id=assignment_id,
+                user=user,
+                label=label if has_label else None,
+                verdict=verdict if has_verdict else "",
+                note=note,
+                project=project,
+            )
+    except IntegrityError as exc:
+        # Only a label merged or deleted at this very moment gets here (the item lock serialises the rest).
+        raise Conflict("The label changed while you submitted; please submit again.", field="label") from exc
+    return annotation
 
-        label_obj = label_get_or_create(project=project, name=label, user=user) if has_label else None
-        annotation = Annotation.objects.filter(assignment=assignment).first()
-        if annotation is None:
-            annotation = Annotation(assignment=assignment)
-        else:
-            previous = str(annotation)
-            if (annotation.label_id, annotation.verdict) != (label_obj.id if label_obj else None, verdict or ""):
-                annotation.history = [*annotation.history, {"value": previous, "at": timezone.now().isoformat()}]
-        annotation.label = label_obj
-        annotation.verdict = "" if label_obj else verdict
-        annotation.note = note or ""
-        annotation.save()
-        if assignment.completed_at is None:
-            assignment.completed_at = timezone.now()
-            assignment.save(update_fields=["completed_at"])
-        item_evaluate(item=item)
+
+def _annotation_write(*, assignment_id, user, label, verdict, note, project) -> Annotation:
+    assignment = Assignment.objects.select_related("round__project").filter(id=assignment_id).first()
+    if assignment is None or (project is not None and assignment.round.project_id != project.id):
+        raise NotFound("No such assignment.")
+    project = assignment.round.project
+    if assignment.evaluator_id != getattr(user, "id", None):
+        membership_require(project=project, user=user)  # non-members get 404
+        raise NotAllowed("This assignment belongs to another evaluator.", field="assignment")
+    membership_require(project=project, user=user, roles=("evaluator",))
+    # Lock the item (only its row): submissions for the same artefact are serialised here.
+    item = RoundItem.objects.select_for_update(of=("self",)).select_related("round__project").get(id=assignment.item_id)
+    if item.status != RoundItem.Status.LABELLING:
+        raise Conflict("This artefact is decided already; annotations can no longer change.", field="assignment")
+    if assignment.round.status == Round.Status.CLOSED:
+        raise Conflict("This round is closed.", field="assignment")
+
+    label_obj = label_get_or_create(project=project, name=label, user=user) if label else None
+    annotation = Annotation.objects.filter(assignment=assignment).first()
+    if annotation is None:
+        annotation = Annotation(assignment=assignment)
+    elif (annotation.label_id, annotation.verdict) != (label_obj.id if label_obj else None, verdict):
+        annotation.history = [*annotation.history, {"value": str(annotation), "at": timezone.now().isoformat()}]
+    annotation.assignment = assignment
+    annotation.label = label_obj
+    annotation.verdict = "" if label_obj else verdict
+    annotation.note = note
+    annotation.save()
+    if assignment.completed_at is None:
+        assignment.completed_at = timezone.now()
+        assignment.save(update_fields=["completed_at"])
+    item_evaluate(item=item)
     return annotation
 
 
@@ -305,7 +517,12 @@ def item_escalate(*, item_id: int) -> str:
     the item decided) and does nothing. With no eligible evaluator the item goes
     to the moderators' conflict queue with that reason."""
     with transaction.atomic():
-        item = RoundItem.objects.select_for_update().select_related("round__project").filter(id=item_id).first()
+        item = (
+            RoundItem.objects.select_for_update(of=("self",))
+            .select_related("round__project")
+            .filter(id=item_id)
+            .first()
+        )
         if item is None or item.status != RoundItem.Status.LABELLING:
             return "noop"
         assigned = list(Assignment.objects.filter(item=item).values_list("evaluator_id", "order", "completed_at"))
@@ -350,7 +567,12 @@ def conflict_resolve(
 ) -> RoundItem:
     """A moderator decides a conflict: pick one annotation, or give a label or a verdict."""
     with transaction.atomic():
-        item = RoundItem.objects.select_for_update().select_related("round__project").filter(id=item_id).first()
+        item = (
+            RoundItem.objects.select_for_update(of=("self",))
+            .select_related("round__project")
+            .filter(id=item_id)
+            .first()
+        )
         if item is None:
             raise NotFound("No such artefact in a round.")
         project = item.round.project
