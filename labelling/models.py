@@ -261,3 +261,83 @@ class Annotation(models.Model):
 
     def __str__(self):
         return str(self.label) if self.label_id else self.get_verdict_display()
+
+
+# --- imports, exports and their progress (round spreadsheets issue) ----------------------
+
+
+class RoundImport(models.Model):
+    """How an imported round was read: the file, and which Table 1 figures it recorded.
+
+    A spreadsheet without a second tag (or without any taxonomy tag) never
+    recorded disagreements (or relevance): Table 1 shows those figures as null,
+    not 0. Written only when something changed, so re-importing the same file
+    changes nothing."""
+
+    round = models.OneToOneField(Round, on_delete=models.CASCADE, related_name="import_record")
+    filename = models.CharField(max_length=300, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    recorded = models.JSONField(
+        default=dict, blank=True, help_text='Figures the file recorded, e.g. {"disagreements": false}.'
+    )
+    report = models.JSONField(default=dict, blank=True, help_text="Summary of the last import that changed something.")
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    imported_at = models.DateTimeField(auto_now_add=True)
+    changed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"{self.round} from {self.filename or 'a file'}"
+
+
+class Job(models.Model):
+    """A long import or export run as a Celery task; the page polls it for progress.
+
+    The upload waits in `input_data` until the task reads it; an export's file
+    lands in `result_data`. Live progress during the task's transaction travels
+    through the Celery result backend (see labelling.importers.jobs)."""
+
+    class Kind(models.TextChoices):
+        IMPORT_ARTEFACTS = "import_artefacts", "Import artefacts"
+        IMPORT_ROUND = "import_round", "Import a labelled round"
+        EXPORT_ROUND = "export_round", "Export a round"
+        EXPORT_ANNOTATIONS = "export_annotations", "Export annotations"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="jobs")
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    params = models.JSONField(default=dict, blank=True)
+    input_name = models.CharField(max_length=300, blank=True)
+    input_data = models.BinaryField(null=True, blank=True)
+    result_name = models.CharField(max_length=300, blank=True)
+    result_type = models.CharField(max_length=120, blank=True)
+    result_data = models.BinaryField(null=True, blank=True)
+    report = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    progress = models.PositiveSmallIntegerField(default=0, help_text="Percent done, as last stored.")
+    message = models.CharField(max_length=300, blank=True)
+    task_id = models.CharField(max_length=100, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["project", "kind", "status"])]
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    def __str__(self):
+        return f"{self.get_kind_display()} #{self.id} ({self.status})"
