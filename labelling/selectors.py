@@ -21,3 +21,438 @@ def project_for_member(*, slug: str, user, roles: tuple[str, ...] = ()) -> tuple
 
 
 __all__ = ["get_object_or_404", "project_for_member", "projects_for_user"]
+
+
+# --- pages (server-rendered views) ----------------------------------------------------
+# Every list below is a single query (plus the paginator's COUNT); counts are SQL
+# aggregates or correlated subqueries, so page query counts stay flat as data grows.
+
+
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.db.models import (  # noqa: E402
+    Case,
+    Count,
+    IntegerField,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce  # noqa: E402
+
+from .errors import NotAllowed  # noqa: E402
+from .models import Annotation, Artefact, Assignment, Label, Round, RoundItem  # noqa: E402
+from .text import normalise_label  # noqa: E402
+
+
+def _count_subquery(queryset, group_by: str):
+    """A scalar subquery counting `queryset` rows (already filtered on an OuterRef), 0 when none."""
+    counted = queryset.order_by().values(group_by).annotate(n=Count("*")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
+def memberships_for_user(*, user):
+    """The user's active memberships with their projects, for the home page."""
+    return Membership.objects.filter(user=user, is_active=True).select_related("project").order_by("project__name")
+
+
+def evaluator_round_progress(*, project, user):
+    """Rounds where the user has assignments, newest first, with `my_total`, `my_done`, `my_open`."""
+    mine = Q(assignments__evaluator=user)
+    return (
+        Round.objects.filter(project=project)
+        .annotate(
+            my_total=Count("assignments", filter=mine),
+            my_done=Count("assignments", filter=mine & Q(assignments__completed_at__isnull=False)),
+        )
+        .filter(my_total__gt=0)
+        .order_by("-number")
+    )
+
+
+def evaluator_open_assignments(*, project, user, round_number: int | None = None):
+    """The user's assignments still waiting for their annotation, in queue order (round, then id)."""
+    qs = Assignment.objects.filter(
+        evaluator=user,
+        round__project=project,
+        round__status=Round.Status.OPEN,
+        completed_at__isnull=True,
+        item__status=RoundItem.Status.LABELLING,
+    )
+    if round_number is not None:
+        qs = qs.filter(round__number=round_number)
+    return qs.select_related("round", "item__artefact").order_by("round__number", "id")
+
+
+def evaluator_assignment(*, project, user, assignment_id: int):
+    """One of the user's own assignments with its item, artefact and annotation.
+
+    Another evaluator's assignment is refused (403) and never rendered."""
+    assignment = (
+        Assignment.objects.select_related(
+            "round", "item__artefact", "item__final_label", "item__resolved_by", "annotation__label"
+        )
+        .filter(id=assignment_id, round__project=project)
+        .first()
+    )
+    if assignment is None:
+        raise NotFound("No such assignment in this project.")
+    if assignment.evaluator_id != user.id:
+        raise NotAllowed("This assignment belongs to another evaluator.")
+    return assignment
+
+
+def _queue_after(assignment):
+    n = assignment.round.number
+    return Q(round__number__gt=n) | Q(round__number=n, id__gt=assignment.id)
+
+
+def evaluator_neighbours(*, assignment) -> tuple[int | None, int | None]:
+    """Ids of the previous and next of the evaluator's assignments in queue order (round number, id)."""
+    mine = Assignment.objects.filter(
+        evaluator_id=assignment.evaluator_id, round__project_id=assignment.round.project_id
+    )
+    n = assignment.round.number
+    before = Q(round__number__lt=n) | Q(round__number=n, id__lt=assignment.id)
+    previous = mine.filter(before).order_by("-round__number", "-id").values_list("id", flat=True).first()
+    following = (
+        mine.filter(_queue_after(assignment)).order_by("round__number", "id").values_list("id", flat=True).first()
+    )
+    return previous, following
+
+
+def evaluator_next_open(*, project, user, after=None):
+    """The next open assignment after `after` in queue order, wrapping round to the first; None when all done."""
+    open_ = evaluator_open_assignments(project=project, user=user)
+    if after is None:
+        return open_.first()
+    return open_.filter(_queue_after(after)).first() or open_.exclude(id=after.id).first()
+
+
+def item_annotations(*, item):
+    """Every annotation on an item with its author, in assignment order.
+
+    Callers show these only for decided items or to moderators on conflicts (blindness)."""
+    return (
+        Annotation.objects.filter(assignment__item=item)
+        .select_related("assignment__evaluator", "label")
+        .order_by("assignment__order")
+    )
+
+
+def label_suggestions(*, project, user, query: str = "", limit: int = 10):
+    """Labels to suggest while `user` types, with usage counts, never leaking undecided labels of others.
+
+    A label is offered only if it is in the lead's catalogue, is the decision of a
+    decided item, or was used by `user` themself. `decided_count` counts decided
+    items, `my_count` the user's own annotations; prefix matches come first."""
+    key = normalise_label(query)
+    decided = RoundItem.objects.filter(final_label=OuterRef("pk"), status__in=RoundItem.DECIDED)
+    mine = Annotation.objects.filter(label=OuterRef("pk"), assignment__evaluator=user)
+    qs = Label.objects.filter(project=project)
+    if key:
+        qs = qs.filter(normalised__contains=key)
+    qs = qs.annotate(
+        decided_count=_count_subquery(decided, "final_label"),
+        my_count=_count_subquery(mine, "label"),
+        prefix=Case(When(normalised__startswith=key, then=Value(0)), default=Value(1), output_field=IntegerField()),
+    ).filter(Q(in_catalogue=True) | Q(decided_count__gt=0) | Q(my_count__gt=0))
+    return qs.order_by("prefix", "-decided_count", "-my_count", "normalised")[:limit]
+
+
+def evaluator_annotations(*, project, user):
+    """The user's own annotations in the project, most recently changed first."""
+    return (
+        Annotation.objects.filter(assignment__evaluator=user, assignment__round__project=project)
+        .select_related("label", "assignment__round", "assignment__item__artefact", "assignment__item__final_label")
+        .order_by("-updated_at", "-id")
+    )
+
+
+def rounds_overview(*, project):
+    """The project's rounds, newest first, with item and assignment counts for progress bars."""
+    done = Assignment.objects.filter(round=OuterRef("pk"), completed_at__isnull=False)
+    total = Assignment.objects.filter(round=OuterRef("pk"))
+    return (
+        Round.objects.filter(project=project)
+        .annotate(
+            items_total=Count("items"),
+            items_decided=Count("items", filter=Q(items__status__in=RoundItem.DECIDED)),
+            items_conflict=Count("items", filter=Q(items__status=RoundItem.Status.CONFLICT)),
+            items_disagreed=Count("items", filter=Q(items__had_disagreement=True)),
+            assignments_total=_count_subquery(total, "round"),
+            assignments_done=_count_subquery(done, "round"),
+        )
+        .order_by("-number")
+    )
+
+
+def round_by_number(*, project, number: int):
+    rnd = Round.objects.filter(project=project, number=number).first()
+    if rnd is None:
+        raise NotFound(f"No round {number} in this project.")
+    return rnd
+
+
+def round_summary(*, round) -> dict:
+    """Item counts by status, disagreements and conflicts (counted separately), assignment
+    progress and the percent agreement so far, in two aggregate queries.
+
+    Percent agreement: of the items whose first two annotations are in, the share where
+    they were equal (agreed), i.e. agreed / (agreed + had a disagreement)."""
+    S = RoundItem.Status
+    summary = RoundItem.objects.filter(round=round).aggregate(
+        total=Count("id"),
+        labelling=Count("id", filter=Q(status=S.LABELLING)),
+        agreed=Count("id", filter=Q(status=S.AGREED)),
+        majority=Count("id", filter=Q(status=S.MAJORITY)),
+        conflict=Count("id", filter=Q(status=S.CONFLICT)),
+        resolved=Count("id", filter=Q(status=S.RESOLVED)),
+        disagreements=Count("id", filter=Q(had_disagreement=True)),
+        open_disagreements=Count("id", filter=Q(had_disagreement=True, status=S.LABELLING)),
+        conflicts=Count("id", filter=Q(is_conflict=True)),
+    )
+    summary.update(
+        Assignment.objects.filter(round=round).aggregate(
+            assignments=Count("id"), assignments_done=Count("id", filter=Q(completed_at__isnull=False))
+        )
+    )
+    summary["decided"] = summary["agreed"] + summary["majority"] + summary["resolved"]
+    compared = summary["agreed"] + summary["disagreements"]
+    summary["compared"] = compared
+    summary["percent_agreement"] = round_half(100 * summary["agreed"] / compared) if compared else None
+    return summary
+
+
+def round_half(value: float) -> float:
+    return float(f"{value:.1f}")
+
+
+def round_evaluator_progress(*, round):
+    """Per evaluator in the round: assignments total, done and extra (third or later), by username."""
+    return (
+        Assignment.objects.filter(round=round)
+        .values("evaluator_id", "evaluator__username")
+        .annotate(
+            total=Count("id"),
+            done=Count("id", filter=Q(completed_at__isnull=False)),
+            extra=Count("id", filter=Q(order__gt=2)),
+        )
+        .order_by("evaluator__username")
+    )
+
+
+def round_open_items(*, round, status: str, disagreed: bool | None = None):
+    """Items of a round in a status (e.g. open disagreements: labelling + disagreed), with artefacts."""
+    qs = RoundItem.objects.filter(round=round, status=status)
+    if disagreed is not None:
+        qs = qs.filter(had_disagreement=disagreed)
+    return qs.select_related("artefact").order_by("id")
+
+
+def conflict_queue(*, project, resolved: bool = False, round_number: int | None = None):
+    """Open conflicts (or resolved ones) of the project with their annotation count."""
+    qs = RoundItem.objects.filter(round__project=project)
+    if resolved:
+        qs = qs.filter(is_conflict=True, status=RoundItem.Status.RESOLVED).order_by("-resolved_at", "-id")
+    else:
+        qs = qs.filter(status=RoundItem.Status.CONFLICT).order_by("round__number", "id")
+    if round_number is not None:
+        qs = qs.filter(round__number=round_number)
+    return qs.select_related("artefact", "round", "final_label", "resolved_by").annotate(
+        n_annotations=Count("assignments__annotation")
+    )
+
+
+def conflict_item(*, project, item_id: int):
+    """An item that reached the moderators (open or resolved); anything else is not shown here."""
+    item = (
+        RoundItem.objects.select_related("artefact", "round", "final_label", "resolved_by")
+        .filter(id=item_id, round__project=project, is_conflict=True)
+        .first()
+    )
+    if item is None:
+        raise NotFound("No such conflict in this project.")
+    return item
+
+
+def next_open_conflict(*, project, after_id: int | None = None):
+    qs = RoundItem.objects.filter(round__project=project, status=RoundItem.Status.CONFLICT).order_by(
+        "round__number", "id"
+    )
+    if after_id is not None:
+        qs = qs.exclude(id=after_id)
+    return qs.values_list("id", flat=True).first()
+
+
+def label_catalogue(*, project, user, blind: bool, query: str = ""):
+    """The project's labels with `annotation_count` and `decided_count`.
+
+    With `blind` (the lead also evaluates) only labels an evaluator may see are listed:
+    catalogue labels, decisions of decided items and the user's own labels."""
+    decided = RoundItem.objects.filter(final_label=OuterRef("pk"), status__in=RoundItem.DECIDED)
+    used = Annotation.objects.filter(label=OuterRef("pk"))
+    mine = Annotation.objects.filter(label=OuterRef("pk"), assignment__evaluator=user)
+    qs = Label.objects.filter(project=project).annotate(
+        annotation_count=_count_subquery(used, "label"), decided_count=_count_subquery(decided, "final_label")
+    )
+    if blind:
+        qs = qs.annotate(my_count=_count_subquery(mine, "label")).filter(
+            Q(in_catalogue=True) | Q(decided_count__gt=0) | Q(my_count__gt=0)
+        )
+    key = normalise_label(query)
+    if key:
+        qs = qs.filter(normalised__contains=key)
+    return qs.order_by("normalised")
+
+
+def label_in_project(*, project, label_id: int):
+    label = Label.objects.filter(project=project, id=label_id).first()
+    if label is None:
+        raise NotFound("No such label in this project.")
+    return label
+
+
+def label_by_name(*, project, name: str):
+    return Label.objects.filter(project=project, normalised=normalise_label(name)).first()
+
+
+def artefact_list(*, project, query: str = "", kind: str = "", framework: str = "", pool: str = ""):
+    """The project's artefacts filtered and searched, with `in_rounds` (how many rounds include each)."""
+    qs = Artefact.objects.filter(project=project)
+    if query:
+        qs = qs.filter(Q(title__icontains=query) | Q(url__icontains=query) | Q(body__icontains=query))
+    if kind:
+        qs = qs.filter(kind=kind)
+    if framework:
+        qs = qs.filter(framework=framework)
+    if pool == "pool":
+        qs = qs.filter(round_items__isnull=True)
+    elif pool == "rounds":
+        qs = qs.filter(round_items__isnull=False).distinct()
+    return qs.annotate(in_rounds=Count("round_items", distinct=True)).order_by("id")
+
+
+def artefact_frameworks(*, project) -> list[str]:
+    return list(
+        Artefact.objects.filter(project=project)
+        .exclude(framework="")
+        .order_by("framework")
+        .values_list("framework", flat=True)
+        .distinct()
+    )
+
+
+def artefact_counts(*, project) -> dict:
+    return Artefact.objects.filter(project=project).aggregate(
+        total=Count("id"), pool=Count("id", filter=Q(round_items__isnull=True))
+    )
+
+
+def active_evaluators(*, project):
+    """Users holding the active evaluator role, by username (choices for a new round)."""
+    return (
+        get_user_model()
+        .objects.filter(memberships__project=project, memberships__is_evaluator=True, memberships__is_active=True)
+        .order_by("username", "id")
+    )
+
+
+# --- API (labelling/api) ----------------------------------------------------------------
+# The API reuses the page selectors above where they fit; these add what only the API needs.
+# Querysets select or prefetch everything their serializers read: query counts stay flat.
+
+from django.db.models import Exists, F, Prefetch  # noqa: E402
+
+
+def projects_with_roles(*, user):
+    """The user's projects, each with `is_lead`, `is_moderator`, `is_evaluator` of the user (one query)."""
+    mine = Membership.objects.filter(project=OuterRef("pk"), user=user, is_active=True)
+    return (
+        Project.objects.filter(Exists(mine))
+        .annotate(
+            is_lead=Exists(mine.filter(is_lead=True)),
+            is_moderator=Exists(mine.filter(is_moderator=True)),
+            is_evaluator=Exists(mine.filter(is_evaluator=True)),
+        )
+        .order_by("name", "id")
+    )
+
+
+def project_members(*, project):
+    """Every membership of the project with its user, by username."""
+    return Membership.objects.filter(project=project).select_related("user").order_by("user__username", "id")
+
+
+ARTEFACT_STATUSES = ("pool", "decided", *RoundItem.Status.values)
+
+
+def artefacts_filtered(
+    *,
+    project,
+    kind: str = "",
+    framework: str = "",
+    round_number: int | None = None,
+    status: str = "",
+):
+    """The project's artefacts with their round items (round, status, decision) prefetched.
+
+    `status`: `pool` (in no round yet), `decided`, or a round item status."""
+    qs = Artefact.objects.filter(project=project)
+    if kind:
+        qs = qs.filter(kind=kind)
+    if framework:
+        qs = qs.filter(framework=framework)
+    items = RoundItem.objects.all()
+    if round_number is not None:
+        items = items.filter(round__number=round_number)
+    if status == "pool":
+        qs = qs.filter(round_items__isnull=True)
+    elif status == "decided":
+        items = items.filter(status__in=RoundItem.DECIDED)
+    elif status:
+        items = items.filter(status=status)
+    if round_number is not None or status not in ("", "pool"):
+        qs = qs.filter(Exists(items.filter(artefact=OuterRef("pk"))))
+    return qs.prefetch_related(
+        Prefetch(
+            "round_items",
+            queryset=RoundItem.objects.select_related("round", "final_label").order_by("round__number"),
+        )
+    ).order_by("id")
+
+
+def assignments_mine(*, project, user, round_number: int | None = None, state: str = ""):
+    """The user's own assignments in the project: open ones first, then by round and id.
+
+    `state`: `open` (no annotation yet), `done`, or empty for both."""
+    qs = Assignment.objects.filter(evaluator=user, round__project=project)
+    if round_number is not None:
+        qs = qs.filter(round__number=round_number)
+    if state == "open":
+        qs = qs.filter(completed_at__isnull=True)
+    elif state == "done":
+        qs = qs.filter(completed_at__isnull=False)
+    return qs.select_related("round", "item__artefact", "item__final_label", "annotation__label").order_by(
+        F("completed_at").asc(nulls_first=True), "round__number", "id"
+    )
+
+
+def assignment_next(*, project, user):
+    """The user's next open assignment (open round, item still being labelled), or None."""
+    return (
+        evaluator_open_assignments(project=project, user=user)
+        .select_related("item__final_label", "annotation__label")
+        .first()
+    )
+
+
+def conflicts_with_annotations(*, project, resolved: bool = False, round_number: int | None = None):
+    """Conflicts (open, or resolved with `resolved`) with every annotation and its author prefetched.
+
+    Only for moderators: these items reached the moderators, every label on them is in."""
+    assignments = Assignment.objects.select_related("evaluator", "annotation__label").order_by("order")
+    return conflict_queue(project=project, resolved=resolved, round_number=round_number).prefetch_related(
+        Prefetch("assignments", queryset=assignments)
+    )

@@ -1,0 +1,139 @@
+"""Page forms. They check the shape of the input; the rules live in services, whose
+DomainErrors are attached back to the form's fields by the views."""
+
+import re
+
+from django import forms
+
+from .errors import DomainError
+from .models import Artefact, Verdict
+
+VERDICT_CHOICES = [("", "—"), *Verdict.choices]
+
+# Field names used by services mapped to the forms' own field names.
+SERVICE_FIELDS = {"evaluator_ids": "evaluators", "target_id": "target", "source_id": "label_id"}
+
+
+def attach_error(form: forms.Form, error: DomainError) -> None:
+    """Show a service's DomainError on the field it names (or on the whole form)."""
+    field = SERVICE_FIELDS.get(error.field, error.field) if error.field else None
+    form.add_error(field if field in form.fields else None, error.message)
+
+
+class AnnotationForm(forms.Form):
+    label = forms.CharField(required=False, strip=True)
+    verdict = forms.ChoiceField(choices=VERDICT_CHOICES, required=False)
+    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def clean(self):
+        data = super().clean()
+        if not self.errors and not data.get("label") and not data.get("verdict"):
+            self.add_error("label", "Type a label or choose a verdict.")
+        return data
+
+
+class IdListWidget(forms.Textarea):
+    """Accepts repeated values (checkboxes) or one text with ids separated by commas or spaces."""
+
+    def value_from_datadict(self, data, files, name):
+        values = data.getlist(name) if hasattr(data, "getlist") else [data.get(name) or ""]
+        return ", ".join(v for v in values if v)
+
+
+class IdListField(forms.CharField):
+    widget = IdListWidget
+
+    def to_python(self, value):
+        text = super().to_python(value)
+        parts = [p for p in re.split(r"[\s,;]+", text or "") if p]
+        bad = [p for p in parts if not p.isdigit()]
+        if bad:
+            raise forms.ValidationError(f"Not artefact ids: {', '.join(bad[:5])}.")
+        return list(dict.fromkeys(int(p) for p in parts))
+
+
+class RoundCreateForm(forms.Form):
+    MODES = [("sample", "Random sample of the unlabelled pool"), ("selection", "Explicit selection")]
+
+    mode = forms.ChoiceField(choices=MODES, initial="sample", widget=forms.RadioSelect)
+    name = forms.CharField(required=False, max_length=200)
+    evaluators = forms.ModelMultipleChoiceField(queryset=None, widget=forms.CheckboxSelectMultiple)
+    sample_size = forms.IntegerField(required=False, min_value=1, max_value=1_000_000)
+    seed = forms.IntegerField(required=False, min_value=0, max_value=2**62, help_text="Empty: a random seed.")
+    kinds = forms.MultipleChoiceField(
+        choices=Artefact.Kind.choices, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    frameworks = forms.MultipleChoiceField(choices=[], required=False, widget=forms.CheckboxSelectMultiple)
+    artefact_ids = IdListField(required=False, label="Artefact ids", widget=IdListWidget(attrs={"rows": 2}))
+
+    def __init__(self, *args, evaluators, frameworks, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["evaluators"].queryset = evaluators
+        self.fields["evaluators"].label_from_instance = lambda u: u.get_full_name() or u.username
+        self.fields["frameworks"].choices = [(f, f) for f in frameworks]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("mode") == "sample" and not data.get("sample_size") and "sample_size" not in self.errors:
+            self.add_error("sample_size", "How many artefacts should the sample hold?")
+        if data.get("mode") == "selection" and not data.get("artefact_ids") and "artefact_ids" not in self.errors:
+            self.add_error("artefact_ids", "Select at least one artefact.")
+        return data
+
+    def service_kwargs(self) -> dict:
+        data = self.cleaned_data
+        kwargs = {"evaluator_ids": [u.id for u in data["evaluators"]], "name": data.get("name") or ""}
+        if data["mode"] == "selection":
+            kwargs["artefact_ids"] = data["artefact_ids"]
+        else:
+            kwargs.update(
+                sample_size=data["sample_size"],
+                seed=data.get("seed"),
+                kinds=data.get("kinds") or None,
+                frameworks=data.get("frameworks") or None,
+            )
+        return kwargs
+
+
+class ResolveForm(forms.Form):
+    annotation_id = forms.IntegerField(required=False, min_value=1)
+    label = forms.CharField(required=False, strip=True)
+    verdict = forms.ChoiceField(choices=VERDICT_CHOICES, required=False)
+    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def clean(self):
+        data = super().clean()
+        given = [k for k in ("annotation_id", "label", "verdict") if data.get(k)]
+        if not self.errors and len(given) != 1:
+            self.add_error(None, "Pick one annotation, or type one final label, or choose one verdict.")
+        return data
+
+
+class LabelIdForm(forms.Form):
+    label_id = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+
+
+class LabelRenameForm(LabelIdForm):
+    name = forms.CharField(strip=True)
+
+
+class LabelMergeForm(LabelIdForm):
+    target = forms.CharField(strip=True, label="Merge into")
+
+
+class CatalogueAddForm(forms.Form):
+    name = forms.CharField(strip=True)
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class ArtefactFilterForm(forms.Form):
+    POOL = [("", "All artefacts"), ("pool", "Unlabelled pool"), ("rounds", "In a round")]
+
+    q = forms.CharField(required=False, strip=True, label="Search")
+    kind = forms.ChoiceField(choices=[("", "Any kind"), *Artefact.Kind.choices], required=False)
+    framework = forms.ChoiceField(choices=[], required=False)
+    pool = forms.ChoiceField(choices=POOL, required=False)
+
+    def __init__(self, *args, frameworks, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["framework"].choices = [("", "Any framework"), *((f, f) for f in frameworks)]
