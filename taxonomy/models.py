@@ -55,3 +55,87 @@ class Leaf(models.Model):
 
     def __str__(self):
         return f"{self.label} (under {self.node})"
+
+
+class TaxonomyChange(models.Model):
+    """One edit of a project's taxonomy: who, what, when, and what it replaced.
+
+    `snapshot` holds the state of every object the change touched, as it was
+    before the change (`nodes`, `leaves`, `items` = [item id, old leaf id]),
+    plus the ids the change created (`created_nodes`, `created_leaves`), so the
+    latest change can be undone exactly."""
+
+    class Action(models.TextChoices):
+        NODE_CREATE = "node_create", "Created a category"
+        NODE_UPDATE = "node_update", "Edited a category"
+        NODE_MOVE = "node_move", "Moved a category"
+        NODE_MERGE = "node_merge", "Merged categories"
+        NODE_DELETE = "node_delete", "Deleted a category"
+        LEAF_ATTACH = "leaf_attach", "Attached labels"
+        LEAF_MOVE = "leaf_move", "Moved a leaf"
+        LEAF_DETACH = "leaf_detach", "Detached a leaf"
+        IMPORT = "import", "Imported a taxonomy"
+        ROUNDS = "rounds", "Recomputed rounds"
+
+    project = models.ForeignKey("labelling.Project", on_delete=models.CASCADE, related_name="taxonomy_changes")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action = models.CharField(max_length=20, choices=Action.choices)
+    summary = models.CharField(max_length=1000)
+    snapshot = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["project", "undone_at"])]
+
+    def __str__(self):
+        return self.summary
+
+
+class Comparison(models.Model):
+    """Another taxonomy's classes, or a list of mutation operators, mapped onto this project's tree."""
+
+    class Kind(models.TextChoices):
+        TAXONOMY = "taxonomy", "Another taxonomy"
+        MUTATION_OPERATORS = "mutation_operators", "Mutation operators"
+
+    project = models.ForeignKey("labelling.Project", on_delete=models.CASCADE, related_name="taxonomy_comparisons")
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.TAXONOMY)
+    description = models.TextField(blank=True, help_text="Source, citation, notes.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["project", "name"], name="comparison_unique_name")]
+        ordering = ["project", "name"]
+
+    def __str__(self):
+        return self.name
+
+
+class ComparisonClass(models.Model):
+    """A class of the other taxonomy (or one mutation operator). Maps onto any number of
+    nodes or leaves; several classes may map onto the same node; an unmapped class is allowed."""
+
+    comparison = models.ForeignKey(Comparison, on_delete=models.CASCADE, related_name="classes")
+    name = models.CharField(max_length=300)
+    description = models.TextField(blank=True)
+    position = models.PositiveIntegerField(default=0)
+    nodes = models.ManyToManyField(Node, blank=True, related_name="comparison_classes")
+    leaves = models.ManyToManyField(Leaf, blank=True, related_name="comparison_classes")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["comparison", "name"], name="comparisonclass_unique_name")]
+        ordering = ["comparison", "position", "id"]
+
+    def __str__(self):
+        return self.name
