@@ -426,7 +426,11 @@ def _annotation_write(*, assignment_id, user, label, verdict, note, project) -> 
         raise NotAllowed("This assignment belongs to another evaluator.", field="assignment")
     membership_require(project=project, user=user, roles=("evaluator",))
     # Lock the item (only its row): submissions for the same artefact are serialised here.
-    item = RoundItem.objects.select_for_update(of=("self",)).select_related("round__project").get(id=assignment.item_id)
+    item = (
+        RoundItem.objects.select_for_update(of=("self",))
+        .select_related("round__project", "final_label")
+        .get(id=assignment.item_id)
+    )
     if item.status != RoundItem.Status.LABELLING:
         raise Conflict("This artefact is decided already; annotations can no longer change.", field="assignment")
     if assignment.round.status == Round.Status.CLOSED:
@@ -438,7 +442,9 @@ def _annotation_write(*, assignment_id, user, label, verdict, note, project) -> 
         annotation = Annotation(assignment=assignment)
     elif (annotation.label_id, annotation.verdict) != (label_obj.id if label_obj else None, verdict):
         annotation.history = [*annotation.history, {"value": str(annotation), "at": timezone.now().isoformat()}]
+    assignment.item = item  # callers read the item's state after the evaluation below
     annotation.assignment = assignment
+    annotation.was_created = annotation._state.adding
     annotation.label = label_obj
     annotation.verdict = "" if label_obj else verdict
     annotation.note = note
@@ -564,8 +570,14 @@ def conflict_resolve(
     verdict: str | None = None,
     annotation_id: int | None = None,
     note: str = "",
+    project: Project | None = None,
 ) -> RoundItem:
-    """A moderator decides a conflict: pick one annotation, or give a label or a verdict."""
+    """A moderator decides a conflict: pick one annotation, or give a label or a verdict.
+
+    With `project`, an item of another project is not found (the API's URL names the project)."""
+    note = note or ""
+    if len(note) > MAX_NOTE_LENGTH:
+        raise InvalidInput(f"A note has at most {MAX_NOTE_LENGTH} characters (this one has {len(note)}).", field="note")
     with transaction.atomic():
         item = (
             RoundItem.objects.select_for_update(of=("self",))
@@ -573,7 +585,7 @@ def conflict_resolve(
             .filter(id=item_id)
             .first()
         )
-        if item is None:
+        if item is None or (project is not None and item.round.project_id != project.id):
             raise NotFound("No such artefact in a round.")
         project = item.round.project
         membership_require(project=project, user=user, roles=("moderator",))

@@ -1,0 +1,333 @@
+"""API serializers. Input serializers check the shape only; the services enforce the rules.
+
+Blindness: while an item is undecided an evaluator sees only their own annotation on
+it. No serializer here nests other people's annotations except `ConflictSerializer`,
+which only moderators reach and only for items every annotation of which is in.
+"""
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from labelling.models import Annotation, Artefact, Assignment, Label, Membership, Project, Round, RoundItem, Verdict
+from labelling.text import sanitise_html
+
+# Shape guards only (the services give the precise limits and messages).
+MAX_TEXT_INPUT = 20_000
+MAX_IDS = 200_000
+
+
+class ProjectSerializer(serializers.ModelSerializer):
+    roles = serializers.SerializerMethodField(help_text="The requester's roles in the project.")
+
+    class Meta:
+        model = Project
+        fields = ["slug", "name", "description", "max_evaluators_per_artefact", "created_at", "roles"]
+
+    @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(["lead", "moderator", "evaluator"])))
+    def get_roles(self, obj):
+        return [role for role in ("lead", "moderator", "evaluator") if getattr(obj, f"is_{role}", False)]
+
+
+class UserBriefSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    username = serializers.CharField(read_only=True)
+
+
+class MemberSerializer(serializers.ModelSerializer):
+    user = UserBriefSerializer(read_only=True)
+
+    class Meta:
+        model = Membership
+        fields = ["id", "user", "is_lead", "is_moderator", "is_evaluator", "is_active", "external_id"]
+
+
+class ArtefactBriefSerializer(serializers.ModelSerializer):
+    body_html = serializers.SerializerMethodField(help_text="The body sanitised for rendering (scripts etc. removed).")
+
+    class Meta:
+        model = Artefact
+        fields = ["id", "kind", "framework", "tags", "url", "title", "body", "body_html", "metadata"]
+
+    def get_body_html(self, obj) -> str:
+        return sanitise_html(obj.body)
+
+
+class DecisionMixin:
+    """The decision of an item, shown only once it is decided (never a label still being argued)."""
+
+    @staticmethod
+    def decision(item: RoundItem) -> dict:
+        decided = item.is_decided
+        return {
+            "final_label": item.final_label.name if decided and item.final_label_id else None,
+            "final_verdict": (item.final_verdict or None) if decided else None,
+        }
+
+
+class ArtefactRoundSerializer(DecisionMixin, serializers.Serializer):
+    """An artefact's passage through a round: status and (once decided) the decision."""
+
+    item_id = serializers.IntegerField(source="id", read_only=True)
+    round = serializers.IntegerField(source="round.number", read_only=True)
+    status = serializers.ChoiceField(choices=RoundItem.Status.choices, read_only=True)
+    decided = serializers.BooleanField(source="is_decided", read_only=True)
+    final_label = serializers.SerializerMethodField()
+    final_verdict = serializers.SerializerMethodField()
+
+    def get_final_label(self, obj) -> str | None:
+        return self.decision(obj)["final_label"]
+
+    @extend_schema_field(serializers.ChoiceField(choices=Verdict.choices, allow_null=True))
+    def get_final_verdict(self, obj):
+        return self.decision(obj)["final_verdict"]
+
+
+class ArtefactSerializer(ArtefactBriefSerializer):
+    rounds = ArtefactRoundSerializer(source="round_items", many=True, read_only=True)
+
+    class Meta(ArtefactBriefSerializer.Meta):
+        fields = [*ArtefactBriefSerializer.Meta.fields, "created_at", "rounds"]
+
+
+class AnnotationSerializer(serializers.ModelSerializer):
+    """The requester's own annotation."""
+
+    label = serializers.CharField(source="label.name", read_only=True, allow_null=True, default=None)
+    verdict = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Annotation
+        fields = ["id", "label", "verdict", "note", "history", "created_at", "updated_at"]
+
+    @extend_schema_field(serializers.ChoiceField(choices=Verdict.choices, allow_null=True))
+    def get_verdict(self, obj):
+        return obj.verdict or None
+
+
+class AssignmentItemSerializer(ArtefactRoundSerializer):
+    pass
+
+
+class AssignmentSerializer(serializers.ModelSerializer):
+    """One of the requester's assignments, with the artefact and the requester's own annotation only."""
+
+    round = serializers.IntegerField(source="round.number", read_only=True)
+    artefact = ArtefactBriefSerializer(source="item.artefact", read_only=True)
+    item = AssignmentItemSerializer(read_only=True)
+    annotation = serializers.SerializerMethodField()
+    is_extra = serializers.BooleanField(read_only=True, help_text="A third (or later) evaluator after a disagreement.")
+
+    class Meta:
+        model = Assignment
+        fields = ["id", "round", "order", "is_extra", "created_at", "completed_at", "item", "artefact", "annotation"]
+
+    @extend_schema_field(AnnotationSerializer(allow_null=True))
+    def get_annotation(self, obj):
+        try:
+            annotation = obj.annotation
+        except Annotation.DoesNotExist:
+            return None
+        return AnnotationSerializer(annotation, context=self.context).data
+
+
+class AnnotationInputSerializer(serializers.Serializer):
+    label = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        trim_whitespace=False,
+        max_length=MAX_TEXT_INPUT,
+        help_text="Free-text label (at most 200 characters after trimming). Give a label or a verdict.",
+    )
+    verdict = serializers.ChoiceField(choices=Verdict.choices, required=False, allow_blank=True)
+    note = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False, max_length=MAX_TEXT_INPUT)
+
+
+class SubmitResultSerializer(serializers.Serializer):
+    assignment = AssignmentSerializer(help_text="The assignment just annotated, with the annotation.")
+    next = AssignmentSerializer(allow_null=True, help_text="The requester's next open assignment, if any.")
+
+
+class RoundSerializer(serializers.ModelSerializer):
+    evaluators = UserBriefSerializer(many=True, read_only=True)
+    items_total = serializers.IntegerField(read_only=True)
+    items_decided = serializers.IntegerField(read_only=True)
+    items_conflict = serializers.IntegerField(read_only=True, help_text="Open conflicts (with the moderators).")
+    items_disagreed = serializers.IntegerField(read_only=True, help_text="Items whose first two labels differed.")
+    assignments_total = serializers.IntegerField(read_only=True)
+    assignments_done = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Round
+        fields = [
+            "number",
+            "name",
+            "status",
+            "source",
+            "starts_on",
+            "ends_on",
+            "closed_at",
+            "seed",
+            "created_at",
+            "evaluators",
+            "items_total",
+            "items_decided",
+            "items_conflict",
+            "items_disagreed",
+            "assignments_total",
+            "assignments_done",
+        ]
+
+
+class RoundCreateSerializer(serializers.Serializer):
+    """Either `artefact_ids` (a selection) or `sample_size` (a seeded random sample, filtered by kinds/frameworks)."""
+
+    name = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    number = serializers.IntegerField(required=False, min_value=1)
+    evaluator_ids = serializers.ListField(child=serializers.IntegerField(), max_length=1000)
+    artefact_ids = serializers.ListField(child=serializers.IntegerField(), required=False, max_length=MAX_IDS)
+    sample_size = serializers.IntegerField(required=False)
+    seed = serializers.IntegerField(required=False, min_value=0, max_value=2**63 - 1)
+    kinds = serializers.ListField(
+        child=serializers.ChoiceField(choices=Artefact.Kind.choices), required=False, max_length=10
+    )
+    frameworks = serializers.ListField(child=serializers.CharField(max_length=60), required=False, max_length=1000)
+
+
+class EvaluatorProgressSerializer(serializers.Serializer):
+    evaluator_id = serializers.IntegerField()
+    username = serializers.CharField(source="evaluator__username")
+    total = serializers.IntegerField()
+    done = serializers.IntegerField()
+    extra = serializers.IntegerField(help_text="Assignments as third (or later) evaluator.")
+    percent = serializers.FloatField()
+
+
+class RoundProgressSerializer(serializers.Serializer):
+    round = serializers.IntegerField()
+    status = serializers.CharField()
+    items = serializers.IntegerField(source="total")
+    labelling = serializers.IntegerField()
+    agreed = serializers.IntegerField()
+    majority = serializers.IntegerField()
+    conflict = serializers.IntegerField(help_text="Open conflicts.")
+    resolved = serializers.IntegerField()
+    decided = serializers.IntegerField()
+    disagreements = serializers.IntegerField(help_text="Items whose first two labels differed.")
+    open_disagreements = serializers.IntegerField()
+    conflicts = serializers.IntegerField(help_text="Items that reached the moderators (Table 1's conflicts).")
+    assignments = serializers.IntegerField()
+    assignments_done = serializers.IntegerField()
+    compared = serializers.IntegerField(help_text="Items whose first two annotations are in.")
+    percent_agreement = serializers.FloatField(allow_null=True, help_text="agreed / compared × 100, so far.")
+    evaluators = EvaluatorProgressSerializer(many=True)
+
+
+class ConflictAnnotationSerializer(serializers.Serializer):
+    annotation_id = serializers.IntegerField(source="annotation.id")
+    assignment_id = serializers.IntegerField(source="id")
+    order = serializers.IntegerField()
+    evaluator = UserBriefSerializer()
+    label = serializers.CharField(source="annotation.label.name", allow_null=True, default=None)
+    verdict = serializers.SerializerMethodField()
+    note = serializers.CharField(source="annotation.note")
+    updated_at = serializers.DateTimeField(source="annotation.updated_at")
+
+    @extend_schema_field(serializers.ChoiceField(choices=Verdict.choices, allow_null=True))
+    def get_verdict(self, obj):
+        return obj.annotation.verdict or None
+
+
+class ConflictSerializer(DecisionMixin, serializers.ModelSerializer):
+    """An item that reached the moderators, with every annotation, its author and note side by side."""
+
+    round = serializers.IntegerField(source="round.number", read_only=True)
+    artefact = ArtefactBriefSerializer(read_only=True)
+    annotations = serializers.SerializerMethodField()
+    final_label = serializers.SerializerMethodField()
+    final_verdict = serializers.SerializerMethodField()
+    resolved_by = UserBriefSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = RoundItem
+        fields = [
+            "id",
+            "round",
+            "status",
+            "had_disagreement",
+            "is_conflict",
+            "conflict_reason",
+            "artefact",
+            "annotations",
+            "final_label",
+            "final_verdict",
+            "resolved_by",
+            "resolved_at",
+            "resolution_note",
+        ]
+
+    @extend_schema_field(ConflictAnnotationSerializer(many=True))
+    def get_annotations(self, obj):
+        done = [a for a in obj.assignments.all() if _has_annotation(a)]
+        return ConflictAnnotationSerializer(done, many=True, context=self.context).data
+
+    def get_final_label(self, obj) -> str | None:
+        return self.decision(obj)["final_label"]
+
+    @extend_schema_field(serializers.ChoiceField(choices=Verdict.choices, allow_null=True))
+    def get_final_verdict(self, obj):
+        return self.decision(obj)["final_verdict"]
+
+
+def _has_annotation(assignment) -> bool:
+    try:
+        return assignment.annotation is not None
+    except Annotation.DoesNotExist:
+        return False
+
+
+class ResolveInputSerializer(serializers.Serializer):
+    """Exactly one of `annotation_id` (pick an evaluator's answer), `label` (a new label) or `verdict`."""
+
+    annotation_id = serializers.IntegerField(required=False)
+    label = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False, max_length=MAX_TEXT_INPUT)
+    verdict = serializers.ChoiceField(choices=Verdict.choices, required=False, allow_blank=True)
+    note = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False, max_length=MAX_TEXT_INPUT)
+
+
+class LabelSerializer(serializers.ModelSerializer):
+    """A label of the catalogue, for leads: usage over all annotations and decided items."""
+
+    annotation_count = serializers.IntegerField(read_only=True)
+    decided_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Label
+        fields = ["id", "name", "normalised", "description", "in_catalogue", "annotation_count", "decided_count"]
+        read_only_fields = ["normalised"]
+
+
+class LabelWriteSerializer(serializers.Serializer):
+    """Create (name required) or update a label; a new `name` renames it."""
+
+    name = serializers.CharField(required=False, trim_whitespace=False, max_length=MAX_TEXT_INPUT)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=MAX_TEXT_INPUT)
+    in_catalogue = serializers.BooleanField(required=False)
+
+
+class LabelMergeSerializer(serializers.Serializer):
+    target_id = serializers.IntegerField(help_text="The label that remains; this label is merged into it.")
+
+
+class LabelSuggestionSerializer(serializers.ModelSerializer):
+    """A label an evaluator may see: catalogue, decisions of decided items, or their own."""
+
+    count = serializers.SerializerMethodField(help_text="Decided items with this label plus the requester's own uses.")
+    decided_count = serializers.IntegerField(read_only=True)
+    my_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Label
+        fields = ["id", "name", "in_catalogue", "count", "decided_count", "my_count"]
+
+    def get_count(self, obj) -> int:
+        return obj.decided_count + obj.my_count
