@@ -155,6 +155,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # One schema enum per choice set (the same choices appear under several field names).
+    "ENUM_NAME_OVERRIDES": {
+        "Verdict": "labelling.models.Verdict",
+        "ArtefactKind": "labelling.models.Artefact.Kind",
+        "RoundStatus": "labelling.models.Round.Status",
+        "RoundItemStatus": "labelling.models.RoundItem.Status",
+    },
 }
 
 LOGGING = {
