@@ -69,6 +69,15 @@ def team(project):
     return t
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashing():
+    """Factories hash a password for every user; PBKDF2 costs ~0.25 s each, MD5 nothing (tests only)."""
+    from django.test.utils import override_settings
+
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _celery_mode(request):
     """Tasks run eagerly in tests unless the test starts a real worker with `celery_worker_live`.
