@@ -9,3 +9,59 @@ from . import services
 def item_escalate_task(self, item_id: int) -> str:
     """Assign another evaluator to a disagreed item (idempotent: safe to retry or run twice)."""
     return services.item_escalate(item_id=item_id)
+
+
+# --- imports, exports and Table 1 (round spreadsheets) ------------------------------------
+
+
+def _job_progress_reporter(task):
+    """Progress of a running job, stored as the task's PROGRESS state for the page to poll."""
+
+    def report(done: int, total: int, message: str = "") -> None:
+        try:
+            task.update_state(state="PROGRESS", meta={"done": done, "total": total, "message": message})
+        except Exception:  # progress is a nicety; a missing result backend must not fail the job
+            pass
+
+    return report
+
+
+@shared_task(bind=True, acks_late=True)
+def import_artefacts_task(self, job_id: int) -> str:
+    """Run an artefact import job (idempotent: a job runs once)."""
+    from .importers.services import job_run
+
+    return job_run(job_id=job_id, progress=_job_progress_reporter(self))
+
+
+@shared_task(bind=True, acks_late=True)
+def import_round_task(self, job_id: int) -> str:
+    """Run a labelled-round import job (idempotent: a job runs once)."""
+    from .importers.services import job_run
+
+    return job_run(job_id=job_id, progress=_job_progress_reporter(self))
+
+
+@shared_task(bind=True, acks_late=True)
+def export_round_task(self, job_id: int) -> str:
+    """Write a round in the study's layout into the job's result."""
+    from .importers.services import job_run
+
+    return job_run(job_id=job_id, progress=_job_progress_reporter(self))
+
+
+@shared_task(bind=True, acks_late=True)
+def export_annotations_task(self, job_id: int) -> str:
+    """Write the project's annotations and decisions as JSON Lines into the job's result."""
+    from .importers.services import job_run
+
+    return job_run(job_id=job_id, progress=_job_progress_reporter(self))
+
+
+@shared_task
+def round_stats_task(project_id: int) -> dict:
+    """Table 1 of a project as JSON (see labelling.stats)."""
+    from .models import Project
+    from .stats import table1
+
+    return table1(Project.objects.get(id=project_id))
