@@ -18,10 +18,11 @@ def _job_progress_reporter(task):
     """Progress of a running job, stored as the task's PROGRESS state for the page to poll."""
 
     def report(done: int, total: int, message: str = "") -> None:
-        try:
+        import contextlib
+
+        # progress is a nicety; a missing result backend must not fail the job
+        with contextlib.suppress(Exception):
             task.update_state(state="PROGRESS", meta={"done": done, "total": total, "message": message})
-        except Exception:  # progress is a nicety; a missing result backend must not fail the job
-            pass
 
     return report
 
