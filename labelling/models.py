@@ -303,6 +303,7 @@ class Job(models.Model):
         IMPORT_ROUND = "import_round", "Import a labelled round"
         EXPORT_ROUND = "export_round", "Export a round"
         EXPORT_ANNOTATIONS = "export_annotations", "Export annotations"
+        VOCABULARY_INDEX = "vocabulary_index", "Build the vocabulary index"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting"
@@ -341,3 +342,69 @@ class Job(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} #{self.id} ({self.status})"
+
+
+# --- relevance vocabulary (collect step: filter mined artefacts by flagged words) -------------
+
+
+class VocabularyTerm(models.Model):
+    """A stem occurring in the project's artefacts, with a sample word and how many artefacts contain it.
+
+    Members flag terms relevant or irrelevant (TermFlag); a term's status is the
+    majority of its flags, a tie (or no flag) leaves it undecided. `artefact_count`
+    is refreshed by each index build (labelling.vocabulary_services.vocabulary_index)."""
+
+    class Status(models.TextChoices):
+        UNDECIDED = "undecided", "Undecided"
+        RELEVANT = "relevant", "Relevant"
+        IRRELEVANT = "irrelevant", "Irrelevant"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="vocabulary_terms")
+    stem = models.CharField(max_length=40)
+    example = models.CharField(max_length=40, help_text="A surface form of the stem, as found in the artefacts.")
+    artefact_count = models.PositiveIntegerField(default=0, help_text="Artefacts containing the stem (last index).")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["project", "stem"], name="vocabularyterm_unique_stem")]
+        indexes = [models.Index(fields=["project", "artefact_count"])]
+        ordering = ["project", "-artefact_count", "stem"]
+
+    def __str__(self):
+        return f"{self.example} ({self.stem})"
+
+
+class ArtefactTerm(models.Model):
+    """Index row: the artefact's title or body contains the term's stem."""
+
+    artefact = models.ForeignKey(Artefact, on_delete=models.CASCADE, related_name="vocabulary_rows")
+    term = models.ForeignKey(VocabularyTerm, on_delete=models.CASCADE, related_name="artefact_rows")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["artefact", "term"], name="artefactterm_unique_term")]
+
+    def __str__(self):
+        return f"{self.term_id} in {self.artefact_id}"
+
+
+class TermFlag(models.Model):
+    """One member's verdict on a vocabulary term; one per member and term."""
+
+    class Verdict(models.TextChoices):
+        RELEVANT = "relevant", "Relevant"
+        IRRELEVANT = "irrelevant", "Irrelevant"
+
+    term = models.ForeignKey(VocabularyTerm, on_delete=models.CASCADE, related_name="flags")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="vocabulary_flags")
+    verdict = models.CharField(max_length=12, choices=Verdict.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["term", "user"], name="termflag_unique_user"),
+            models.CheckConstraint(condition=Q(verdict__in=["relevant", "irrelevant"]), name="termflag_verdict_valid"),
+        ]
+
+    def __str__(self):
+        return f"{self.user} flags {self.term_id} {self.verdict}"
