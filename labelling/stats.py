@@ -138,7 +138,7 @@ def _add(a, b):
 
 def _sum_rows(name: str, rows: list[dict], levels: int) -> dict:
     out = {"round": name}
-    for key in (*FIGURES, "new_leaves"):
+    for key in FIGURES:
         value = None
         for row in rows:
             value = _add(value, row.get(key))
@@ -148,17 +148,22 @@ def _sum_rows(name: str, rows: list[dict], levels: int) -> dict:
         if row.get("new_inner") is not None:
             inner = [_add(x, y) for x, y in zip(inner or [None] * levels, row["new_inner"], strict=True)]
     out["new_inner"] = inner
+    value = None
+    for row in rows:
+        value = _add(value, row.get("new_leaves"))
+    out["new_leaves"] = value
     return out
 
 
 def _normalise_extra(row: dict, name: str, levels: int) -> dict:
     out = {"round": name}
-    for key in (*FIGURES, "new_leaves"):
+    for key in FIGURES:
         out[key] = row.get(key)
     inner = row.get("new_inner")
     if inner is not None:
         inner = list(inner)[:levels] + [0] * max(0, levels - len(inner))
     out["new_inner"] = inner
+    out["new_leaves"] = row.get("new_leaves")
     for key, value in row.items():
         if key not in out:
             out[key] = value
