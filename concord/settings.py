@@ -161,6 +161,8 @@ SPECTACULAR_SETTINGS = {
         "ArtefactKind": "labelling.models.Artefact.Kind",
         "RoundStatus": "labelling.models.Round.Status",
         "RoundItemStatus": "labelling.models.RoundItem.Status",
+        "TaxonomyEntryKind": [("node", "node"), ("leaf", "leaf")],
+        "ComparisonKind": "taxonomy.models.Comparison.Kind",
     },
 }
 
