@@ -255,6 +255,12 @@ class Entry:
         return f"{self.artefact_count}+{self.interview_count}"
 
     @property
+    def option_label(self) -> str:
+        """The entry in a <select>: indented by depth, with its code."""
+        indent = "\u00a0\u00a0\u00a0" * max(self.depth - 1, 0)
+        return f"{indent}{self.code + ' ' if self.code else ''}{self.name}"
+
+    @property
     def items(self) -> list[Entry]:
         """Children then leaves, in display order."""
         return [*self.children, *self.leaves]
@@ -657,6 +663,7 @@ class Coverage:
     unreached: list[Entry]
     unmapped_classes: list[ComparisonClass]
     total: int
+    entries: list[Entry] = field(default_factory=list)  # every category and leaf, in tree order
 
     @property
     def reached_count(self) -> int:
@@ -702,4 +709,5 @@ def comparison_coverage(comparison: Comparison, tree: Tree) -> Coverage:
         unreached=unreached,
         unmapped_classes=[c for c in classes if c.id not in mapped_classes],
         total=len(everything),
+        entries=everything,
     )

@@ -802,6 +802,71 @@ def taxonomy_import_json(*, project: Project, user, data) -> dict:
     return report
 
 
+def taxonomy_import_outline(*, project: Project, user, data: bytes, filename: str = "") -> dict:
+    """Create or name the coded categories of an outline CSV (`code,name`) with the round-import
+    code (`taxonomy.outline`), recorded as one undoable change. Rows it cannot read are listed."""
+    from . import outline
+
+    editor_require(project=project, user=user)
+    rows, problems = outline.outline_read(data, filename)
+    with transaction.atomic():
+        _lock(project)
+        before = {n.id: n for n in Node.objects.filter(project=project)}
+        rec = _Recorder()
+        for node in before.values():
+            rec.node(node)
+        report = outline.outline_import(project=project, rows=rows, user=user)
+        after = {n.id: n for n in Node.objects.filter(project=project)}
+        rec.nodes = {
+            i: state
+            for i, state in rec.nodes.items()
+            if i in after and any(getattr(after[i], f) != state[f] for f in NODE_FIELDS)
+        }
+        rec.created_nodes = sorted(set(after) - set(before))
+        if rec.nodes or rec.created_nodes:
+            _record(
+                project,
+                user,
+                TaxonomyChange.Action.IMPORT,
+                f"Imported the outline {filename or ''}: {len(rec.created_nodes)} categories created, "
+                f"{len(rec.nodes)} renamed or moved".replace("  ", " "),
+                rec,
+            )
+    return {"format": "outline", **report, "skipped": problems}
+
+
+def taxonomy_import_file(*, project: Project, user, data: bytes, filename: str = "") -> dict:
+    """Import a file: the JSON export (by extension .json or a leading "{"), else an outline CSV."""
+    import json
+
+    text_start = data.lstrip()[:1]
+    if filename.lower().endswith(".json") or text_start in (b"{", b"["):
+        try:
+            document = json.loads(data.decode("utf-8-sig"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise InvalidInput(f"Not a JSON document: {exc}.", field="file") from None
+        return {"format": "json", **taxonomy_import_json(project=project, user=user, data=document)}
+    return taxonomy_import_outline(project=project, user=user, data=data, filename=filename)
+
+
+def import_summary(report: dict) -> str:
+    if report.get("format") == "json":
+        text = (
+            f"Imported {report['nodes_created']} categories and {report['leaves_created']} leaves "
+            f"({report['nodes_existing']} categories and {report['leaves_existing']} leaves were there already)."
+        )
+        warnings = report.get("warnings") or []
+    else:
+        text = (
+            f"Outline imported: {report.get('nodes_created', 0)} categories created, "
+            f"{len(report.get('renamed', []))} renamed, {len(report.get('kept_names', []))} kept their names."
+        )
+        warnings = [f"row {p['row']}: {p['reason']}" for p in report.get("skipped", [])]
+    if warnings:
+        text += f" Skipped: {'; '.join(warnings[:10])}{'…' if len(warnings) > 10 else ''}"
+    return text
+
+
 # --- comparisons ----------------------------------------------------------------------------
 
 
