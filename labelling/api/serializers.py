@@ -182,7 +182,7 @@ class RoundCreateSerializer(serializers.Serializer):
     """Either `artefact_ids` (a selection) or `sample_size` (a seeded random sample, filtered by kinds/frameworks)."""
 
     name = serializers.CharField(required=False, allow_blank=True, max_length=200)
-    number = serializers.IntegerField(required=False, min_value=1)
+    number = serializers.IntegerField(required=False, min_value=1, max_value=2**31 - 1)
     evaluator_ids = serializers.ListField(child=serializers.IntegerField(), max_length=1000)
     artefact_ids = serializers.ListField(child=serializers.IntegerField(), required=False, max_length=MAX_IDS)
     sample_size = serializers.IntegerField(required=False)
@@ -309,9 +309,15 @@ class LabelSerializer(serializers.ModelSerializer):
 class LabelWriteSerializer(serializers.Serializer):
     """Create (name required) or update a label; a new `name` renames it."""
 
-    name = serializers.CharField(required=False, trim_whitespace=False, max_length=MAX_TEXT_INPUT)
+    # Blank reaches the service, which names the problem (a blank form field would otherwise be skipped).
+    name = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False, max_length=MAX_TEXT_INPUT)
     description = serializers.CharField(required=False, allow_blank=True, max_length=MAX_TEXT_INPUT)
     in_catalogue = serializers.BooleanField(required=False)
+
+
+class LabelCreateSerializer(LabelWriteSerializer):
+    name = serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=MAX_TEXT_INPUT)
+    in_catalogue = serializers.BooleanField(required=False, default=True)
 
 
 class LabelMergeSerializer(serializers.Serializer):

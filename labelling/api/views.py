@@ -283,12 +283,10 @@ class LabelViewSet(
     def _label_response(self, label_id: int, status_code=status.HTTP_200_OK):
         return Response(self.get_serializer(self.get_queryset().get(pk=label_id)).data, status=status_code)
 
-    @extend_schema(request=s.LabelWriteSerializer, responses={201: s.LabelSerializer})
+    @extend_schema(request=s.LabelCreateSerializer, responses={201: s.LabelSerializer})
     def create(self, request, *args, **kwargs):
-        data = s.LabelWriteSerializer(data=request.data)
+        data = s.LabelCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        if "name" not in data.validated_data:
-            raise serializers.ValidationError({"name": ["This field is required."]})
         label = services.label_create(project=self.project, user=request.user, **data.validated_data)
         return self._label_response(label.id, status.HTTP_201_CREATED)
 
