@@ -201,11 +201,12 @@ def my_annotations(request, slug):
 
 
 def _round_form(project, data=None):
+    evaluators = selectors.active_evaluators(project=project)
+    initial = {"mode": "sample"}
+    if data is None:  # a new round starts with every active evaluator ticked
+        initial["evaluators"] = list(evaluators.values_list("id", flat=True))
     return RoundCreateForm(
-        data,
-        evaluators=selectors.active_evaluators(project=project),
-        frameworks=selectors.artefact_frameworks(project=project),
-        initial={"mode": "sample"},
+        data, evaluators=evaluators, frameworks=selectors.artefact_frameworks(project=project), initial=initial
     )
 
 

@@ -250,3 +250,13 @@ document.addEventListener("focusout", (event) => {
     setTimeout(() => { if (document.activeElement !== input) setOpen(input, false); }, 150);
   }
 });
+
+// A header checkbox data-check-all="name" ticks every checkbox of that name in its form.
+document.addEventListener("change", (event) => {
+  const all = event.target.closest("input[data-check-all]");
+  if (!all) return;
+  const scope = all.form || document;
+  scope.querySelectorAll(`input[type=checkbox][name="${all.dataset.checkAll}"]`).forEach((box) => {
+    box.checked = all.checked;
+  });
+});
