@@ -66,3 +66,14 @@ def round_stats_task(project_id: int) -> dict:
     from .stats import table1
 
     return table1(Project.objects.get(id=project_id))
+
+
+# --- relevance vocabulary ----------------------------------------------------------------
+
+
+@shared_task(bind=True, acks_late=True)
+def vocabulary_index_task(self, job_id: int) -> str:
+    """Build the project's vocabulary index for a queued Job, storing progress on it (idempotent)."""
+    from . import vocabulary_services
+
+    return vocabulary_services.vocabulary_index_job_run(job_id=job_id)

@@ -1,0 +1,241 @@
+"""Writes for the relevance vocabulary: building the stem index, flagging terms, index jobs.
+
+The index is derived data (every row can be recomputed from the artefacts), so a
+build runs in batches of artefacts, one short transaction each, instead of one long
+transaction: a page can show its progress, other writers are never blocked for long,
+and an interrupted build is finished by the next one. A build is idempotent: it adds
+the (artefact, term) rows that are missing and removes those whose words left the
+artefact; run twice, the second run writes nothing but the counts.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Exists, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from .errors import InvalidInput, NotFound
+from .models import Artefact, ArtefactTerm, Job, Project, TermFlag, VocabularyTerm
+from .services import membership_require
+from .vocabulary import MAX_LENGTH, artefact_text, example_word, stem_forms
+
+logger = logging.getLogger(__name__)
+
+INDEX_BATCH = 500  # artefacts per transaction
+IN_CHUNK = 900  # ids per IN (...) list: SQLite caps bound variables at 999 in Django
+WRITE_BATCH = 5000
+STALE_AFTER = timedelta(minutes=30)  # an index job with no finish after this long is taken as abandoned
+FLAG_VERDICTS = (*TermFlag.Verdict.values, "clear")
+
+Progress = Callable[[int, int, str], None]
+
+
+def _chunks(values: list, size: int = IN_CHUNK):
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+# --- the index ----------------------------------------------------------------------------
+
+
+def vocabulary_index(*, project: Project, batch_size: int = INDEX_BATCH, progress: Progress | None = None) -> dict:
+    """Build or refresh the project's stem index and each term's artefact count.
+
+    Returns a report: artefacts indexed, terms (total and new), index rows added and
+    removed, terms pruned (no artefact and no flag left). Safe to run again at any
+    time and alongside itself (inserts ignore rows that exist already)."""
+    if batch_size < 1:
+        raise InvalidInput("The batch size must be at least 1.", field="batch_size")
+    total = Artefact.objects.filter(project=project).count()
+    term_ids: dict[str, int] = dict(VocabularyTerm.objects.filter(project=project).values_list("stem", "id"))
+    report = {"artefacts": 0, "terms_new": 0, "rows_added": 0, "rows_removed": 0}
+    if progress:
+        progress(0, total, f"Indexing {total} artefacts…")
+    last_id = 0
+    while True:
+        batch = list(
+            Artefact.objects.filter(project=project, id__gt=last_id)
+            .order_by("id")
+            .values_list("id", "title", "body")[:batch_size]
+        )
+        if not batch:
+            break
+        with transaction.atomic():
+            new_terms, added, removed = _index_batch(project, batch, term_ids)
+        report["terms_new"] += new_terms
+        report["rows_added"] += added
+        report["rows_removed"] += removed
+        report["artefacts"] += len(batch)
+        last_id = batch[-1][0]
+        if progress:
+            done = report["artefacts"]
+            progress(min(done, total), max(total, done), f"Indexed {done} of {max(total, done)} artefacts")
+    with transaction.atomic():
+        report["terms_pruned"] = _refresh_counts(project)
+    report["terms"] = VocabularyTerm.objects.filter(project=project).count()
+    return report
+
+
+def _index_batch(project: Project, batch: list[tuple[int, str, str]], term_ids: dict[str, int]) -> tuple[int, int, int]:
+    """Index one batch of (id, title, body); `term_ids` (stem → id) is kept up to date for the next batches."""
+    wanted: dict[int, set[str]] = {}
+    forms: dict[str, Counter] = {}
+    for artefact_id, title, body in batch:
+        found = stem_forms(artefact_text(title, body))
+        wanted[artefact_id] = set(found)
+        for s, counter in found.items():
+            if s not in term_ids:
+                forms.setdefault(s, Counter()).update(counter)
+
+    new_terms = 0
+    if forms:
+        created = VocabularyTerm.objects.bulk_create(
+            [VocabularyTerm(project=project, stem=s, example=example_word(c)[:MAX_LENGTH]) for s, c in forms.items()],
+            batch_size=WRITE_BATCH,
+            ignore_conflicts=True,  # another build may have added the same stems a moment ago
+        )
+        new_terms = len(created)
+        for stems in _chunks(sorted(forms)):
+            term_ids.update(VocabularyTerm.objects.filter(project=project, stem__in=stems).values_list("stem", "id"))
+
+    desired = {(a, term_ids[s]) for a, stems in wanted.items() for s in stems}
+    existing: dict[tuple[int, int], int] = {}
+    for ids in _chunks(list(wanted)):
+        rows = ArtefactTerm.objects.filter(artefact_id__in=ids).values_list("id", "artefact_id", "term_id")
+        existing.update(((a, t), row_id) for row_id, a, t in rows)
+    stale = [row_id for pair, row_id in existing.items() if pair not in desired]
+    for ids in _chunks(stale):
+        ArtefactTerm.objects.filter(id__in=ids).delete()
+    missing = [ArtefactTerm(artefact_id=a, term_id=t) for a, t in desired if (a, t) not in existing]
+    ArtefactTerm.objects.bulk_create(missing, batch_size=WRITE_BATCH, ignore_conflicts=True)
+    return new_terms, len(missing), len(stale)
+
+
+def _refresh_counts(project: Project) -> int:
+    """Set every term's artefact count in one UPDATE; delete terms with no artefact and no flag."""
+    rows = ArtefactTerm.objects.filter(term=OuterRef("pk")).order_by().values("term").annotate(n=Count("*"))
+    VocabularyTerm.objects.filter(project=project).update(artefact_count=Coalesce(Subquery(rows.values("n")), Value(0)))
+    pruned, _ = (
+        VocabularyTerm.objects.filter(project=project, artefact_count=0)
+        .exclude(Exists(TermFlag.objects.filter(term=OuterRef("pk"))))
+        .delete()
+    )
+    return pruned
+
+
+# --- index jobs (run by labelling.tasks.vocabulary_index_task) ---------------------------------
+
+
+def vocabulary_index_start(*, project: Project, user) -> Job:
+    """Queue an index build for the project (leads), or return the one already waiting or running.
+
+    The task is sent after commit; with eager Celery (no REDIS_URL) it runs right then."""
+    membership_require(project=project, user=user, roles=("lead",))
+    with transaction.atomic():
+        # Serialises starts per project, so that two leads' clicks queue one job.
+        Project.objects.select_for_update(no_key=True).filter(pk=project.pk).first()
+        active = (
+            Job.objects.filter(
+                project=project,
+                kind=Job.Kind.VOCABULARY_INDEX,
+                status__in=(Job.Status.PENDING, Job.Status.RUNNING),
+            )
+            .order_by("-id")
+            .first()
+        )
+        if active is not None:
+            if active.created_at > timezone.now() - STALE_AFTER:
+                return active
+            Job.objects.filter(pk=active.pk).update(
+                status=Job.Status.FAILED,
+                error="Abandoned: no worker finished it within 30 minutes.",
+                finished_at=timezone.now(),
+            )
+        job = Job.objects.create(
+            project=project,
+            kind=Job.Kind.VOCABULARY_INDEX,
+            created_by=user,
+            task_id=str(uuid.uuid4()),
+            message="Waiting for a worker…",
+        )
+
+        def send(job_id=job.id, task_id=job.task_id):
+            from .tasks import vocabulary_index_task
+
+            vocabulary_index_task.apply_async(args=[job_id], task_id=task_id)
+
+        transaction.on_commit(send)
+    return job
+
+
+def vocabulary_index_job_run(*, job_id: int) -> str:
+    """Run a queued index job, storing its progress on the Job row; returns the job's final status.
+
+    Idempotent: a finished job is left as it is (a retried or duplicated task does
+    nothing); an interrupted one is simply run again, as the build itself is."""
+    job = Job.objects.select_related("project").filter(pk=job_id, kind=Job.Kind.VOCABULARY_INDEX).first()
+    if job is None:
+        return "missing"
+    if job.is_finished:
+        return job.status
+    jobs = Job.objects.filter(pk=job.pk)
+    jobs.update(status=Job.Status.RUNNING, started_at=timezone.now(), message="Indexing…")
+
+    def progress(done: int, total: int, message: str) -> None:
+        jobs.update(progress=min(99, int(100 * done / total)) if total else 0, message=message[:300])
+
+    try:
+        report = vocabulary_index(project=job.project, progress=progress)
+    except Exception as error:  # recorded on the job for the page; the worker keeps going
+        logger.exception("vocabulary index job %s failed", job.pk)
+        message = str(error)[:2000] or type(error).__name__
+        jobs.update(status=Job.Status.FAILED, error=message, finished_at=timezone.now())
+        return Job.Status.FAILED
+    jobs.update(
+        status=Job.Status.DONE,
+        progress=100,
+        report=report,
+        message=f"Indexed {report['artefacts']} artefacts: {report['terms']} terms.",
+        finished_at=timezone.now(),
+    )
+    return Job.Status.DONE
+
+
+# --- flags ----------------------------------------------------------------------------------
+
+
+def term_flag(*, term_id: int, user, verdict: str, project: Project | None = None) -> VocabularyTerm:
+    """Record the member's verdict on a term ("relevant" or "irrelevant"), or remove it ("clear").
+
+    Any active member may flag; others get NotFound (the term's project stays invisible).
+    With `project`, a term of another project is NotFound too. One flag per member and
+    term: flagging again changes the verdict."""
+    try:
+        term_id = int(term_id)
+    except (TypeError, ValueError):
+        raise InvalidInput("term_id must be a whole number.", field="term_id") from None
+    term = VocabularyTerm.objects.select_related("project").filter(pk=term_id).first()
+    if term is None or (project is not None and term.project_id != project.pk):
+        raise NotFound("No such term in this project.", field="term_id")
+    membership_require(project=term.project, user=user)
+    verdict = (verdict or "").strip().lower()
+    if verdict not in FLAG_VERDICTS:
+        raise InvalidInput(f"Unknown verdict {verdict!r}; choose relevant, irrelevant or clear.", field="verdict")
+    flags = TermFlag.objects.filter(term=term, user=user)
+    with transaction.atomic():
+        if verdict == "clear":
+            flags.delete()
+        elif not flags.update(verdict=verdict, updated_at=timezone.now()):
+            try:
+                with transaction.atomic():
+                    TermFlag.objects.create(term=term, user=user, verdict=verdict)
+            except IntegrityError:  # the same member's simultaneous flag won the insert: change it
+                flags.update(verdict=verdict, updated_at=timezone.now())
+    return term
