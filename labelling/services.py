@@ -276,6 +276,7 @@ def round_create(
     frameworks: list[str] | None = None,
     name: str = "",
     number: int | None = None,
+    vocabulary_only: bool = False,
 ) -> Round:
     """A round over an explicit selection or a seeded random sample of the unlabelled pool.
 
@@ -328,6 +329,10 @@ def round_create(
                 pool = pool.filter(kind__in=kinds)
             if frameworks:
                 pool = pool.filter(framework__in=frameworks)
+            if vocabulary_only:  # sample only artefacts matching the relevance vocabulary
+                from .vocabulary_selectors import artefacts_matching_vocabulary
+
+                pool = pool.filter(id__in=artefacts_matching_vocabulary(project=project).values("id"))
             candidates = list(pool.order_by("id").values_list("id", flat=True))
             if sample_size > len(candidates):
                 raise InvalidInput(
