@@ -1,0 +1,164 @@
+"""Exactly once under real concurrency (PostgreSQL, separate connections, real threads) and with
+the real Celery worker consuming from Redis. Marked `services`: skipped without them."""
+
+import threading
+import time
+
+import pytest
+from celery.signals import task_postrun
+from django.db import close_old_connections, connection
+
+from labelling import services
+from labelling.models import Annotation, Assignment, RoundItem
+from labelling.tasks import item_escalate_task
+from tests.factories import ArtefactFactory, ProjectFactory, member
+
+pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+
+
+def in_threads(*functions, timeout=60):
+    """Run each function in its own thread with its own database connection; re-raise the first error."""
+    errors, results = [], [None] * len(functions)
+
+    def run(i, fn):
+        try:
+            results[i] = fn()
+        except BaseException as exc:  # noqa: BLE001 - reported to the test below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, fn)) for i, fn in enumerate(functions)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout)
+    assert not any(t.is_alive() for t in threads), "a thread hung"
+    if errors:
+        raise errors[0]
+    return results
+
+
+@pytest.fixture
+def crew():
+    project = ProjectFactory()
+    lead = member(project, lead=True, username="lead")
+    evaluators = [member(project, evaluator=True, username=f"eva{i}") for i in (1, 2, 3, 4)]
+    return project, lead, evaluators
+
+
+def two_evaluator_round(project, lead, evaluators, n):
+    artefacts = ArtefactFactory.create_batch(n, project=project)
+    return services.round_create(
+        project=project, user=lead, evaluator_ids=[e.id for e in evaluators], artefact_ids=[a.id for a in artefacts]
+    )
+
+
+def test_two_second_labels_at_the_same_moment_make_exactly_one_third_assignment(crew):
+    """For each of 12 items both evaluators submit different labels at the same instant (a barrier);
+    whichever lands second must see the other's label, so each item gets exactly one third evaluator."""
+    project, lead, (eva1, eva2, *_) = crew
+    rnd = two_evaluator_round(project, lead, [eva1, eva2], 12)
+    items = list(rnd.items.order_by("id"))
+    plan = {
+        user.id: [item.assignments.get(evaluator=user).id for item in items] for user in (eva1, eva2)
+    }  # built before the threads start
+    barrier = threading.Barrier(2)
+
+    def evaluator(user, prefix):
+        def work():
+            outcomes = []
+            for i, assignment_id in enumerate(plan[user.id]):
+                barrier.wait(timeout=30)
+                services.annotation_submit(assignment_id=assignment_id, user=user, label=f"{prefix} {i}")
+                outcomes.append(assignment_id)
+            return outcomes
+
+        return work
+
+    in_threads(evaluator(eva1, "alpha"), evaluator(eva2, "beta"))
+
+    assert Annotation.objects.filter(assignment__round=rnd).count() == 24  # no label lost
+    for item in RoundItem.objects.filter(round=rnd):
+        orders = sorted(Assignment.objects.filter(item=item).values_list("order", flat=True))
+        assert orders == [1, 2, 3], f"item {item.id}: {orders}"
+        assert item.had_disagreement and item.status == RoundItem.Status.LABELLING
+
+
+def test_simultaneous_escalations_assign_one_evaluator(crew, monkeypatch):
+    project, lead, (eva1, eva2, *_) = crew
+    rnd = two_evaluator_round(project, lead, [eva1, eva2], 1)
+    item = rnd.items.get()
+    monkeypatch.setattr(item_escalate_task, "delay", lambda *a, **k: None)  # the task is "in the queue"
+    for assignment, label in zip(item.assignments.order_by("order"), ["a", "b"], strict=True):
+        services.annotation_submit(assignment_id=assignment.id, user=assignment.evaluator, label=label)
+    assert Assignment.objects.filter(item=item).count() == 2
+    barrier = threading.Barrier(6)
+
+    def escalate():
+        barrier.wait(timeout=30)
+        return services.item_escalate(item_id=item.id)
+
+    outcomes = in_threads(*[escalate] * 6)
+    assert sorted(outcomes) == ["assigned"] + ["noop"] * 5
+    assert Assignment.objects.filter(item=item).count() == 3
+
+
+def test_many_evaluators_at_once_lose_nothing(crew):
+    """Four evaluators hammer a shared round at once: every annotation is kept, no item has two
+    extra evaluators, every decided item is decided by its annotations."""
+    project, lead, evaluators = crew
+    rnd = two_evaluator_round(project, lead, evaluators, 24)
+    mine = {
+        e.id: list(Assignment.objects.filter(round=rnd, evaluator=e).values_list("id", flat=True)) for e in evaluators
+    }
+    start = threading.Barrier(len(evaluators))
+
+    def work(user):
+        def run():
+            start.wait(timeout=30)
+            for assignment_id in mine[user.id]:
+                label = "same" if assignment_id % 3 else f"own {user.username}"
+                services.annotation_submit(assignment_id=assignment_id, user=user, label=label)
+
+        return run
+
+    in_threads(*[work(e) for e in evaluators])
+    assert Annotation.objects.filter(assignment__round=rnd).count() == 48
+    for item in RoundItem.objects.filter(round=rnd):
+        n = Assignment.objects.filter(item=item).count()
+        assert n == (3 if item.had_disagreement else 2)
+
+
+def test_disagreement_task_runs_in_the_real_worker(crew, celery_worker_live):
+    """The escalation is queued in Redis after commit and done by the worker thread; redelivered
+    duplicates are no-ops."""
+    project, lead, (eva1, eva2, *_) = crew
+    rnd = two_evaluator_round(project, lead, [eva1, eva2], 1)
+    item = rnd.items.get()
+    ran_in = []
+
+    def record(sender=None, retval=None, **kwargs):
+        if sender is not None and sender.name == item_escalate_task.name:
+            ran_in.append((threading.get_ident(), retval))
+
+    task_postrun.connect(record, weak=False)
+    try:
+        for assignment, label in zip(item.assignments.order_by("order"), ["a", "b"], strict=True):
+            services.annotation_submit(assignment_id=assignment.id, user=assignment.evaluator, label=label)
+        deadline = time.monotonic() + 20
+        while not Assignment.objects.filter(item=item, order=3).exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        close_old_connections()
+        third = Assignment.objects.get(item=item, order=3)
+        assert third.evaluator.username == "eva3"
+        deadline = time.monotonic() + 5
+        while not ran_in and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert ran_in and ran_in[0][0] != threading.get_ident() and ran_in[0][1] == "assigned"
+        # The broker delivers the task again (a worker restarted before acking), twice.
+        again = [item_escalate_task.delay(item.id) for _ in range(2)]
+        assert [r.get(timeout=20) for r in again] == ["noop", "noop"]
+        assert Assignment.objects.filter(item=item).count() == 3
+    finally:
+        task_postrun.disconnect(record)
