@@ -9,6 +9,7 @@ from .errors import DomainError
 from .models import Artefact, Verdict
 
 VERDICT_CHOICES = [("", "—"), *Verdict.choices]
+MAX_ID = 2**63 - 1  # ids beyond a 64-bit integer are refused before they reach the database
 
 # Field names used by services mapped to the forms' own field names.
 SERVICE_FIELDS = {"evaluator_ids": "evaluators", "target_id": "target", "source_id": "label_id"}
@@ -49,7 +50,23 @@ class IdListField(forms.CharField):
         bad = [p for p in parts if not p.isdigit()]
         if bad:
             raise forms.ValidationError(f"Not artefact ids: {', '.join(bad[:5])}.")
+        too_big = [p for p in parts if int(p) > MAX_ID]
+        if too_big:
+            raise forms.ValidationError(f"No such artefact ids: {', '.join(too_big[:5])}.")
         return list(dict.fromkeys(int(p) for p in parts))
+
+
+class UserChoiceField(forms.ModelMultipleChoiceField):
+    """Refuses ids that are not integers within range before querying (SQLite overflows otherwise)."""
+
+    def _check_values(self, value):
+        for pk in value:
+            text = str(pk).strip()
+            if not text.isdigit() or int(text) > MAX_ID:
+                raise forms.ValidationError(
+                    self.error_messages["invalid_choice"], code="invalid_choice", params={"value": pk}
+                )
+        return super()._check_values(value)
 
 
 class RoundCreateForm(forms.Form):
@@ -57,7 +74,7 @@ class RoundCreateForm(forms.Form):
 
     mode = forms.ChoiceField(choices=MODES, initial="sample", widget=forms.RadioSelect)
     name = forms.CharField(required=False, max_length=200)
-    evaluators = forms.ModelMultipleChoiceField(queryset=None, widget=forms.CheckboxSelectMultiple)
+    evaluators = UserChoiceField(queryset=None, widget=forms.CheckboxSelectMultiple)
     sample_size = forms.IntegerField(required=False, min_value=1, max_value=1_000_000)
     seed = forms.IntegerField(required=False, min_value=0, max_value=2**62, help_text="Empty: a random seed.")
     kinds = forms.MultipleChoiceField(
@@ -96,7 +113,7 @@ class RoundCreateForm(forms.Form):
 
 
 class ResolveForm(forms.Form):
-    annotation_id = forms.IntegerField(required=False, min_value=1)
+    annotation_id = forms.IntegerField(required=False, min_value=1, max_value=MAX_ID)
     label = forms.CharField(required=False, strip=True)
     verdict = forms.ChoiceField(choices=VERDICT_CHOICES, required=False)
     note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
@@ -110,7 +127,7 @@ class ResolveForm(forms.Form):
 
 
 class LabelIdForm(forms.Form):
-    label_id = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+    label_id = forms.IntegerField(min_value=1, max_value=MAX_ID, widget=forms.HiddenInput)
 
 
 class LabelRenameForm(LabelIdForm):

@@ -484,6 +484,8 @@ def test_lead_creates_round_from_artefact_selection(team, login_as):
         ({"mode": "selection", "artefact_ids": "999999"}, "unlabelled pool"),
         ({"mode": "sample", "sample_size": "2", "one_evaluator": True}, "at least two evaluators"),
         ({"mode": "sample", "sample_size": "2", "evaluators": ["987654"]}, "evaluators"),
+        ({"mode": "sample", "sample_size": "2", "evaluators": ["9" * 25]}, "evaluators"),
+        ({"mode": "selection", "artefact_ids": "9" * 25}, "No such artefact ids"),
         ({"mode": "elsewhere", "sample_size": "2"}, "mode"),
     ],
 )
@@ -600,7 +602,14 @@ def test_moderator_types_a_new_label_or_verdict(team, login_as):
 
 @pytest.mark.parametrize(
     "data",
-    [{}, {"label": "x", "verdict": "generic"}, {"verdict": "maybe"}, {"label": "y" * 201}, {"annotation_id": "abc"}],
+    [
+        {},
+        {"label": "x", "verdict": "generic"},
+        {"verdict": "maybe"},
+        {"label": "y" * 201},
+        {"annotation_id": "abc"},
+        {"annotation_id": "9" * 25},
+    ],
 )
 def test_bad_resolution_is_400_and_writes_nothing(team, login_as, data):
     rnd = start_round(team, n=2, evaluators=team.evaluators)
