@@ -145,7 +145,7 @@ def figure_svg(tree: Tree, *, title: str | None = None, standalone: bool = True)
         col = heights.index(min(heights))
         placed.append((col, heights[col], box))
         heights[col] += box.height + GAP
-    width = GAP + columns * (COL_W + GAP)
+    width = max(GAP + columns * (COL_W + GAP), 600)
     height = top + (max(heights) if boxes else 40) + GAP
     heading = title if title is not None else tree.project.name
     body = [
@@ -170,7 +170,7 @@ def figure_svg(tree: Tree, *, title: str | None = None, standalone: bool = True)
 
 def growth_chart_svg(points: list[dict], *, width: int = 560, height: int = 240) -> str:
     """Cumulative inner and leaf categories per round: two lines, labelled points, axes."""
-    left, right, top, bottom = 44, 110, 16, 36
+    left, right, top, bottom = 44, 130, 16, 36
     plot_w, plot_h = width - left - right, height - top - bottom
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="growth-chart" width="{width}" height="{height}" '
