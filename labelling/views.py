@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods
 
 from . import selectors, services
@@ -33,7 +34,8 @@ FORM_ERRORS = (InvalidInput, Conflict)  # shown on the form; NotFound/NotAllowed
 
 
 def _htmx(request) -> bool:
-    return bool(request.headers.get("HX-Request"))
+    """An htmx request wanting a fragment (a history restore after a cache miss wants the whole page)."""
+    return bool(request.headers.get("HX-Request")) and not request.headers.get("HX-History-Restore-Request")
 
 
 def _member(request, slug, roles=()):
@@ -60,7 +62,10 @@ def _render(request, template, context, partial=None, status=200):
     """One URL, page or fragment: htmx requests get `partial` when there is one."""
     if partial and _htmx(request):
         template = partial
-    return render(request, template, context, status=status)
+    response = render(request, template, context, status=status)
+    if partial:
+        patch_vary_headers(response, ["HX-Request"])  # caches must not serve a fragment for the page
+    return response
 
 
 # --- projects -------------------------------------------------------------------------

@@ -179,6 +179,14 @@ def test_queue_fragment_for_htmx(team, login_as):
     assert "<html" not in content
 
 
+def test_history_restore_gets_the_whole_page(team, login_as):
+    start_round(team)
+    client = login_as(team.evaluators[0])
+    response = client.get(url("queue", team.project), HTTP_HX_REQUEST="true", HTTP_HX_HISTORY_RESTORE_REQUEST="true")
+    assert "<html" in response.content.decode()
+    assert "HX-Request" in response["Vary"]
+
+
 def test_queue_empty_state(team, login_as):
     response = login_as(team.evaluators[2]).get(url("queue", team.project))
     assert response.status_code == 200
