@@ -148,7 +148,10 @@ ROWS = [
     ),
 ]
 EXPECTED = {"analysed": 8, "disagreements": 3, "conflicts": 3, "relevant": 4}
-OUTLINE = b"code,name\n1,Model\n1.2,Layers\n4,Tensors & Inputs\n4.1,Wrong Tensor Shape\n4.2,Wrong Input\n4.2.1,Wrong Shape of Input Data\n5,Training\n5.2,Loss Function\n"
+OUTLINE = (
+    b"code,name\n1,Model\n1.2,Layers\n4,Tensors & Inputs\n4.1,Wrong Tensor Shape\n4.2,Wrong Input\n"
+    b"4.2.1,Wrong Shape of Input Data\n5,Training\n5.2,Loss Function\n"
+)
 
 
 def header_variant(name: str) -> dict:
