@@ -105,6 +105,38 @@ def canonical_word(word: str) -> str | None:
     return best
 
 
+def _exact_word(piece: str) -> str | None:
+    if piece in STOPWORDS:
+        return ""
+    for candidate in (piece, _singular(piece)):
+        if candidate in _WORD_OF:
+            return _WORD_OF[candidate]
+    return None
+
+
+@lru_cache(maxsize=4096)
+def segment(token: str, fuzzy: bool = False) -> tuple[str, ...] | None:
+    """Canonical words of a run-together token ("numberofevaluators" → number, evaluator), fewest pieces."""
+    best: list[tuple[str, ...] | None] = [None] * (len(token) + 1)
+    best[0] = ()
+    for end in range(1, len(token) + 1):
+        for start in range(end):
+            if best[start] is None:
+                continue
+            piece = token[start:end]
+            if len(piece) < 2:
+                continue
+            word = _exact_word(piece)
+            if word is None and fuzzy and len(piece) >= 5:
+                word = canonical_word(piece)
+            if word is None:
+                continue
+            candidate = best[start] + ((word,) if word else ())
+            if best[end] is None or len(candidate) < len(best[end]):
+                best[end] = candidate
+    return best[-1] if best[-1] else None
+
+
 def header_words(header: str) -> list[str]:
     """Canonical words and numbers of a header; unknown words are kept as '?word'."""
     text = unicodedata.normalize("NFKC", str(header or ""))
@@ -120,8 +152,12 @@ def header_words(header: str) -> list[str]:
         elif token in STOPWORDS:
             continue
         else:
-            canon = canonical_word(token)
-            words.append(canon if canon else f"?{token}")
+            canon = _exact_word(token) or canonical_word(token)
+            if canon:
+                words.append(canon)
+                continue
+            pieces = segment(token) or segment(token, fuzzy=True)
+            words.extend(pieces if pieces else [f"?{token}"])
     return words
 
 
