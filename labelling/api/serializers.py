@@ -105,7 +105,10 @@ class AnnotationSerializer(serializers.ModelSerializer):
 
 
 class AssignmentItemSerializer(ArtefactRoundSerializer):
-    pass
+    round = None  # the assignment names its round already
+
+    class Meta:
+        fields = ["item_id", "status", "decided", "final_label", "final_verdict"]
 
 
 class AssignmentSerializer(serializers.ModelSerializer):
@@ -142,8 +145,15 @@ class AnnotationInputSerializer(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False, max_length=MAX_TEXT_INPUT)
 
 
+class AssignmentDoneSerializer(AssignmentSerializer):
+    """The assignment just annotated: the annotation and the item's state, without the artefact again."""
+
+    class Meta(AssignmentSerializer.Meta):
+        fields = [f for f in AssignmentSerializer.Meta.fields if f != "artefact"]
+
+
 class SubmitResultSerializer(serializers.Serializer):
-    assignment = AssignmentSerializer(help_text="The assignment just annotated, with the annotation.")
+    assignment = AssignmentDoneSerializer(help_text="The assignment just annotated, with the annotation.")
     next = AssignmentSerializer(allow_null=True, help_text="The requester's next open assignment, if any.")
 
 

@@ -3,7 +3,7 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter, SimpleRouter
 
-from . import views
+from . import views, vocabulary
 
 app_name = "api"
 
@@ -17,6 +17,7 @@ project.register("rounds", views.RoundViewSet, basename="round")
 project.register("assignments", views.AssignmentViewSet, basename="assignment")
 project.register("labels", views.LabelViewSet, basename="label")
 project.register("conflicts", views.ConflictViewSet, basename="conflict")
+project.register("vocabulary", vocabulary.VocabularyTermViewSet, basename="vocabulary-term")
 
 urlpatterns = [
     path("projects/<slug:project_slug>/", include(project.urls)),

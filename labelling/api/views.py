@@ -232,7 +232,7 @@ class AssignmentViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
         assignment.annotation = annotation
         next_assignment = selectors.assignment_next(project=project, user=request.user)
         body = {
-            "assignment": s.AssignmentSerializer(assignment).data,
+            "assignment": s.AssignmentDoneSerializer(assignment).data,
             "next": s.AssignmentSerializer(next_assignment).data if next_assignment else None,
         }
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)

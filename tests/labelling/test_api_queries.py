@@ -1,0 +1,108 @@
+"""API query counts stay flat as data grows (queue, next, submit and the lists)."""
+
+import pytest
+from django.db import connection
+from django.test import TestCase
+from django.test.utils import CaptureQueriesContext
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from labelling import services
+from labelling.models import Assignment, RoundItem
+from tests.factories import ArtefactFactory
+
+# Upper bounds, asserted with django_assert_max_num_queries; the equality checks below prove flatness.
+MAX_QUERIES = {
+    "assignments/": 5,
+    "assignments/next/": 3,
+    "submit": 13,  # 11, plus SAVEPOINT and RELEASE inside the test transaction
+    "artefacts/": 5,
+    "rounds/": 5,
+    "labels/suggest/?q=lab": 3,
+    "conflicts/": 5,
+    "rounds/1/progress/": 6,
+}
+
+
+def client_for(user):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    return client
+
+
+def grow(team, n):
+    """A round of n more artefacts for eva1 and eva2; eva1 annotates half of theirs, some items agree,
+    some become conflicts (so every list has rows)."""
+    eva1, eva2 = team.evaluators[:2]
+    artefacts = ArtefactFactory.create_batch(n, project=team.project)
+    rnd = services.round_create(
+        project=team.project, user=team.lead, evaluator_ids=[eva1.id, eva2.id], artefact_ids=[a.id for a in artefacts]
+    )
+    items = list(rnd.items.order_by("id"))
+    for i, item in enumerate(items[: n // 2]):
+        a1, a2 = item.assignments.order_by("order")
+        services.annotation_submit(assignment_id=a1.id, user=a1.evaluator, label=f"label {i % 5}")
+        if i % 2:
+            services.annotation_submit(assignment_id=a2.id, user=a2.evaluator, label=f"label {i % 5}")
+    RoundItem.objects.filter(id__in=[i.id for i in items[n // 2 : n // 2 + n // 4]]).update(
+        status=RoundItem.Status.CONFLICT, is_conflict=True
+    )
+    return rnd
+
+
+def count(client, team, path, method="get", data=None):
+    url = f"/api/projects/{team.project.slug}/{path}"
+    with CaptureQueriesContext(connection) as ctx, TestCase.captureOnCommitCallbacks(execute=True):
+        response = getattr(client, method)(url, data, format="json")
+    assert response.status_code in (200, 201), response.content
+    return len(ctx.captured_queries)
+
+
+def open_assignment(team, user):
+    return (
+        Assignment.objects.filter(
+            evaluator=user, completed_at__isnull=True, round__number=1, item__status=RoundItem.Status.LABELLING
+        )
+        .order_by("-id")
+        .first()
+    )
+
+
+READS = [
+    ("assignments/", "evaluator"),
+    ("assignments/next/", "evaluator"),
+    ("artefacts/", "evaluator"),
+    ("rounds/", "evaluator"),
+    ("labels/suggest/?q=lab", "evaluator"),
+    ("conflicts/", "moderator"),
+    ("rounds/1/progress/", "lead"),
+]
+
+
+@pytest.mark.parametrize("path, role", READS, ids=[p for p, _ in READS])
+def test_reads_stay_flat(team, path, role, django_assert_max_num_queries):
+    user = {"evaluator": team.evaluators[0], "moderator": team.moderator, "lead": team.lead}[role]
+    grow(team, 8)
+    client = client_for(user)
+    with django_assert_max_num_queries(MAX_QUERIES[path]):
+        small = count(client, team, path)
+    grow(team, 80)
+    with django_assert_max_num_queries(MAX_QUERIES[path]):
+        large = count(client, team, path)
+    assert large == small, (small, large)
+
+
+def test_submit_stays_flat(team, django_assert_max_num_queries):
+    grow(team, 8)
+    eva1 = team.evaluators[0]
+    client = client_for(eva1)
+
+    def submit():
+        assignment = open_assignment(team, eva1)
+        with django_assert_max_num_queries(MAX_QUERIES["submit"]):
+            return count(client, team, f"assignments/{assignment.id}/annotation/", "post", data={"label": "label 1"})
+
+    small = submit()
+    grow(team, 80)
+    large = submit()
+    assert large == small, (small, large)
