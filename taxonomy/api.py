@@ -46,7 +46,8 @@ class FilterQuerySerializer(serializers.Serializer):
 
 
 class ExportQuerySerializer(FilterQuerySerializer):
-    format = serializers.ChoiceField(choices=exports.FORMATS, default="json")
+    # Not `format`: DRF reserves that parameter for choosing a renderer.
+    file_format = serializers.ChoiceField(choices=exports.FORMATS, default="json")
 
 
 class EntrySerializer(serializers.Serializer):
@@ -318,7 +319,7 @@ class TaxonomyViewSet(TaxonomyApiMixin, viewsets.GenericViewSet):
     def export(self, request, *args, **kwargs):
         params = self.query_params(ExportQuerySerializer)
         tree = self.tree()
-        fmt = params["format"]
+        fmt = params["file_format"]
         body = exports.export(self.project, fmt, filters=tree.filters)
         response = HttpResponse(body, content_type=exports.CONTENT_TYPES[fmt])
         response["Content-Disposition"] = f'attachment; filename="{exports.filename(self.project, fmt)}"'
