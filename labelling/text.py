@@ -22,6 +22,11 @@ def clean_label(text: str) -> str:
     return _SPACE.sub(" ", (text or "").strip())
 
 
+# Images and image maps would make evaluators' browsers fetch from anywhere (tracking,
+# and Concord loads nothing from the internet); the link to the original stays.
+_SAFE_TAGS = set(nh3.ALLOWED_TAGS) - {"img", "map", "area"}
+
+
 def sanitise_html(body: str) -> str:
-    """Untrusted scraped HTML made safe to render (scripts, handlers, styles removed)."""
-    return nh3.clean(body or "", link_rel="noopener noreferrer nofollow")
+    """Untrusted scraped HTML made safe to render: scripts, handlers, styles and images removed."""
+    return nh3.clean(body or "", tags=_SAFE_TAGS, link_rel="noopener noreferrer nofollow")
