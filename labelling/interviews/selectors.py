@@ -176,7 +176,7 @@ def moderation_pieces(*, interview):
 
 
 def moderation_summary(*, interview) -> dict:
-    return Piece.objects.filter(interview=interview).aggregate(
+    summary = Piece.objects.filter(interview=interview).aggregate(
         total=Count("id"),
         agreements=Count("id", filter=Q(kind=Piece.Kind.AGREEMENT)),
         conflicts=Count("id", filter=Q(kind=Piece.Kind.CONFLICT)),
@@ -185,6 +185,32 @@ def moderation_summary(*, interview) -> dict:
         kept=Count("id", filter=Q(decision=Piece.Decision.KEPT)),
         not_kept=Count("id", filter=Q(decision=Piece.Decision.NOT_KEPT)),
     )
+    summary["decided"] = summary["kept"] + summary["not_kept"]
+    summary["pct"] = round(100 * summary["decided"] / summary["total"]) if summary["total"] else 0
+    return summary
+
+
+def moderation_item(piece, *, text: str, coders: dict) -> dict:
+    """A piece arranged for the moderation page: its excerpt and each evaluator's side
+    (fragments from the prefetch, or the recorded tag of an imported piece). No queries."""
+    fragments = list(piece.fragments.all())
+    sides = []
+    for slot in (1, 2):
+        coder = coders["evaluators"].get(slot)
+        sides.append(
+            {
+                "slot": slot,
+                "user": coder.user.username if coder else "",
+                "fragments": [f for f in fragments if f.coder.slot == slot],
+                "tag": piece.evaluator1_tag if slot == 1 else piece.evaluator2_tag,
+            }
+        )
+    excerpt = ""
+    if piece.start is not None and text:
+        excerpt = text[piece.start : piece.end]
+        if len(excerpt) > 600:
+            excerpt = excerpt[:599] + "…"
+    return {"piece": piece, "excerpt": excerpt, "sides": sides}
 
 
 def final_tags(*, project, status: str = "", number: int | None = None, query: str = ""):
@@ -283,12 +309,19 @@ def unmapped_final_tags(*, project):
     return sorted(groups.values(), key=lambda g: (-g["count"], g["normalised"]))
 
 
+def interview_unmapped_tags(project) -> dict[str, int]:
+    """{final tag text: accepted instances} for accepted tags joining no leaf (the taxonomy's unmapped list)."""
+    return {group["text"]: group["count"] for group in unmapped_final_tags(project=project)}
+
+
 def _new_from_interviews(project, interview_leaf_ids: set[int]) -> tuple[list[int], int]:
     """Inner categories per level and leaves that exist because of interviews: they hold accepted
     interview tags in their subtree, no relevant artefact, and no round created them."""
     from taxonomy.models import Leaf, Node
 
-    nodes = {n["id"]: n for n in Node.objects.filter(project=project).values("id", "parent_id", "round_created_id")}
+    nodes = {
+        n["id"]: n for n in Node.objects.filter(project=project).values("id", "parent_id", "round_created_id", "code")
+    }
     if not nodes:
         return [], 0
     leaves = {
@@ -300,6 +333,10 @@ def _new_from_interviews(project, interview_leaf_ids: set[int]) -> tuple[list[in
     )
 
     def depth(node_id):
+        """A node's level as Table 1 counts it: by its code's dots when coded (4.2.1 → 3), else its depth."""
+        code = nodes[node_id]["code"]
+        if code:
+            return code.count(".") + 1
         d, seen = 0, set()
         while node_id is not None and node_id not in seen:
             seen.add(node_id)
@@ -387,21 +424,46 @@ def interview_stats_row(project) -> dict:
 def final_tags_per_interview(*, project) -> list[dict]:
     """Per analysed interview: number, pieces, final, accepted, removed (for the chart)."""
     finals = FinalTag.objects.filter(interview=OuterRef("pk"))
-    return list(
+    rows = (
         Interview.objects.filter(project=project)
         .annotate(
-            pieces=_count(Piece.objects.filter(interview=OuterRef("pk")), "interview"),
-            final=_count(finals, "interview"),
-            accepted=_count(finals.filter(status=FinalTag.Status.ACCEPTED), "interview"),
-            removed=_count(finals.filter(status=FinalTag.Status.REMOVED), "interview"),
+            n_pieces=_count(Piece.objects.filter(interview=OuterRef("pk")), "interview"),
+            n_final=_count(finals, "interview"),
+            n_accepted=_count(finals.filter(status=FinalTag.Status.ACCEPTED), "interview"),
+            n_removed=_count(finals.filter(status=FinalTag.Status.REMOVED), "interview"),
         )
-        .filter(pieces__gt=0)
+        .filter(n_pieces__gt=0)
         .order_by("number")
-        .values("number", "pieces", "final", "accepted", "removed")
+        .values("number", "n_pieces", "n_final", "n_accepted", "n_removed")
     )
+    return [
+        {
+            "number": r["number"],
+            "pieces": r["n_pieces"],
+            "final": r["n_final"],
+            "accepted": r["n_accepted"],
+            "removed": r["n_removed"],
+        }
+        for r in rows
+    ]
 
 
 # --- people and suggestions ---------------------------------------------------------------------------
+
+
+def members_with_roles(*, project, roles: tuple[str, ...]):
+    """Active members holding any of `roles` (one membership row: never another project's roles)."""
+    from django.contrib.auth import get_user_model
+
+    role_q = Q()
+    for role in roles:
+        role_q |= Q(**{f"memberships__is_{role}": True})
+    return (
+        get_user_model()
+        .objects.filter(Q(memberships__project=project, memberships__is_active=True) & role_q)
+        .distinct()
+        .order_by("username")
+    )
 
 
 def my_interviews(*, project, user):

@@ -641,18 +641,26 @@ def final_tag_review(*, final_tag_id: int, user, status: str) -> FinalTag:
     return final
 
 
-def final_tag_place(*, final_tag_id: int, user, leaf_id: int | None = None, node_id: int | None = None) -> FinalTag:
-    """Place a final tag in the taxonomy (lead or moderator): under an existing leaf, or as a new
-    leaf (its text as the label) under an inner node. Neither clears the placement, so the tag
-    joins the leaf with its normalised text again, if there is one."""
+def final_tags_place(
+    *, project: Project, final_tag_ids: list[int], user, leaf_id: int | None = None, node_id: int | None = None
+) -> list[FinalTag]:
+    """Place final tags in the taxonomy (lead or moderator): under an existing leaf, or as a new
+    leaf (the first tag's text as its label) under an inner node. Neither clears the placement,
+    so the tags join the leaf with their normalised text again, if there is one."""
     from taxonomy.models import Leaf, Node
 
     if leaf_id and node_id:
         raise InvalidInput("Choose an existing leaf or a category for a new leaf, not both.", field="leaf")
+    if not final_tag_ids:
+        raise InvalidInput("Choose at least one final tag.", field="ids")
     with transaction.atomic():
-        final, interview = _final_tag_locked(final_tag_id)
-        project = interview.project
         membership_require(project=project, user=user, roles=("lead", "moderator"))
+        finals = list(
+            FinalTag.objects.select_for_update().filter(id__in=final_tag_ids, interview__project=project).order_by("id")
+        )
+        missing = set(final_tag_ids) - {f.id for f in finals}
+        if missing:
+            raise InvalidInput(f"No such final tags in this project: {sorted(missing)}.", field="ids")
         if leaf_id:
             leaf = Leaf.objects.filter(id=leaf_id, node__project=project).first()
             if leaf is None:
@@ -661,13 +669,14 @@ def final_tag_place(*, final_tag_id: int, user, leaf_id: int | None = None, node
             node = Node.objects.filter(id=node_id, project=project).first()
             if node is None:
                 raise InvalidInput("No such category in this project's taxonomy.", field="node")
-            label = label_get_or_create(project=project, name=final.text, user=user, field="text")
+            label = label_get_or_create(project=project, name=finals[0].text, user=user, field="text")
             leaf, _ = Leaf.objects.get_or_create(node=node, label=label)
         else:
             leaf = None
-        final.leaf = leaf
-        final.save(update_fields=["leaf", "updated_at"])
-    return final
+        FinalTag.objects.filter(id__in=[f.id for f in finals]).update(leaf=leaf, updated_at=_now())
+        for final in finals:
+            final.leaf = leaf
+    return finals
 
 
 # --- stage -----------------------------------------------------------------------------------------

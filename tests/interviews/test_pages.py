@@ -1,0 +1,162 @@
+import pytest
+from django.urls import reverse
+
+from labelling.interviews import services
+from labelling.interviews.models import FinalTag, Fragment, Piece
+from tests.factories import ProjectFactory, member
+from tests.interviews.factories import span, tag, transcript_txt
+
+pytestmark = pytest.mark.django_db
+
+
+def url(name, project, *args):
+    return reverse(f"interviews:{name}", args=[project.slug, *args])
+
+
+def test_outsiders_get_404_everywhere(coding, client):
+    outsider = member(ProjectFactory(), lead=True)
+    client.force_login(outsider)
+    p = coding.project
+    for target in (
+        url("list", p),
+        url("detail", p, 1),
+        url("moderate", p, 1),
+        url("review", p),
+        url("unmapped", p),
+        url("transcript", p, 1, "txt"),
+        url("export", p, "xlsx"),
+        url("suggest", p) + "?q=a",
+    ):
+        assert client.get(target).status_code == 404, target
+    start, end = span(coding.interview, "learning rate")
+    response = client.post(url("fragments", p, 1), {"start": start, "end": end, "tag": "x"})
+    assert response.status_code == 404
+    assert not Fragment.objects.exists()
+
+
+def test_list_page_shows_interviews_stats_and_lead_forms(coding, client):
+    client.force_login(coding.lead)
+    response = client.get(url("list", coding.project))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Upload a transcript" in html and "Import a coding sheet" in html
+    assert reverse("interviews:detail", args=[coding.project.slug, 1]) in html
+    client.force_login(coding.eva1)
+    html = client.get(url("list", coding.project)).content.decode()
+    assert "Upload a transcript" not in html
+    assert "evaluator 1" in html  # my coding
+
+
+def test_upload_through_the_page_and_a_bad_file_is_a_400_naming_it(team, client):
+    client.force_login(team.lead)
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    response = client.post(
+        url("upload", team.project),
+        {"file": SimpleUploadedFile("interview5.txt", transcript_txt()), "interviewee_profile": "Data scientist"},
+    )
+    assert response.status_code == 302
+    assert response["Location"] == url("detail", team.project, 5)
+    response = client.post(url("upload", team.project), {"file": SimpleUploadedFile("broken.docx", b"garbage")})
+    assert response.status_code == 400
+    assert "broken.docx" in response.content.decode()
+    client.force_login(team.evaluators[0])
+    response = client.post(url("upload", team.project), {"file": SimpleUploadedFile("i6.txt", transcript_txt())})
+    assert response.status_code == 403
+
+
+def test_evaluator_page_shows_only_own_fragments_until_both_are_done(coding, client):
+    tag(coding.interview, coding.eva1, "learning rate was too high", "suboptimal learning rate")
+    tag(coding.interview, coding.eva2, "not have enough training data", "small training set")
+    client.force_login(coding.eva1)
+    html = client.get(url("detail", coding.project, 1)).content.decode()
+    assert "suboptimal learning rate" in html and "small training set" not in html
+    assert 'id="tag-form"' in html
+    # …nor in the suggestions while typing.
+    html = client.get(url("suggest", coding.project) + "?tag=s").content.decode()
+    assert "small training set" not in html and "suboptimal learning rate" in html
+    client.force_login(coding.moderator)
+    html = client.get(url("detail", coding.project, 1)).content.decode()
+    assert "suboptimal learning rate" not in html and "small training set" not in html
+    html = client.get(url("moderate", coding.project, 1)).content.decode()
+    assert "small training set" not in html and "Nothing to moderate yet" in html
+
+
+def test_tagging_through_the_page_htmx_returns_the_workspace(coding, client):
+    client.force_login(coding.eva1)
+    start, end = span(coding.interview, "learning rate was too high")
+    response = client.post(
+        url("fragments", coding.project, 1),
+        {"start": start, "end": end, "tag": "suboptimal learning rate"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert html.lstrip().startswith('<div id="workspace"')
+    assert '<mark class="frag e1 mine"' in html and ">learning rate was too high</mark>" in html
+    # Outside the text: 400 naming the field, nothing written.
+    response = client.post(
+        url("fragments", coding.project, 1), {"start": 5, "end": 99999, "tag": "x"}, HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 400 and "outside the transcript" in response.content.decode()
+    assert Fragment.objects.count() == 1
+
+
+def test_done_then_moderate_keep_and_review_through_pages(coding, client):
+    tag(coding.interview, coding.eva1, "learning rate was too high", "suboptimal learning rate")
+    tag(coding.interview, coding.eva2, "labels were noisy", "noisy labels")
+    for user in (coding.eva1, coding.eva2):
+        client.force_login(user)
+        assert client.post(url("done", coding.project, 1), {"action": "done"}).status_code == 302
+    client.force_login(coding.moderator)
+    html = client.get(url("moderate", coding.project, 1)).content.decode()
+    assert "One-sided" in html and "noisy labels" in html and "suboptimal learning rate" in html
+    one_sided = Piece.objects.get(evaluator2_tag="noisy labels")
+    response = client.post(
+        url("piece", coding.project, one_sided.id),
+        {"action": "keep", "moderator_tag": "wrong labels in training data"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 200
+    assert 'id="moderation-summary" hx-swap-oob="true"' in response.content.decode()
+    final = FinalTag.objects.get()
+    # An evaluator may not decide pieces.
+    client.force_login(coding.eva1)
+    other = Piece.objects.exclude(id=one_sided.id).get()
+    assert client.post(url("piece", coding.project, other.id), {"action": "discard"}).status_code == 403
+    client.force_login(coding.moderator)
+    response = client.post(url("final_tag", coding.project, final.id), {"action": "accepted"}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200 and "Accepted" in response.content.decode()
+    html = client.get(url("review", coding.project)).content.decode()
+    assert "wrong labels in training data" in html
+
+
+def test_moderation_page_query_count_is_flat(coding, client, django_assert_max_num_queries):
+    """Many pieces with fragments: the moderation page's queries do not grow with them."""
+    text = "\n\n".join(f"P{i}: sentence number {i} says something about layer {i}." for i in range(60))
+    interview = services.interview_create(
+        project=coding.project, user=coding.lead, filename="interview9.txt", data=text.encode()
+    )
+    services.interview_coders_set(
+        interview_id=interview.id,
+        user=coding.lead,
+        moderator_id=coding.moderator.id,
+        evaluator1_id=coding.eva1.id,
+        evaluator2_id=coding.eva2.id,
+    )
+    for i in range(60):
+        tag(interview, coding.eva1, f"layer {i}.", f"tag {i}")
+        tag(interview, coding.eva2, f"about layer {i}", f"tag {i % 3}")
+    services.coding_done(interview_id=interview.id, user=coding.eva1)
+    services.coding_done(interview_id=interview.id, user=coding.eva2)
+    assert Piece.objects.filter(interview=interview).count() == 60
+    client.force_login(coding.moderator)
+    with django_assert_max_num_queries(16):
+        response = client.get(url("moderate", coding.project, 9))
+    assert response.status_code == 200 and response.content.decode().count("data-piece>") == 60
+
+
+def test_transcript_download_pseudonymised(coding, client):
+    client.force_login(coding.eva3)
+    response = client.get(url("transcript", coding.project, 1, "txt"))
+    assert response.status_code == 200 and "Interviewee: Mostly the learning rate" in response.content.decode()
