@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "labelling",
     "labelling.interviews",
     "taxonomy",
+    "taxonomy.validation",
 ]
 
 MIDDLEWARE = [

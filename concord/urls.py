@@ -13,6 +13,7 @@ urlpatterns = [
     path("api/", include("taxonomy.api_urls")),
     path("api/", include("labelling.interviews.api_urls")),
     path("taxonomy/", include("taxonomy.urls")),
+    path("survey/", include("taxonomy.validation.urls")),
     path("interviews/", include("labelling.interviews.urls")),
     path("", include("labelling.urls")),
 ]

@@ -1,0 +1,1 @@
+"""The validation survey of a taxonomy (the paper's Table 2)."""
