@@ -1,0 +1,155 @@
+"""Import pages: upload with mapping, round upload, job progress (page and htmx fragment), permissions."""
+
+import time
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from labelling.importers.services import job_create, job_enqueue, job_progress
+from labelling.models import Artefact, Job, Round
+from tests.factories import ProjectFactory, member
+
+from . import roundsheets
+
+pytestmark = pytest.mark.django_db
+
+CSV = (
+    b"Question URL,Question Title,Votes,Tag1\r\n"
+    b"https://stackoverflow.com/questions/1,<b>Loss</b> is NaN,5,secret\r\n"
+    b"https://stackoverflow.com/questions/2,Shapes,3,secret\r\n"
+)
+
+
+@pytest.fixture
+def lead_client(project, client):
+    client.force_login(member(project, lead=True, username="lead"))
+    return client
+
+
+def test_upload_preview_guessed_mapping_and_import(project, lead_client, django_capture_on_commit_callbacks):
+    url = reverse("labelling:import_artefacts", args=[project.slug])
+    assert lead_client.get(url).status_code == 200
+    response = lead_client.post(url, {"file": SimpleUploadedFile("a.csv", CSV)})
+    job = Job.objects.get(project=project, kind=Job.Kind.IMPORT_ARTEFACTS)
+    mapping_url = reverse("labelling:import_artefacts_mapping", args=[project.slug, job.id])
+    assert response.status_code == 302 and response["Location"] == mapping_url
+    page = lead_client.get(mapping_url).content.decode()
+    assert "&lt;b&gt;Loss&lt;/b&gt; is NaN" in page  # preview escaped
+    assert '<option value="url" selected>' in page and '<option value="title" selected>' in page
+    assert page.count("selected>") == 4  # url, title, and ignore for Votes and Tag1
+    with django_capture_on_commit_callbacks(execute=True):
+        response = lead_client.post(mapping_url, {"col0": "url", "col1": "title", "col2": "metadata", "col3": "ignore"})
+    progress_url = reverse("labelling:task_progress", args=[project.slug, job.id])
+    assert response["Location"] == progress_url
+    job.refresh_from_db()
+    assert job.status == Job.Status.DONE and job.report["created"] == 2 and job.input_data is None
+    artefact = Artefact.objects.get(url="https://stackoverflow.com/questions/1")
+    assert artefact.title == "<b>Loss</b> is NaN" and artefact.metadata == {"Votes": "5"}
+    page = lead_client.get(progress_url).content.decode()
+    assert 'id="import-report"' in page and "hx-trigger" not in page  # finished: no more polling
+
+
+def test_mapping_without_url_is_refused(project, lead_client):
+    job = job_create(
+        project=project,
+        user=project.memberships.get().user,
+        kind=Job.Kind.IMPORT_ARTEFACTS,
+        input_name="a.csv",
+        input_data=CSV,
+    )
+    url = reverse("labelling:import_artefacts_mapping", args=[project.slug, job.id])
+    response = lead_client.post(url, {"col0": "ignore", "col1": "title"})
+    assert response.status_code == 400 and "Map one column to url" in response.content.decode()
+    job.refresh_from_db()
+    assert job.status == Job.Status.PENDING and not Artefact.objects.exists()
+
+
+def test_unreadable_upload_is_a_clear_400(project, lead_client):
+    url = reverse("labelling:import_artefacts", args=[project.slug])
+    response = lead_client.post(url, {"file": SimpleUploadedFile("a.xlsx", b"PK\x03\x04 nope")})
+    assert response.status_code == 400 and "Unreadable XLSX" in response.content.decode()
+    assert not Job.objects.exists()
+
+
+def test_round_upload(project, lead_client, django_capture_on_commit_callbacks):
+    url = reverse("labelling:import_round", args=[project.slug])
+    assert 'value="1"' in lead_client.get(url).content.decode()  # the next free round number
+    with django_capture_on_commit_callbacks(execute=True):
+        response = lead_client.post(
+            url,
+            {
+                "file": SimpleUploadedFile("r.xlsx", roundsheets.build()),
+                "round": 4,
+                "outline": SimpleUploadedFile("o.csv", roundsheets.OUTLINE),
+            },
+        )
+    job = Job.objects.get(project=project, kind=Job.Kind.IMPORT_ROUND)
+    assert response["Location"] == reverse("labelling:task_progress", args=[project.slug, job.id])
+    job.refresh_from_db()
+    assert job.status == Job.Status.DONE, job.error
+    assert (job.report["analysed"], job.report["conflicts"], job.report["relevant"]) == (8, 3, 4)
+    assert Round.objects.get(project=project, number=4).source == Round.Source.IMPORT
+    page = lead_client.get(response["Location"]).content.decode()
+    assert "8</span> analysed" in page
+
+
+def test_round_upload_errors(project, lead_client):
+    url = reverse("labelling:import_round", args=[project.slug])
+    response = lead_client.post(url, {"file": SimpleUploadedFile("r.csv", b"EntityType\nso-keras\n"), "round": 1})
+    # readable, so the job is created; the missing Link column fails the job, which changes nothing
+    assert response.status_code == 302
+    job = Job.objects.get(project=project)
+    from labelling.importers.services import job_run
+
+    job_run(job_id=job.id)
+    job.refresh_from_db()
+    assert job.status == Job.Status.FAILED and "no Link column" in job.error
+    assert not Round.objects.exists()
+    page = lead_client.get(reverse("labelling:task_progress", args=[project.slug, job.id])).content.decode()
+    assert 'id="job-error"' in page
+    response = lead_client.post(url, {"file": SimpleUploadedFile("r.csv", b"Link\nhttps://x.org/1\n"), "round": 0})
+    assert response.status_code == 400
+
+
+def test_progress_fragment_polls_while_running(project, lead_client):
+    job = Job.objects.create(project=project, kind=Job.Kind.IMPORT_ROUND, status=Job.Status.RUNNING, task_id="x")
+    url = reverse("labelling:task_progress", args=[project.slug, job.id])
+    fragment = lead_client.get(url, HTTP_HX_REQUEST="true").content.decode()
+    assert fragment.lstrip().startswith('<section class="card" id="job-')
+    assert f'hx-get="{url}"' in fragment and 'hx-trigger="every 1s"' in fragment
+    assert job_progress(job)["status"] == "running"
+
+
+def test_import_pages_are_for_leads(project, client):
+    client.force_login(member(project, evaluator=True, moderator=True, username="eva"))
+    for name in ("import_artefacts", "import_round"):
+        assert client.get(reverse(f"labelling:{name}", args=[project.slug])).status_code == 403
+    client.force_login(member(ProjectFactory(), lead=True, username="stranger"))
+    assert client.get(reverse("labelling:import_round", args=[project.slug])).status_code == 404
+    other = ProjectFactory()
+    job = Job.objects.create(project=other, kind=Job.Kind.IMPORT_ROUND)
+    client.force_login(member(project, lead=True, username="lead"))
+    assert client.get(reverse("labelling:task_progress", args=[project.slug, job.id])).status_code == 404
+
+
+@pytest.mark.services
+def test_round_import_runs_on_a_real_worker(project, celery_worker_live):
+    lead = member(project, lead=True, username="lead-live")
+    job = job_create(
+        project=project,
+        user=lead,
+        kind=Job.Kind.IMPORT_ROUND,
+        params={"round": 2},
+        input_name="r.xlsx",
+        input_data=roundsheets.build(),
+    )
+    job_enqueue(job=job)  # outside a transaction: sent at once
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        job.refresh_from_db()
+        if job.is_finished:
+            break
+        time.sleep(0.2)
+    assert job.status == Job.Status.DONE, job.error
+    assert job.report["conflicts"] == 3 and job_progress(job)["percent"] == 100
