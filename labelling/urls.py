@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import io_views, views
+from . import io_views, views, vocabulary_views
 
 app_name = "labelling"
 urlpatterns = [
@@ -29,4 +29,6 @@ urlpatterns = [
     path("p/<slug:slug>/export/annotations/", io_views.export_annotations, name="export_annotations"),
     path("p/<slug:slug>/jobs/<int:job_id>/", io_views.task_progress, name="task_progress"),
     path("p/<slug:slug>/jobs/<int:job_id>/download/", io_views.job_download, name="job_download"),
+    # relevance vocabulary (labelling/vocabulary_views.py)
+    path("p/<slug:slug>/vocabulary/", vocabulary_views.vocabulary, name="vocabulary"),
 ]

@@ -168,7 +168,8 @@ def vocabulary_summary(*, project) -> dict:
 
 def vocabulary_jobs(*, project):
     """The project's index jobs, newest first."""
-    return Job.objects.filter(project=project, kind=Job.Kind.VOCABULARY_INDEX).order_by("-id")
+    jobs = Job.objects.filter(project=project, kind=Job.Kind.VOCABULARY_INDEX)
+    return jobs.defer("input_data", "result_data").order_by("-id")
 
 
 def vocabulary_job(*, project, job_id: int):

@@ -1,0 +1,126 @@
+"""The vocabulary page (/p/<slug>/vocabulary/): flag frequent words as relevant or not, build the
+stem index, see which artefacts the relevant vocabulary keeps.
+
+One URL serves the page and its fragments: an htmx request targeting `#vocab-terms` gets
+the term table, `#vocab-job` the index job's progress (polled until it finishes); a flag
+posted by htmx gets its table row back. Every member may see the page and flag; only leads
+build the index (403 otherwise); non-members get 404.
+"""
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from . import vocabulary_selectors as vs
+from . import vocabulary_services
+from .errors import InvalidInput, NotFound
+from .views import _htmx, _member
+
+PAGE_SIZE = 50
+PREVIEW_SIZE = 10
+
+
+class VocabularyFilterForm(forms.Form):
+    q = forms.CharField(required=False, max_length=100, label="Word")
+    status = forms.ChoiceField(
+        required=False,
+        choices=[("", "Any status"), *((s, label) for s, label in vs.Status.choices)],
+    )
+    mine = forms.ChoiceField(
+        required=False,
+        choices=[("", "Flagged or not by me"), ("unflagged", "Not flagged by me yet"), ("flagged", "Flagged by me")],
+        label="Mine",
+    )
+    sort = forms.ChoiceField(
+        required=False,
+        choices=[("frequency", "Most frequent first"), ("word", "Alphabetical"), ("flags", "Most flagged first")],
+    )
+    min = forms.IntegerField(required=False, min_value=0, max_value=10**9, label="Min. artefacts")
+
+
+def _filters(request):
+    form = VocabularyFilterForm(request.GET)
+    if not form.is_valid():
+        field, errors = next(iter(form.errors.items()))
+        raise InvalidInput(f"{field}: {' '.join(errors)}", field=field)
+    data = form.cleaned_data
+    return form, {
+        "query": data["q"],
+        "status": data["status"],
+        "mine": data["mine"],
+        "sort": data["sort"] or "frequency",
+        "min_count": data["min"] or 0,
+    }
+
+
+def _page_url(project, request) -> str:
+    query = request.GET.urlencode()
+    return reverse("labelling:vocabulary", args=[project.slug]) + (f"?{query}" if query else "")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def vocabulary(request, slug):
+    project, membership = _member(request, slug)
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if action == "flag":
+            return _flag(request, project, membership)
+        if action == "index":
+            return _index(request, project, membership)
+        raise InvalidInput("Unknown action; choose flag or index.", field="action")
+
+    target = request.headers.get("HX-Target") if _htmx(request) else None
+    if target == "vocab-job":
+        job = vs.vocabulary_jobs(project=project).first()
+        response = render(request, "labelling/partials/vocabulary_job.html", {"project": project, "job": job})
+        if job is None or job.is_finished:
+            response["HX-Refresh"] = "true"  # the poll ends: reload for the new terms and counts
+        return response
+    form, filters = _filters(request)
+    terms = vs.vocabulary_terms(project=project, user=request.user, **filters)
+    context = {
+        "project": project,
+        "membership": membership,
+        "filters": form,
+        "page": Paginator(terms, PAGE_SIZE).get_page(request.GET.get("page")),
+        "here": _page_url(project, request),
+    }
+    if target == "vocab-terms":
+        return render(request, "labelling/partials/vocabulary_terms.html", context)
+    context.update(
+        summary=vs.vocabulary_summary(project=project),
+        preview=vs.matching_preview(project=project, limit=PREVIEW_SIZE),
+        job=vs.vocabulary_jobs(project=project).first(),
+    )
+    return render(request, "labelling/vocabulary.html", context)
+
+
+def _flag(request, project, membership):
+    term = vocabulary_services.term_flag(
+        project=project,
+        term_id=request.POST.get("term_id"),
+        user=request.user,
+        verdict=request.POST.get("verdict") or "",
+    )
+    if _htmx(request):
+        row = vs.vocabulary_term(project=project, user=request.user, term_id=term.id)
+        if row is None:  # deleted by an index refresh a moment ago
+            raise NotFound("No such term in this project.", field="term_id")
+        context = {"project": project, "membership": membership, "t": row, "here": _page_url(project, request)}
+        return render(request, "labelling/partials/vocabulary_row.html", context)
+    return redirect(_page_url(project, request) + f"#term-{term.id}")
+
+
+def _index(request, project, membership):
+    """Start (or join) an index build, then back to the page, whose job panel polls until it finishes."""
+    job = vocabulary_services.vocabulary_index_start(project=project, user=request.user)  # 403 for non-leads
+    if job.is_finished:  # eager Celery (no REDIS_URL): it ran already
+        messages.success(request, job.message or "The vocabulary index is up to date.")
+    else:
+        messages.info(request, "The vocabulary index is being built; the progress bar follows it.")
+    return redirect(_page_url(project, request))
