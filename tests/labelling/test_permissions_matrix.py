@@ -52,6 +52,10 @@ MATRIX = [
     ("get", "conflicts/", None, MODERATORS),
     ("get", "conflicts/{conflict}/", None, MODERATORS),
     ("post", "conflicts/{conflict}/resolve/", {"label": "final"}, MODERATORS),
+    # relevance vocabulary (flagging a term: tests/labelling/test_vocabulary_api.py)
+    ("get", "vocabulary/", None, MEMBERS),
+    ("get", "vocabulary/summary/", None, MEMBERS),
+    ("post", "vocabulary/index/", None, codes(202, 403, 403)),
 ]
 
 
