@@ -414,10 +414,16 @@ def node_delete(*, node: Node, user) -> None:
         pinned = sum(
             model.objects.filter(**{f"{field_name}__in": leaves}).count() for model, field_name in leaf_references()
         )
-        if artefacts or interviews or pinned:
+        if artefacts or interviews:
             raise Conflict(
                 f'"{node.name}" still has instances ({artefacts} artefacts + {interviews} from interviews); '
                 "move or merge them first.",
+                field="node",
+            )
+        if pinned:
+            raise Conflict(
+                f'"{node.name}" has leaves that {pinned} decisions or interview tags point to; '
+                "move or detach those leaves first.",
                 field="node",
             )
         rec = _Recorder()

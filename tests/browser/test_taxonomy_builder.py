@@ -121,7 +121,14 @@ def test_build_three_level_tree_from_labels(transactional_db, live_server, page,
     assert not Leaf.objects.filter(label=labels["wrong activation <relu> & co"]).exists()
     expect(page.locator("#tx-history")).to_contain_text("undone by lead")
 
-    # 10. an evaluator reads the tree but gets no editing controls
+    # 10. drag and drop works too: Activation Function onto Model
+    page.locator("#tx-tree summary", has_text="Activation Function").drag_to(
+        page.locator("#tx-tree summary[data-node-id]", has_text="Model").first
+    )
+    expect(page.locator("#tx-notice")).to_contain_text('Moved "Activation Function" to "Model"')
+    assert Node.objects.get(name="Activation Function").parent.name == "Model"
+
+    # 11. an evaluator reads the tree but gets no editing controls
     page.context.clear_cookies()
     login(page, evaluator)
     page.goto(f"{live_server.url}/taxonomy/{project.slug}/")
