@@ -106,8 +106,12 @@ _SPEAKER_PREFIX = re.compile(
 )
 _SPEAKER_LINE = re.compile(r"^\s*(?P<name>[^\W\d_][\w .'’\-]{0,48}?)\s+(?P<time>\d{1,2}:\d{2}(?::\d{2})?)\s*$")
 _LIKELY_SPEAKER = re.compile(
-    r"^(interview(er|ee)|speaker|moderator|participant|respondent|host|guest|[PIQAR])\s*\d*$", re.IGNORECASE
+    r"^(interview(er|ee)|speaker|moderator|participant|respondent|host|guest|question|answer|[PIQAR])\s*\d*$",
+    re.IGNORECASE,
 )
+# Words that start a line with a colon without being anyone speaking (compared case-folded).
+_NOT_SPEAKERS = {"note", "notes", "nb", "ps", "p.s", "example", "update", "edit", "summary", "warning", "todo",
+                 "source", "sources", "link", "url", "see", "also", "tip", "comment", "remark", "aside"}  # fmt: skip
 
 
 def _split_prefix(text: str) -> tuple[str, str, float | None]:
@@ -133,11 +137,17 @@ def _seconds(value: str | None) -> float | None:
 
 
 def _assign_prefixed_speakers(blocks: list[str]) -> list[ParsedParagraph]:
-    """Speakers from "Name:" prefixes. A name counts when it prefixes two paragraphs or looks like a role;
-    a paragraph without a prefix continues the previous speaker's turn."""
+    """Speakers from "Name:" prefixes. A name counts when it prefixes two paragraphs, looks like a role,
+    or most paragraphs start with a name; a paragraph without a prefix continues the previous turn."""
     candidates = [_split_prefix(block) for block in blocks]
     counts = Counter(name.casefold() for name, _, _ in candidates if name)
-    accepted = {name for name, n in counts.items() if n >= 2 or _LIKELY_SPEAKER.match(name)}
+    prefixed = sum(counts.values())
+    transcript_like = len(blocks) >= 2 and prefixed >= 0.6 * len(blocks)  # most turns start "Name:"
+    accepted = {
+        name
+        for name, n in counts.items()
+        if _LIKELY_SPEAKER.match(name) or (name not in _NOT_SPEAKERS and (n >= 2 or transcript_like))
+    }
     paragraphs, current = [], ""
     for block, (name, rest, start_time) in zip(blocks, candidates, strict=True):
         if name and name.casefold() in accepted:

@@ -775,17 +775,19 @@ def _write_imported_piece(piece: Piece, values: dict, *, row_number: int) -> Non
     final.save()
 
 
-def coding_sheet_import(*, project: Project, user, filename: str, data: bytes) -> dict:
+def coding_sheet_import(*, project: Project, user=None, filename: str, data: bytes) -> dict:
     """Import the study's coding sheet into `project` (lead): one tagged piece per non-empty row.
 
     Interviews are created as records without text when missing, and attach to uploaded
     transcripts when the numbers match. Importing the same sheet again changes nothing;
     an edited sheet updates the pieces of the interviews it lists, row by row. Rows that
     cannot be read are skipped and listed with their row number and reason; an unreadable
-    or empty file, or one without an Interview Num column, changes nothing (InvalidInput)."""
+    or empty file, or one without an Interview Num column, changes nothing (InvalidInput).
+    `user` is the lead importing in the browser or API; None is the operator (management command)."""
     from . import sheets
 
-    membership_require(project=project, user=user, roles=("lead",))
+    if user is not None:
+        membership_require(project=project, user=user, roles=("lead",))
     sheet = sheets.read_sheet(filename, data)
     for row in sheet.rows:
         for name in ("evaluator1", "evaluator2", "moderator_tag", "tag"):

@@ -215,7 +215,7 @@ def read_sheet(filename: str, data: bytes) -> Sheet:
         header = rows[header_index]
         sheet = Sheet(
             rows=[],
-            columns={f: str(header[c]).strip() for f, c in mapping.items()},
+            columns={f: str(header[c]) for f, c in mapping.items()},
             notes=notes,
             sheet_name=sheet_name,
         )
