@@ -206,7 +206,7 @@ def moderation_item(piece, *, text: str, coders: dict) -> dict:
             }
         )
     excerpt = ""
-    if piece.start is not None and text:
+    if piece.start is not None and text and len(fragments) > 1:  # a lone fragment shows its own quote
         excerpt = text[piece.start : piece.end]
         if len(excerpt) > 600:
             excerpt = excerpt[:599] + "…"

@@ -388,7 +388,6 @@ def moderate(request, slug, number):
         "kind": kind,
         "kinds": Piece.Kind.choices,
         "pending_only": bool(request.GET.get("pending")),
-        "suggestions": selectors.tag_suggestions(project=project, user=request.user, limit=40) if may else [],
     }
     return render(request, "interviews/moderate.html", context)
 
@@ -442,6 +441,12 @@ def _piece_response(request, project, membership, piece_id):
 @require_GET
 def review(request, slug):
     project, membership = _member(request, slug)
+    if request.GET.get("part") == "counts":
+        return render(
+            request,
+            "interviews/partials/review_counts.html",
+            {"project": project, "counts": selectors.final_tag_counts(project=project)},
+        )
     status = request.GET.get("status") or ""
     if status not in FinalTag.Status.values:
         status = ""
@@ -494,11 +499,13 @@ def final_tag(request, slug, final_tag_id):
     if not _htmx(request):
         return redirect("interviews:review", slug=project.slug)
     row = selectors.final_tags(project=project).get(id=found.id)
-    return render(
+    response = render(
         request,
         "interviews/partials/review_row.html",
         {"project": project, "final": row, "may_review": True, "membership": membership},
     )
+    response["HX-Trigger"] = "finalTagReviewed"  # the counts above the table refresh themselves
+    return response
 
 
 @login_required
@@ -544,4 +551,12 @@ def suggest(request, slug):
     project, _ = _member(request, slug)
     query = request.GET.get("q") or request.GET.get("tag") or request.GET.get("moderator_tag") or ""
     suggestions = selectors.tag_suggestions(project=project, user=request.user, query=query)
-    return render(request, "interviews/partials/suggestions.html", {"suggestions": suggestions})
+    evaluator_tags = []
+    if request.GET.get("piece", "").isdigit():  # moderation: the piece's own tags first (both evaluators are done)
+        found = _in_project(Piece, int(request.GET["piece"]), project)
+        evaluator_tags = [t for t in (found.evaluator1_tag, found.evaluator2_tag) if t]
+    return render(
+        request,
+        "interviews/partials/suggestions.html",
+        {"suggestions": suggestions, "evaluator_tags": list(dict.fromkeys(evaluator_tags))},
+    )

@@ -4,7 +4,7 @@ from django.urls import reverse
 from labelling.interviews import services
 from labelling.interviews.models import FinalTag, Fragment, Piece
 from tests.factories import ProjectFactory, member
-from tests.interviews.factories import span, tag, transcript_txt
+from tests.interviews.factories import span, tag, transcript_txt, upload
 
 pytestmark = pytest.mark.django_db
 
@@ -131,11 +131,10 @@ def test_done_then_moderate_keep_and_review_through_pages(coding, client):
     assert "wrong labels in training data" in html
 
 
-def test_moderation_page_query_count_is_flat(coding, client, django_assert_max_num_queries):
-    """Many pieces with fragments: the moderation page's queries do not grow with them."""
-    text = "\n\n".join(f"P{i}: sentence number {i} says something about layer {i}." for i in range(60))
+def _coded_interview(coding, number, pieces):
+    text = "\n\n".join(f"P{i}: sentence number {i} says something about layer {i}." for i in range(pieces))
     interview = services.interview_create(
-        project=coding.project, user=coding.lead, filename="interview9.txt", data=text.encode()
+        project=coding.project, user=coding.lead, filename=f"interview{number}.txt", data=text.encode()
     )
     services.interview_coders_set(
         interview_id=interview.id,
@@ -144,16 +143,48 @@ def test_moderation_page_query_count_is_flat(coding, client, django_assert_max_n
         evaluator1_id=coding.eva1.id,
         evaluator2_id=coding.eva2.id,
     )
-    for i in range(60):
+    for i in range(pieces):
         tag(interview, coding.eva1, f"layer {i}.", f"tag {i}")
         tag(interview, coding.eva2, f"about layer {i}", f"tag {i % 3}")
     services.coding_done(interview_id=interview.id, user=coding.eva1)
     services.coding_done(interview_id=interview.id, user=coding.eva2)
-    assert Piece.objects.filter(interview=interview).count() == 60
+    for piece in Piece.objects.filter(interview=interview)[: pieces // 2]:
+        services.piece_keep(piece_id=piece.id, user=coding.moderator, moderator_tag=f"kept {piece.id}")
+    assert Piece.objects.filter(interview=interview).count() == pieces
+    return interview
+
+
+def _queries(client, path):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(path)
+    assert response.status_code == 200
+    return len(captured), response.content.decode()
+
+
+def test_moderation_review_and_list_pages_query_counts_are_flat(coding, client):
+    """Ten times the pieces, fragments and final tags: the same number of queries per page."""
+    _coded_interview(coding, 8, 6)
+    _coded_interview(coding, 9, 60)
     client.force_login(coding.moderator)
-    with django_assert_max_num_queries(16):
-        response = client.get(url("moderate", coding.project, 9))
-    assert response.status_code == 200 and response.content.decode().count("data-piece>") == 60
+    small, _ = _queries(client, url("moderate", coding.project, 8))
+    large, html = _queries(client, url("moderate", coding.project, 9))
+    assert small == large and html.count("data-piece>") == 60
+    assert (
+        _queries(client, url("review", coding.project) + "?interview=8")[0]
+        == _queries(client, url("review", coding.project) + "?interview=9")[0]
+    )
+    client.force_login(coding.eva1)
+    small, _ = _queries(client, url("detail", coding.project, 8))
+    large, html = _queries(client, url("detail", coding.project, 9))
+    assert small == large and html.count('<mark class="frag') >= 60
+    before, _ = _queries(client, url("list", coding.project))
+    for n in range(10, 20):
+        upload(coding.project, coding.lead, number=n)
+    after, html = _queries(client, url("list", coding.project))
+    assert before == after and reverse("interviews:detail", args=[coding.project.slug, 19]) in html
 
 
 def test_transcript_download_pseudonymised(coding, client):

@@ -1,0 +1,138 @@
+"""Interview coding in Debian's Chromium: an evaluator selects transcript text and tags it
+(with the label autocomplete), both evaluators mark the interview done (blind until then),
+and the moderator keeps a one-sided fragment with a moderator tag, then accepts it."""
+
+import os
+
+import pytest
+from playwright.sync_api import expect
+
+from labelling.interviews import services
+from labelling.interviews.models import FinalTag, Fragment, Piece
+from labelling.models import Label
+from tests.factories import ProjectFactory, member
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+SHOTS = os.environ.get("CONCORD_SCREENSHOTS", "/tmp/concord-screenshots")
+
+
+def shot(page, name):
+    os.makedirs(SHOTS, exist_ok=True)
+    page.screenshot(path=os.path.join(SHOTS, f"{name}.png"), full_page=False)
+
+
+@pytest.fixture
+def as_user(browser, login):
+    contexts = []
+
+    def _as(user):
+        context = browser.new_context(viewport={"width": 1366, "height": 900})
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        page.on("dialog", lambda dialog: dialog.accept())
+        login(page, user)
+        return page
+
+    yield _as
+    for context in contexts:
+        context.close()
+
+
+SELECT = """([position, from, to]) => {
+  const p = document.querySelector(`#p${position} .ptext`);
+  const node = p.firstChild;
+  const range = document.createRange();
+  range.setStart(node, from);
+  range.setEnd(node, Math.min(to, node.length));
+  const selection = window.getSelection();
+  selection.removeAllRanges();
+  selection.addRange(range);
+  p.dispatchEvent(new MouseEvent("mouseup", {bubbles: true}));
+  return range.toString();
+}"""
+
+
+def select_and_tag(page, position, start, end, tag_text):
+    selected = page.evaluate(SELECT, [position, start, end])
+    expect(page.locator("#tag-quote")).to_have_text(selected)
+    expect(page.locator("#tag-submit")).to_be_enabled()
+    page.fill("#tag-input", tag_text)
+    page.click("#tag-submit")
+    expect(page.locator("mark.frag.mine", has_text=selected.strip())).to_be_visible()
+    return selected
+
+
+def test_tag_a_selection_and_keep_a_one_sided_fragment(live_server, as_user, replication_dir):
+    project = ProjectFactory(name="DL faults", slug="dl-faults")
+    lead = member(project, lead=True, username="lead")
+    moderator = member(project, moderator=True, username="moderator")
+    eva1 = member(project, evaluator=True, username="eva1")
+    eva2 = member(project, evaluator=True, username="eva2")
+    Label.objects.create(project=project, name="suboptimal learning rate", in_catalogue=True)
+    docx = replication_dir / "interviews" / "interview3.docx"
+    interview = services.interview_create(project=project, user=lead, filename=docx.name, data=docx.read_bytes())
+    services.interview_coders_set(
+        interview_id=interview.id, user=lead, moderator_id=moderator.id, evaluator1_id=eva1.id, evaluator2_id=eva2.id
+    )
+    detail = f"{live_server.url}/interviews/{project.slug}/{interview.number}/"
+
+    # Evaluator 1 selects words of an answer and tags them; the autocomplete offers catalogue labels.
+    page = as_user(eva1)
+    page.goto(detail)
+    expect(page.locator("#p1 .speaker")).to_contain_text("Interviewee")
+    page.fill("#tag-input", "subopt")
+    expect(page.locator("#tag-options option[value='suboptimal learning rate']")).to_have_count(1)
+    page.fill("#tag-input", "")
+    selected = select_and_tag(page, 3, 0, 60, "background of the interviewee")
+    fragment = Fragment.objects.get(coder__user=eva1)
+    assert fragment.quote == selected.strip()
+    assert interview.text[fragment.start : fragment.end] == fragment.quote
+    expect(page.locator(f"#fragment-{fragment.id}")).to_contain_text("background of the interviewee")
+    shot(page, "interviews-1-evaluator-tagged")
+
+    # Evaluator 2 tags elsewhere and cannot see evaluator 1's fragment yet.
+    page2 = as_user(eva2)
+    page2.goto(detail)
+    expect(page2.locator("mark.frag")).to_have_count(0)
+    expect(page2.locator("body")).not_to_contain_text("background of the interviewee")
+    select_and_tag(page2, 5, 0, 40, "vocabulary size")
+    page2.click("#mark-done")
+    expect(page2.locator(".done-note")).to_contain_text("Waiting for the other evaluator")
+
+    page.goto(detail)
+    page.click("#mark-done")
+    expect(page.locator(".done-note")).to_contain_text("Both evaluators are done")
+    expect(page.locator("body")).to_contain_text("vocabulary size")  # blindness lifted after both are done
+    assert Piece.objects.filter(interview=interview).count() == 2
+
+    # The moderator keeps evaluator 1's one-sided fragment with a moderator tag.
+    mod = as_user(moderator)
+    mod.goto(f"{detail}moderate/")
+    piece = Piece.objects.get(fragments__coder__user=eva1)
+    card = mod.locator(f"#piece-{piece.id}")
+    expect(card).to_contain_text("background of the interviewee")
+    expect(card.locator(".badge.kind")).to_have_text("One-sided")
+    card.locator("input[name=moderator_tag]").fill("interviewee background")
+    card.locator("input[name=moderator_tag]").press("Enter")
+    expect(card.locator(".badge.decision")).to_have_text("Kept")
+    expect(card.locator("input[name=text]")).to_have_value("interviewee background")
+    expect(mod.locator("#moderation-summary")).to_contain_text("kept 1")
+    other = mod.locator("li.piece", has_text="vocabulary size")
+    other.locator("button.discard").click()
+    expect(other.locator(".badge.decision")).to_have_text("Not kept")
+    expect(mod.locator("#moderation-summary")).to_contain_text("not kept 1")
+    shot(mod, "interviews-2-moderator-kept")
+    final = FinalTag.objects.get()
+    assert final.text == "interviewee background" and final.piece.kind == "one_sided"
+
+    # …and accepts it in the final review, with the keyboard.
+    mod.goto(f"{live_server.url}/interviews/{project.slug}/review/")
+    mod.locator(f"#final-{final.id}").focus()
+    mod.keyboard.press("a")
+    expect(mod.locator(f"#final-{final.id} .badge.review")).to_have_text("Accepted")
+    expect(mod.locator("#review-counts")).to_contain_text("1 accepted")
+    final.refresh_from_db()
+    assert final.status == "accepted"
+    shot(mod, "interviews-3-review")
