@@ -18,10 +18,13 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.utils import timezone
 
 from labelling.errors import InvalidInput
 from labelling.models import Artefact, Project
@@ -33,6 +36,7 @@ from .values import KIND_VALUES, canonical_url, parse_entity_type
 
 BATCH = 2000
 TITLE_MAX = 500
+STORED = ("id", "url", "kind", "framework", "title", "body", "tags", "metadata")
 
 
 def mapping_from_options(header: list[str], options: list[str] | dict[str, str] | None) -> dict[int, str]:
@@ -180,12 +184,14 @@ def artefacts_import(
     with transaction.atomic():
         for start in range(0, len(urls), BATCH):
             chunk = urls[start : start + BATCH]
-            existing = {a.url: a for a in Artefact.objects.filter(project=project, url__in=chunk)}
+            existing = {
+                row[1]: row for row in Artefact.objects.filter(project=project, url__in=chunk).values_list(*STORED)
+            }
             new, changed, changed_fields = [], [], set()
             for url in chunk:
                 fields = parsed[url]
-                artefact = existing.get(url)
-                if artefact is None:
+                row = existing.get(url)
+                if row is None:
                     kind = fields.get("kind") or parse_entity_type("", url)[0]
                     new.append(
                         Artefact(
@@ -200,12 +206,13 @@ def artefacts_import(
                         )
                     )
                     continue
-                touched = _apply(artefact, fields)
+                current = dict(zip(STORED, row, strict=True))
+                touched = _apply(current, fields)
                 if touched:
-                    changed.append(artefact)
+                    changed.append(Artefact(project=project, **current))
                     changed_fields |= touched
             if new:
-                Artefact.objects.bulk_create(new, batch_size=BATCH)
+                _insert(new)
                 created += len(new)
             if changed:
                 Artefact.objects.bulk_update(changed, sorted(changed_fields), batch_size=500)
@@ -230,26 +237,58 @@ def artefacts_import(
     }
 
 
-def _apply(artefact: Artefact, fields: dict) -> set[str]:
-    """Set the file's non-empty values on an existing artefact; the names of fields that changed."""
+def _insert(artefacts: list[Artefact]) -> None:
+    """Insert new artefacts: PostgreSQL's COPY when available (100,000 rows in seconds), else bulk_create."""
+    copy = False
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            copy = hasattr(cursor.cursor, "copy_expert")  # psycopg2
+    if not copy:
+        Artefact.objects.bulk_create(artefacts, batch_size=BATCH)
+        return
+    now = timezone.now().isoformat()
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\n")
+    for a in artefacts:
+        writer.writerow(
+            [
+                a.project_id,
+                a.kind,
+                a.framework,
+                json.dumps(a.tags, ensure_ascii=False),
+                a.url,
+                a.title.replace("\x00", ""),
+                a.body.replace("\x00", ""),
+                json.dumps(a.metadata, ensure_ascii=False, default=str).replace("\\u0000", ""),
+                now,
+            ]
+        )
+    buffer.seek(0)
+    columns = "project_id, kind, framework, tags, url, title, body, metadata, created_at"
+    with connection.cursor() as cursor:
+        cursor.copy_expert(f"COPY {Artefact._meta.db_table} ({columns}) FROM STDIN WITH (FORMAT csv)", buffer)
+
+
+def _apply(current: dict, fields: dict) -> set[str]:
+    """Set the file's non-empty values on an existing artefact's stored values; the names that changed."""
     touched = set()
     for name in ("kind", "framework", "title", "body"):
         value = fields.get(name)
-        if value and getattr(artefact, name) != value:
-            setattr(artefact, name, value)
+        if value and current[name] != value:
+            current[name] = value
             touched.add(name)
     if fields.get("tags"):
-        merged = list(artefact.tags or [])
+        merged = list(current["tags"] or [])
         merged += [t for t in fields["tags"] if t not in merged]
-        if merged != (artefact.tags or []):
-            artefact.tags = merged
+        if merged != (current["tags"] or []):
+            current["tags"] = merged
             touched.add("tags")
     if fields["metadata"]:
-        merged = dict(artefact.metadata or {})
+        merged = dict(current["metadata"] or {})
         merged.update(fields["metadata"])
         if json.dumps(merged, sort_keys=True, default=str) != json.dumps(
-            artefact.metadata or {}, sort_keys=True, default=str
+            current["metadata"] or {}, sort_keys=True, default=str
         ):
-            artefact.metadata = merged
+            current["metadata"] = merged
             touched.add("metadata")
     return touched

@@ -174,7 +174,11 @@ def decode_text(data: bytes) -> tuple[str, dict[int, str]]:
         pass
     parts = _LINE_SPLIT.split(data)
     lines, ends = parts[0::2], parts[1::2]
-    bad = {i: _bad_runs(line) for i, line in enumerate(lines) if _bad_runs(line)}
+    bad = {}
+    for i, line in enumerate(lines):
+        runs = _bad_runs(line)
+        if runs:
+            bad[i] = runs
     sample = b"".join(b"".join(runs) for runs in bad.values())
     encoding = max(LEGACY_ENCODINGS, key=lambda enc: (_plausibility(_legacy_decode(sample, enc)), enc == "cp1252"))
     out = []

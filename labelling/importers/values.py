@@ -310,12 +310,18 @@ def parse_entity_type(value, url: str = "") -> tuple[str, str]:
 
 
 _validate_url = URLValidator(schemes=["http", "https"])
+# a URL the slow path below would leave as it is: lower-case host, a plain path without a trailing slash
+_SIMPLE_URL = re.compile(
+    r"^https?://[a-z0-9-]+(?:\.[a-z0-9-]+)+(?:/[A-Za-z0-9._~%!$&'()*+,;=:@/-]*[A-Za-z0-9._~%!$&()*+,;=:@-])?$"
+)
 _BARE_HOST = re.compile(r"^(?:www\.)?[\w-]+(?:\.[\w-]+)+/", re.I)
 
 
 def canonical_url(value) -> tuple[str, str | None]:
     """(url, problem). Trimmed; a bare `host/path` gets https://; scheme and host lower-cased;
     a trailing slash dropped. The same canonical URL twice in a project is one artefact."""
+    if isinstance(value, str) and _SIMPLE_URL.match(value) and len(value) <= 2000:
+        return value, None  # already canonical (the common case): skip the parsing below
     text = cell_text(value).strip().strip("<>\"'")
     text, _ = split_history(text)
     if not text:
