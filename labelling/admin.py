@@ -64,3 +64,24 @@ class AnnotationAdmin(admin.ModelAdmin):
     list_display = ["id", "assignment", "label", "verdict", "updated_at"]
     list_filter = ["verdict"]
     raw_id_fields = ["assignment", "label"]
+
+
+# --- round imports and jobs (round spreadsheets issue) ------------------------------------------
+
+from .models import Job, RoundImport  # noqa: E402
+
+
+@admin.register(RoundImport)
+class RoundImportAdmin(admin.ModelAdmin):
+    list_display = ["round", "filename", "recorded", "imported_at", "changed_at"]
+    list_filter = ["round__project"]
+    raw_id_fields = ["round", "imported_by"]
+
+
+@admin.register(Job)
+class JobAdmin(admin.ModelAdmin):
+    list_display = ["id", "project", "kind", "status", "progress", "input_name", "result_name", "created_at"]
+    list_filter = ["project", "kind", "status"]
+    raw_id_fields = ["created_by"]
+    exclude = ["input_data", "result_data"]
+    readonly_fields = ["task_id", "started_at", "finished_at"]
