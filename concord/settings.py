@@ -164,6 +164,12 @@ SPECTACULAR_SETTINGS = {
         "RoundItemStatus": "labelling.models.RoundItem.Status",
         "TaxonomyEntryKind": [("node", "node"), ("leaf", "leaf")],
         "ComparisonKind": "taxonomy.models.Comparison.Kind",
+        "InterviewStage": "labelling.interviews.models.Interview.Stage",
+        "InterviewCodingSource": "labelling.interviews.models.Interview.Source",
+        "InterviewCoderRole": "labelling.interviews.models.InterviewCoder.Role",
+        "InterviewPieceKind": "labelling.interviews.models.Piece.Kind",
+        "InterviewPieceDecision": "labelling.interviews.models.Piece.Decision",
+        "InterviewFinalTagStatus": "labelling.interviews.models.FinalTag.Status",
     },
 }
 

@@ -386,7 +386,7 @@ class FragmentDetail(InterviewApi):
 
 
 DoneResponse = inline_serializer(
-    "InterviewStage", {"number": serializers.IntegerField(), "stage": serializers.CharField()}
+    "InterviewDoneResult", {"number": serializers.IntegerField(), "stage": serializers.CharField()}
 )
 
 

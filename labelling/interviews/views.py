@@ -186,7 +186,6 @@ def _detail_context(request, project, membership, interview):
         "paragraphs": selectors.highlight_paragraphs(rows, fragments, user_id=request.user.id),
         "fragments": fragments,
         "my_fragments": [f for f in fragments if f.coder.user_id == request.user.id],
-        "counts": selectors.fragment_counts(interview=interview),
         "suggestions": selectors.tag_suggestions(project=project, user=request.user, limit=30),
     }
     if membership.is_lead and not interview.is_imported:
@@ -382,7 +381,6 @@ def moderate(request, slug, number):
         "coders": coders,
         "items": items,
         "summary": selectors.moderation_summary(interview=interview),
-        "counts": selectors.fragment_counts(interview=interview),
         "may_moderate": may,
         "may_edit_final": may or membership.is_moderator,
         "kind": kind,
