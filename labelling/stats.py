@@ -371,7 +371,7 @@ def chart(table: dict, *, width: int = 640, height: int = 280) -> dict | None:
     points = [r for r in table["rows"] if r["round"] not in ("subtotal", "total")]
     if not points:
         return None
-    left, right, top, bottom = 48, 16, 16, 40
+    left, right, top, bottom = 48, 48, 24, 40
     inner_total = leaf_total = 0
     series = []
     for row in points:
