@@ -1,0 +1,78 @@
+"""Once-only submission under real concurrency: PostgreSQL, one connection per thread, a barrier
+so the requests land together. Marked `services` (skipped on SQLite)."""
+
+import threading
+
+import pytest
+from django.db import connection
+
+from labelling.errors import Conflict
+from taxonomy.validation import services
+from taxonomy.validation.models import Answer, Response
+
+from .factories import survey_with_categories
+
+pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+
+
+def together(n, work):
+    barrier = threading.Barrier(n)
+    outcomes, errors = [None] * n, []
+
+    def run(i):
+        try:
+            barrier.wait(timeout=30)
+            outcomes[i] = work(i)
+        except Conflict as exc:
+            outcomes[i] = exc
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not any(t.is_alive() for t in threads), "a thread hung"
+    assert not errors, errors
+    return outcomes
+
+
+def test_simultaneous_submits_of_one_response_submit_it_once():
+    survey, cats = survey_with_categories(n=4)
+    response = services.response_start(survey_token=survey.token)
+    answers = [{"category": c.id, "encountered": True, "severity": 2, "effort": 3} for c in cats]
+
+    def submit(i):
+        return services.response_submit(response_token=response.token, answers=answers, missing_faults=f"from {i}")
+
+    outcomes = together(8, submit)
+    winners = [o for o in outcomes if isinstance(o, Response)]
+    losers = [o for o in outcomes if isinstance(o, Conflict)]
+    assert len(winners) == 1 and len(losers) == 7
+    assert all("final" in c.message for c in losers)
+    response.refresh_from_db()
+    assert response.submitted_at == winners[0].submitted_at
+    assert response.missing_faults == winners[0].missing_faults
+    assert Answer.objects.filter(response=response).count() == 4
+    assert Response.objects.count() == 1
+
+
+def test_simultaneous_saves_of_one_response_never_duplicate_answers():
+    survey, cats = survey_with_categories(n=6)
+    response = services.response_start(survey_token=survey.token)
+
+    def save(i):
+        # every thread writes every category, with its own severity
+        return services.response_save(
+            response_token=response.token,
+            answers=[{"category": c.id, "encountered": True, "severity": 1 + i % 5, "effort": 1} for c in cats],
+        )
+
+    outcomes = together(6, save)
+    assert all(isinstance(o, Response) for o in outcomes)
+    rows = list(Answer.objects.filter(response=response).values_list("category_id", "severity"))
+    assert sorted(c for c, _ in rows) == sorted(c.id for c in cats)
+    assert len({s for _, s in rows}) == 1  # one whole save won last, not a mixture
