@@ -441,11 +441,8 @@ def assignments_mine(*, project, user, round_number: int | None = None, state: s
 
 def assignment_next(*, project, user):
     """The user's next open assignment (open round, item still being labelled), or None."""
-    return (
-        evaluator_open_assignments(project=project, user=user)
-        .select_related("item__final_label", "annotation__label")
-        .first()
-    )
+    # The item is still being labelled, so its (empty) decision needs no join.
+    return evaluator_open_assignments(project=project, user=user).select_related("annotation__label").first()
 
 
 def conflicts_with_annotations(*, project, resolved: bool = False, round_number: int | None = None):

@@ -23,13 +23,23 @@ BULK_BATCH = 2000
 # --- roles ------------------------------------------------------------------------
 
 
-def membership_require(*, project: Project, user, roles: tuple[str, ...] = ()) -> Membership:
+def membership_require(
+    *, project: Project, user, roles: tuple[str, ...] = (), membership: Membership | None = None
+) -> Membership:
     """The user's active membership of the project holding one of `roles` (any role if empty).
 
-    Non-members get NotFound, so that projects of others stay invisible."""
+    Non-members get NotFound, so that projects of others stay invisible. A `membership`
+    the caller read in this request is used instead of a query when it is that user's
+    active membership of that project."""
     if not getattr(user, "is_authenticated", False):
         raise NotAllowed("Log in first.")
-    membership = Membership.objects.filter(project=project, user=user, is_active=True).first()
+    if not (
+        membership is not None
+        and membership.project_id == project.id
+        and membership.user_id == user.pk
+        and membership.is_active
+    ):
+        membership = Membership.objects.filter(project=project, user=user, is_active=True).first()
     if membership is None:
         raise NotFound("No such project.")
     if roles and not any(getattr(membership, f"is_{role}") for role in roles):
@@ -384,6 +394,7 @@ def annotation_submit(
     verdict: str | None = None,
     note: str = "",
     project: Project | None = None,
+    membership: Membership | None = None,
 ) -> Annotation:
     """Submit or edit the user's annotation on their assignment.
 
@@ -414,6 +425,7 @@ def annotation_submit(
                 verdict=verdict if has_verdict else "",
                 note=note,
                 project=project,
+                membership=membership,
             )
     except IntegrityError as exc:
         # Only a label merged or deleted at this very moment gets here (the item lock serialises the rest).
@@ -421,21 +433,24 @@ def annotation_submit(
     return annotation
 
 
-def _annotation_write(*, assignment_id, user, label, verdict, note, project) -> Annotation:
-    assignment = Assignment.objects.select_related("round__project").filter(id=assignment_id).first()
+def _annotation_write(*, assignment_id, user, label, verdict, note, project, membership) -> Annotation:
+    # One query reads the assignment with its round, project and item, and locks the item's row
+    # (only that row): submissions for the same artefact are serialised here.
+    assignment = (
+        Assignment.objects.select_related("round__project", "item__final_label")
+        .select_for_update(of=("item",))
+        .filter(id=assignment_id)
+        .first()
+    )
     if assignment is None or (project is not None and assignment.round.project_id != project.id):
         raise NotFound("No such assignment.")
     project = assignment.round.project
     if assignment.evaluator_id != getattr(user, "id", None):
         membership_require(project=project, user=user)  # non-members get 404
         raise NotAllowed("This assignment belongs to another evaluator.", field="assignment")
-    membership_require(project=project, user=user, roles=("evaluator",))
-    # Lock the item (only its row): submissions for the same artefact are serialised here.
-    item = (
-        RoundItem.objects.select_for_update(of=("self",))
-        .select_related("round__project", "final_label")
-        .get(id=assignment.item_id)
-    )
+    membership_require(project=project, user=user, roles=("evaluator",), membership=membership)
+    item = assignment.item
+    item.round = assignment.round
     if item.status != RoundItem.Status.LABELLING:
         raise Conflict("This artefact is decided already; annotations can no longer change.", field="assignment")
     if assignment.round.status == Round.Status.CLOSED:

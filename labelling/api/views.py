@@ -223,9 +223,14 @@ class AssignmentViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
             return Response(s.AnnotationSerializer(assignment.annotation).data)
         data = s.AnnotationInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        project = self.project
+        membership = self.membership
+        project = membership.project
         annotation = services.annotation_submit(
-            assignment_id=int(kwargs["pk"]), user=request.user, project=project, **data.validated_data
+            assignment_id=int(kwargs["pk"]),
+            user=request.user,
+            project=project,
+            membership=membership,
+            **data.validated_data,
         )
         created = getattr(annotation, "was_created", False)
         assignment = annotation.assignment

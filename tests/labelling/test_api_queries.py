@@ -13,9 +13,9 @@ from tests.factories import ArtefactFactory
 
 # Upper bounds, asserted with django_assert_max_num_queries; the equality checks below prove flatness.
 MAX_QUERIES = {
-    "assignments/": 5,
+    "assignments/": 4,
     "assignments/next/": 3,
-    "submit": 13,  # 11, plus SAVEPOINT and RELEASE inside the test transaction
+    "submit": 11,  # 9, plus SAVEPOINT and RELEASE inside the test transaction
     "artefacts/": 5,
     "rounds/": 5,
     "labels/suggest/?q=lab": 3,
