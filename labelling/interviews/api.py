@@ -306,6 +306,12 @@ class InterviewDetail(InterviewApi):
         project, _ = self.member(project_slug)
         return Response(InterviewDetailSerializer(self.interview(project, number)).data)
 
+    @extend_schema(summary="Delete an interview nobody has coded yet (lead)", responses={204: None})
+    def delete(self, request, project_slug, number):
+        project, _ = self.member(project_slug, roles=("lead",))
+        services.interview_delete(interview_id=self.interview(project, number).id, user=request.user)
+        return Response(status=204)
+
     @extend_schema(summary="Edit the details (lead)", request=DetailsInput, responses=InterviewDetailSerializer)
     def patch(self, request, project_slug, number):
         project, _ = self.member(project_slug, roles=("lead",))

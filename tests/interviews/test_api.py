@@ -139,3 +139,18 @@ def test_schema_lists_the_interview_endpoints(coding):
     paths = response.json()["paths"]
     assert "/api/projects/{project_slug}/interviews/{number}/fragments/" in paths
     assert "/api/projects/{project_slug}/interviews/pieces/{piece_id}/keep/" in paths
+
+
+def test_details_edit_and_delete(coding):
+    b = base(coding.project)
+    response = api(coding.lead).patch(b + "1/", {"duration": "1:05:00", "date": "2019-08-24"}, format="json")
+    assert response.status_code == 200 and response.json()["duration"] == "01:05:00"
+    assert response.json()["date"] == "2019-08-24"
+    response = api(coding.lead).patch(b + "1/", {"date": "yesterday"}, format="json")
+    assert response.status_code == 400 and "date" in response.json()
+    assert api(coding.eva1).delete(b + "1/").status_code == 403
+    tag(coding.interview, coding.eva1, "learning rate", "suboptimal learning rate")
+    assert api(coding.lead).delete(b + "1/").status_code == 409  # coded: kept
+    Fragment.objects.all().delete()
+    assert api(coding.lead).delete(b + "1/").status_code == 204
+    assert not Interview.objects.exists()

@@ -191,3 +191,33 @@ def test_transcript_download_pseudonymised(coding, client):
     client.force_login(coding.eva3)
     response = client.get(url("transcript", coding.project, 1, "txt"))
     assert response.status_code == 200 and "Interviewee: Mostly the learning rate" in response.content.decode()
+
+
+def test_a_fragment_across_paragraphs_is_highlighted_in_both(coding, client):
+    start = coding.interview.text.index("exploded after a few epochs.")
+    end = coding.interview.text.index("And the data?") + len("And the data?")
+    fragment = services.fragment_create(
+        interview_id=coding.interview.id, user=coding.eva1, start=start, end=end, tag="exploding loss"
+    )
+    client.force_login(coding.eva1)
+    html = client.get(url("detail", coding.project, 1)).content.decode()
+    assert html.count(f'data-fragments="{fragment.id}"') == 2
+
+
+def test_lead_corrects_a_speaker_and_edits_details(coding, client):
+    from labelling.interviews.models import Paragraph
+
+    paragraph = Paragraph.objects.get(interview=coding.interview, position=2)
+    client.force_login(coding.eva1)
+    target = url("paragraph_speaker", coding.project, 1, paragraph.id)
+    assert client.post(target, {"speaker": "Interviewee"}).status_code == 403
+    client.force_login(coding.lead)
+    assert client.post(target, {"speaker": "Interviewee"}).status_code == 302
+    paragraph.refresh_from_db()
+    assert paragraph.speaker == "Interviewee"
+    response = client.post(url("details", coding.project, 1), {"title": "Bank data scientist", "duration": "50"})
+    assert response.status_code == 302
+    coding.interview.refresh_from_db()
+    assert coding.interview.title == "Bank data scientist" and coding.interview.duration.total_seconds() == 3000
+    response = client.post(url("details", coding.project, 1), {"duration": "a while"})
+    assert response.status_code == 400
