@@ -448,18 +448,57 @@ class Evaluator(threading.Thread):
             conn.close()
 
 
-def drive(port: int, tokens: list[str], args) -> dict:
+def process_tree(pid: int) -> list[int]:
+    """The pid and its descendants (Linux /proc)."""
+    pids, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        pids.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*/children"):
+            todo.extend(int(child) for child in task.read_text().split())
+    return pids
+
+
+def cpu_seconds(pids) -> float:
+    """User + system CPU time of these processes so far (0 for those gone)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
+def postgres_backends(url: str) -> list[int]:
+    conn = admin_connection(url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [database_name(url)])
+            return [row[0] for row in cur.fetchall()]
+    finally:
+        conn.close()
+
+
+def drive(port: int, tokens: list[str], args, server_pid: int) -> dict:
     phases = {"start": threading.Event(), "measure": threading.Event(), "stop": threading.Event()}
     clients = [Evaluator(port, tokens[i % len(tokens)], i, phases) for i in range(args.clients)]
     for c in clients:
         c.start()
     phases["start"].set()
     time.sleep(args.warmup)
+    server, database = process_tree(server_pid), postgres_backends(args.database_url)
+    cpu_before = (cpu_seconds(server), cpu_seconds(database), cpu_seconds([os.getpid()]))
+    load_before = os.getloadavg()[0]
     phases["measure"].set()
     started = time.perf_counter()
     time.sleep(args.duration)
     phases["stop"].set()
     elapsed = time.perf_counter() - started
+    cpu_after = (cpu_seconds(server), cpu_seconds(database), cpu_seconds([os.getpid()]))
+    load = max(load_before, os.getloadavg()[0])
     for c in clients:
         c.join(timeout=60)
     latencies = sorted(x for c in clients for x in c.latencies)
@@ -471,9 +510,13 @@ def drive(port: int, tokens: list[str], args) -> dict:
     def pct(p):
         return 1000 * latencies[min(len(latencies) - 1, int(p * len(latencies)))] if latencies else float("nan")
 
+    cpu = [after - before for before, after in zip(cpu_before, cpu_after, strict=True)]
+    per_op = [round(1000 * c / ops, 2) if ops else None for c in cpu]
     return {
         "ops": ops,
         "seconds": round(elapsed, 1),
+        "cpu_ms_per_op": {"gunicorn": per_op[0], "postgres": per_op[1], "clients": per_op[2]},
+        "load_average": round(load, 1),
         "ops_per_second": round(ops / elapsed, 1),
         "p50_ms": round(pct(0.50), 1),
         "p95_ms": round(pct(0.95), 1),
@@ -524,7 +567,7 @@ def run_scale(args, n: int) -> dict:
     worker = start_worker(args)
     try:
         wait_until_up(port, tokens[0])
-        result = drive(port, tokens, args)
+        result = drive(port, tokens, args, server.pid)
     finally:
         stop(server)
         stop(worker)
@@ -554,6 +597,11 @@ def main(argv=None) -> int:
             print(
                 f"{result['ops']:,} operations in {result['seconds']} s: {result['ops_per_second']} ops/s, "
                 f"latency p50 {result['p50_ms']} ms, p95 {result['p95_ms']} ms, p99 {result['p99_ms']} ms"
+            )
+            cpu = result["cpu_ms_per_op"]
+            print(
+                f"CPU per operation: gunicorn {cpu['gunicorn']} ms, PostgreSQL {cpu['postgres']} ms, "
+                f"clients {cpu['clients']} ms (load average {result['load_average']} on {os.cpu_count()} CPUs)"
             )
             print(f"queries per submit+next request: {result['queries_per_submit']} (queries: requests)")
             print(f"queries per GET next: {result['queries_per_next']}")
