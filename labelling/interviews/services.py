@@ -549,7 +549,7 @@ def piece_keep(
             piece.moderator_note = note.strip()
         piece.decided_by, piece.decided_at = user, _now()
         piece.save()
-        existing = getattr(piece, "final_tag", None) if hasattr(piece, "final_tag") else None
+        existing = getattr(piece, "final_tag", None)
         if existing is None:
             FinalTag.objects.create(piece=piece, interview=interview, text=final_text or tag, edited_by=user)
         else:
@@ -567,7 +567,7 @@ def piece_discard(*, piece_id: int, user, note: str | None = None) -> Piece:
     """Do not keep a piece (the sheet's `-`); a final tag it had is withdrawn, with its text kept in history."""
     with transaction.atomic():
         piece, interview = _piece_for_moderation(piece_id, user)
-        existing = getattr(piece, "final_tag", None) if hasattr(piece, "final_tag") else None
+        existing = getattr(piece, "final_tag", None)
         if piece.decision != Piece.Decision.PENDING or existing is not None:
             _log(
                 piece,
