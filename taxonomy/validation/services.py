@@ -470,7 +470,7 @@ def response_save(
         cleaned = _answers_clean(survey, categories, answers, problems)
         bg = _background_clean(survey, background, problems)
         missing = _missing_clean(survey, missing_faults, problems)
-        if submit and not problems:
+        if submit:
             _completeness_check(survey, response, categories, cleaned, problems)
         problems.raise_if_any()
 
@@ -528,6 +528,8 @@ def _completeness_check(survey, response, categories, cleaned, problems: _Proble
             state[a.category.id] = {"encountered": a.encountered, "severity": a.severity, "effort": a.effort}
     for category in sorted(categories.values(), key=lambda c: c.position):
         key, name = f"answers.{category.id}", category.display_name
+        if any(field.startswith(f"{key}.") for field in problems):
+            continue  # already named
         row = state.get(category.id)
         if row is None:
             problems.add(f"{key}.encountered", f"{name}: have you encountered this fault? Answer yes or no.")
