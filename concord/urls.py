@@ -12,6 +12,7 @@ urlpatterns = [
     path("api/", include("labelling.api.urls")),
     path("api/", include("taxonomy.api_urls")),
     path("api/", include("labelling.interviews.api_urls")),
+    path("api/", include("taxonomy.validation.api_urls")),
     path("taxonomy/", include("taxonomy.urls")),
     path("survey/", include("taxonomy.validation.urls")),
     path("interviews/", include("labelling.interviews.urls")),
