@@ -83,11 +83,13 @@ class NodeIndex:
         return node
 
     def node_for_code(self, code: str) -> Node:
-        """The node with this code; a new node named by the code if none exists."""
+        """The node with this code; a new node named by the code if none exists.
+
+        Call `fix_parents()` once after creating a batch, so earlier placeholders
+        move under ancestors created after them."""
         node = self.by_code.get(code)
         if node is None:
             node = self.create(code, code)
-            self.fix_parents()
         return node
 
     def fix_parents(self) -> None:
@@ -96,11 +98,12 @@ class NodeIndex:
         A node is only moved when its current parent is none or a farther coded ancestor,
         so placements made by hand in the taxonomy builder stay."""
         changed = []
+        by_id = {n.id: n for n in self.by_code.values()}
         for code, node in self.by_code.items():
             best = self.nearest_ancestor(code)
             if best is None or node.parent_id == best.id:
                 continue
-            current = next((n for n in self.by_code.values() if n.id == node.parent_id), None)
+            current = by_id.get(node.parent_id)
             if node.parent_id is not None and (current is None or current.code not in code_ancestors(code)):
                 continue
             if current is not None and len(code_parts(current.code)) >= len(code_parts(best.code)):

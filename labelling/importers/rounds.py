@@ -457,6 +457,7 @@ def round_import(
             for lid, n, lab in Leaf.objects.filter(node__project=project).values_list("id", "node_id", "label_id")
         }
         leaf_of: dict[str, int | None] = {}
+        wanted: dict[str, tuple[int, int]] = {}
         for r in rows:
             taxonomy_id = label_id(r.taxonomy)
             if taxonomy_id is None:
@@ -464,12 +465,22 @@ def round_import(
             if not r.code:
                 problems.warn(r.number, "relevant (taxonomy tag given) but no category code; no leaf placed")
                 continue
-            node = index.node_for_code(r.code)
-            key = (node.id, taxonomy_id)
-            if key not in leaves:
-                leaves[key] = Leaf.objects.create(node=node, label_id=taxonomy_id).id
-                counts["leaves_created"] += 1
-            leaf_of[r.url] = leaves[key]
+            wanted[r.url] = (index.node_for_code(r.code).id, taxonomy_id)
+        index.fix_parents()
+        missing = sorted({key for key in wanted.values() if key not in leaves})
+        if missing:
+            Leaf.objects.bulk_create([Leaf(node_id=n, label_id=lab) for n, lab in missing], batch_size=1000)
+            leaves.update(
+                {
+                    (n, lab): lid
+                    for lid, n, lab in Leaf.objects.filter(node__project=project).values_list(
+                        "id", "node_id", "label_id"
+                    )
+                }
+            )
+            counts["leaves_created"] = len(missing)
+        for url, key in wanted.items():
+            leaf_of[url] = leaves[key]
 
         # round items
         existing_items = {i.artefact_id: i for i in RoundItem.objects.filter(round=rnd)}

@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 from urllib.parse import urlsplit, urlunsplit
 
 from django.core.exceptions import ValidationError
@@ -169,15 +170,22 @@ class Tag:
 
 def parse_tag(value) -> Tag:
     raw = cell_text(value)
+    label, verdict, note, history = _parse_tag_text(raw)
+    return Tag(label=label, verdict=verdict, note=note, history=list(history), raw=raw)
+
+
+@lru_cache(maxsize=65536)
+def _parse_tag_text(raw: str) -> tuple[str, str, str, tuple[str, ...]]:
+    """(label, verdict, note, history) of a tag cell's text; cached, as the same tags recur in every round."""
     if is_none(raw):
-        return Tag(raw=raw)
+        return "", "", "", ()
     current, history = split_history(raw)
     if not current:
-        return Tag(history=history, raw=raw)
+        return "", "", "", tuple(history)
     verdict = recognise_verdict(current)
     if verdict:
-        return Tag(verdict=verdict[0], note=verdict[1], history=history, raw=raw)
-    return Tag(label=current, history=history, raw=raw)
+        return "", str(verdict[0]), verdict[1], tuple(history)
+    return current, "", "", tuple(history)
 
 
 # --- other cells --------------------------------------------------------------------------
