@@ -296,3 +296,36 @@ def test_command_prints_only_json_and_creates_project_with_lead(tmp_path, capsys
     assert "Created project new-study" in err and "[100%]" in err
     membership = Membership.objects.get(project__slug="new-study", user__username="lena")
     assert membership.is_lead
+
+
+def test_category_codes_as_numbers_and_text(project):
+    import io
+
+    import openpyxl
+
+    rows = [dict(r) for r in roundsheets.ROWS]
+    rows[6]["code"] = "4.10"  # text: the tenth child of 4, not 4.1
+    workbook = openpyxl.load_workbook(io.BytesIO(roundsheets.build(rows=rows)))
+    second = workbook.worksheets[1]
+    for line in second.iter_rows(min_row=2):
+        if line[1].value == rows[0]["link"]:
+            line[3].value, line[3].number_format = 5.2, "0.00"  # a number shown with two decimals: "5.20"
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    import_generated(project, buffer.getvalue())
+    codes = dict(RoundItem.objects.filter(round__project=project).values_list("artefact__url", "category_code"))
+    assert codes[rows[3]["link"]] == "4.1" and codes[rows[6]["link"]] == "4.10"
+    assert codes[rows[0]["link"]] == "5.20"
+    assert Node.objects.get(project=project, code="4.10").parent.code == "4"
+    assert Node.objects.get(project=project, code="4.1").name == "Wrong Tensor Shape"
+
+
+def test_tag_history_is_kept_on_the_annotation(project):
+    rows = [dict(r) for r in roundsheets.ROWS]
+    rows[0]["t1"] = "wrong optimiser -> wrong loss"
+    import_generated(project, roundsheets.build(rows=rows))
+    annotation = Annotation.objects.get(assignment__item__artefact__url=rows[0]["link"], assignment__order=1)
+    assert annotation.label.name == "wrong loss"
+    assert annotation.history == [{"value": "wrong optimiser", "source": "import"}]
+    item = RoundItem.objects.get(artefact__url=rows[0]["link"])
+    assert not item.had_disagreement  # current values agree
