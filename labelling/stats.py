@@ -29,7 +29,8 @@ over nodes, one over leaves — the cost does not grow with Python loops over ro
 Extra rows (the interviews) plug in through `ROW_PROVIDERS`: callables taking the
 project and returning a row dict or None. By default the interviews app is asked
 for `labelling.interviews.stats.interview_row(project)` when that function exists.
-Its row may carry extra keys (`final`, `removed`), kept as given.
+Its row may carry the extra keys `final` and `removed`, kept as given; other keys are
+dropped so that the JSON stays in the documented format.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from taxonomy.models import Leaf, Node
 from .models import Project, Round, RoundImport, RoundItem
 
 FIGURES = ("analysed", "disagreements", "conflicts", "relevant")
+EXTRA_KEYS = ("final", "removed")
 MAX_DEPTH = 8
 LEVEL_NAMES = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth")
 
@@ -164,9 +166,9 @@ def _normalise_extra(row: dict, name: str, levels: int) -> dict:
         inner = list(inner)[:levels] + [0] * max(0, levels - len(inner))
     out["new_inner"] = inner
     out["new_leaves"] = row.get("new_leaves")
-    for key, value in row.items():
-        if key not in out:
-            out[key] = value
+    for key in EXTRA_KEYS:  # only the documented extras: the JSON format is fixed
+        if key in row:
+            out[key] = row[key]
     return out
 
 

@@ -286,3 +286,13 @@ def test_stats_page_queries_flat(project, client, django_assert_max_num_queries)
         round_import_file(project=project, data=roundsheets.build(rows=rows), filename="r.xlsx", number=n)
     with django_assert_max_num_queries(few):
         assert client.get(url).status_code == 200
+
+
+def test_an_extra_rows_undocumented_keys_stay_out_of_the_json(project, monkeypatch):
+    monkeypatch.setattr(
+        stats,
+        "ROW_PROVIDERS",
+        [lambda p: {"analysed": 2, "final": 1, "removed": 0, "unmapped": 3, "final_per_interview": {"min": 0}}],
+    )
+    interviews = stats.table1(project)["rows"][1]
+    assert set(interviews) == {"round", *stats.FIGURES, "new_inner", "new_leaves", "final", "removed"}
