@@ -175,6 +175,11 @@ def render_xlsx(results: Results) -> bytes:
     for ws in workbook.worksheets:
         for cell in ws[1]:
             cell.font = Font(bold=True)
+        for row in ws.iter_rows():
+            for cell in row:
+                # openpyxl reads "=…" text as a formula: respondents' text stays text.
+                if isinstance(cell.value, str) and cell.value.startswith("="):
+                    cell.data_type = "s"
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

@@ -130,3 +130,14 @@ def test_command_errors(survey):
 
     with pytest.raises(CommandError, match="no survey yet"):
         call_command("survey_results", ProjectFactory().slug)
+
+
+def test_xlsx_keeps_respondents_text_as_text(db):
+    s, (a,) = survey_with_categories(n=1)
+    a.name = "=SUM(A1:A2)"
+    a.save()
+    respond(s, {a: (True, 1, 1, '=HYPERLINK("http://example.org","x")')}, missing="=1+1")
+    book = openpyxl.load_workbook(io.BytesIO(exports.render(survey_results(s), "xlsx")[0]))
+    assert book["Table 2"]["B2"].value == "=SUM(A1:A2)" and book["Table 2"]["B2"].data_type == "s"
+    assert book["Missing faults"]["D2"].value == "=1+1" and book["Missing faults"]["D2"].data_type == "s"
+    assert book["Comments"]["D2"].data_type == "s"
