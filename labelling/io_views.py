@@ -25,7 +25,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from . import selectors
 from .errors import DomainError, InvalidInput, NotAllowed, NotFound
 from .exports import annotations_export_jsonl
-from .importers.headers import MAPPING_CHOICES, guess_artefact_mapping
+from .importers.headers import MAPPING_CHOICES, artefact_header_score, guess_artefact_mapping
 from .importers.reading import cell_text, read_table
 from .importers.services import (
     EXPORT_FORMATS,
@@ -131,7 +131,7 @@ def import_artefacts_mapping(request, slug, job_id):
         raise NotFound("This job is not an artefact import.")
     if job.status != Job.Status.PENDING or job.input_data is None:
         return redirect("labelling:task_progress", slug=project.slug, job_id=job.id)
-    table = read_table(bytes(job.input_data), job.input_name)
+    table = read_table(bytes(job.input_data), job.input_name, header_score=artefact_header_score)
     sheet = table.first
     guessed = guess_artefact_mapping(sheet.header)
     error, status = None, 200

@@ -234,8 +234,7 @@ def match_round_headers(header: list[str]) -> tuple[dict[str, int], list[str], l
 
 
 def round_header_score(cells: list[str]) -> int:
-    fields = [round_field(c) for c in cells if c]
-    return sum(1 for f in fields if f) + (5 if "link" in fields else 0)
+    return sum(1 for c in cells if c and round_field(c))
 
 
 # --- artefact files ---------------------------------------------------------------------
@@ -287,6 +286,10 @@ def guess_artefact_mapping(header: list[str]) -> dict[int, str]:
             mapping[index] = name
             taken.add(name)
     return mapping
+
+
+def artefact_header_score(cells: list[str]) -> int:
+    return sum(1 for c in cells if c and artefact_field(c))
 
 
 def header_key(text: str) -> str:

@@ -13,8 +13,9 @@ What real working files throw at us, and what we do:
 - Ragged rows: short rows are padded, trailing empty cells dropped; values beyond
   the header are kept in `Row.extra` so callers can report them.
 - XLSX: every sheet in workbook order (callers decide which one is a source);
-  blank rows skipped; the header is the first non-blank row, or the best-scoring
-  of the first few when a `header_score` is given (title rows above a header).
+  blank rows skipped; the header is the first non-blank row, unless that row has
+  a single cell (a title above the header) and one of the next few rows names
+  several known columns (when a `header_score` is given).
   Numbers shown with fixed decimals (format `0.00`) are read as that text, so a
   category code 4.10 stays "4.10".
 
@@ -234,7 +235,9 @@ def _choose_header(rows: list[Row], header_score: Callable[[list[str]], int] | N
     """Index into `rows` of the header row."""
     if not header_score or not rows:
         return 0
-    best, best_score = 0, header_score([cell_text(v) for v in rows[0].values])
+    if sum(1 for v in rows[0].values if not is_blank(v)) > 1:
+        return 0  # a header fills several columns; a title row above it, one
+    best, best_score = 0, 1  # a later row must name two or more known columns (not a data row's word)
     for i, row in enumerate(rows[1:HEADER_SEARCH_ROWS], start=1):
         score = header_score([cell_text(v) for v in row.values])
         if score > best_score:

@@ -23,7 +23,7 @@ from labelling.services import membership_require
 
 from .artefacts import artefacts_import, mapping_from_options
 from .common import Progress
-from .headers import round_header_score
+from .headers import artefact_header_score, round_header_score
 from .reading import read_table
 from .rounds import round_import
 
@@ -46,7 +46,7 @@ def artefacts_import_file(
     progress: Progress | None = None,
 ) -> dict:
     """Import artefacts from a file; `mapping` ({column index: field}) or `map_options` (column=field)."""
-    table = read_table(data, filename)
+    table = read_table(data, filename, header_score=artefact_header_score)
     if mapping is None:
         mapping = mapping_from_options(table.first.header, map_options)
     return artefacts_import(project=project, table=table, mapping=mapping, progress=progress, filename=filename)
@@ -147,7 +147,7 @@ def job_create(
             raise InvalidInput("Choose a file to upload.", field="file")
         if len(input_data) > MAX_UPLOAD:
             raise InvalidInput(f"The file is larger than {MAX_UPLOAD // (1024 * 1024)} MB.", field="file")
-        read_table(input_data, input_name, header_score=round_header_score)  # unreadable → 400 now, not later
+        read_table(input_data, input_name)  # unreadable → 400 now, not later
     if kind == Job.Kind.IMPORT_ROUND:
         number = params.get("round")
         if not isinstance(number, int) or number < 1:

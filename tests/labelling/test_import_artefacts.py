@@ -187,3 +187,15 @@ def test_command_fails_without_changing_anything(tmp_path):
     assert not Project.objects.filter(slug="fresh").exists()
     with pytest.raises(CommandError, match="Cannot read"):
         call_command("import_artefacts", "fresh", str(tmp_path / "missing.csv"))
+
+
+def test_title_row_above_the_header(project):
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["Mined from Stack Overflow, March 2019"])
+    sheet.append(["Link", "Title"])
+    sheet.append(["https://stackoverflow.com/questions/9", "A question"])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    report = run(project, buffer.getvalue(), "a.xlsx")
+    assert report["created"] == 1 and report["columns"] == {"Link": "url", "Title": "title"}
