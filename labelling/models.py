@@ -224,7 +224,15 @@ class Assignment(models.Model):
             models.UniqueConstraint(fields=["item", "evaluator"], name="assignment_unique_evaluator"),
             models.UniqueConstraint(fields=["item", "order"], name="assignment_unique_order"),
         ]
-        indexes = [models.Index(fields=["evaluator", "round", "completed_at"])]
+        indexes = [
+            models.Index(fields=["evaluator", "round", "completed_at"]),
+            # An evaluator's open work in a round, in queue order: `next` reads one row of it.
+            models.Index(
+                fields=["evaluator", "round", "id"],
+                condition=Q(completed_at__isnull=True),
+                name="assignment_open_queue",
+            ),
+        ]
         ordering = ["round", "item", "order"]
 
     @property

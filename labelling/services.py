@@ -5,7 +5,8 @@ import random
 from collections import Counter
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Max, Q
+from django.db.models import Count, IntegerField, Max, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from taxonomy.models import Leaf  # label merges move taxonomy leaves
@@ -340,9 +341,9 @@ def round_create(
             if frameworks:
                 pool = pool.filter(framework__in=frameworks)
             if vocabulary_only:  # sample only artefacts matching the relevance vocabulary
-                from .vocabulary_selectors import artefacts_matching_vocabulary
+                from .vocabulary_selectors import matching_artefact_ids
 
-                pool = pool.filter(id__in=artefacts_matching_vocabulary(project=project).values("id"))
+                pool = pool.filter(id__in=matching_artefact_ids(project=project))
             candidates = list(pool.order_by("id").values_list("id", flat=True))
             if sample_size > len(candidates):
                 raise InvalidInput(
@@ -562,10 +563,21 @@ def item_escalate(*, item_id: int) -> str:
         candidate = (
             Membership.objects.filter(project=project, is_evaluator=True, is_active=True, user__is_active=True)
             .exclude(user_id__in=on_item)
+            # A correlated count per member reads only that evaluator's open work in the round
+            # (an index range), not every assignment of every evaluator.
             .annotate(
-                open_in_round=Count(
-                    "user__assignments",
-                    filter=Q(user__assignments__round=item.round, user__assignments__completed_at__isnull=True),
+                open_in_round=Coalesce(
+                    Subquery(
+                        Assignment.objects.filter(
+                            evaluator=OuterRef("user_id"), round=item.round, completed_at__isnull=True
+                        )
+                        .order_by()
+                        .values("evaluator")
+                        .annotate(n=Count("*"))
+                        .values("n"),
+                        output_field=IntegerField(),
+                    ),
+                    Value(0),
                 )
             )
             .order_by("open_in_round", "user__username", "user_id")

@@ -498,3 +498,18 @@ def test_schema_and_docs_are_served(client, team):
     assert client.get("/api/schema/").status_code == 200
     docs = client.get("/api/docs/")
     assert docs.status_code == 200 and b"swagger" in docs.content.lower()
+
+
+def test_next_follows_the_queue_order_and_skips_decided_items(team, api):
+    """Round by round, then by id; an open assignment on an item decided meanwhile (e.g. after an
+    import) is skipped and the next round's work comes next."""
+    first = make_round(team, 2)
+    second = make_round(team, 2)
+    eva1 = team.evaluators[0]
+    mine = lambda rnd: list(Assignment.objects.filter(round=rnd, evaluator=eva1).order_by("id"))  # noqa: E731
+    client = api(eva1)
+    assert client.get(api.url("assignments/next/")).json()["id"] == mine(first)[0].id
+    RoundItem.objects.filter(round=first).update(status=RoundItem.Status.CONFLICT, is_conflict=True)
+    assert client.get(api.url("assignments/next/")).json()["id"] == mine(second)[0].id
+    services.round_close(round=second, user=team.lead)
+    assert client.get(api.url("assignments/next/")).status_code == 204

@@ -44,7 +44,11 @@ def grow(team, n):
         services.annotation_submit(assignment_id=a1.id, user=a1.evaluator, label=f"label {i % 5}")
         if i % 2:
             services.annotation_submit(assignment_id=a2.id, user=a2.evaluator, label=f"label {i % 5}")
-    RoundItem.objects.filter(id__in=[i.id for i in items[n // 2 : n // 2 + n // 4]]).update(
+    conflicts = items[n // 2 : n // 2 + n // 4]
+    for i, item in enumerate(conflicts):  # both answer, differently; the moderators get them
+        for assignment, label in zip(item.assignments.order_by("order"), ["label 1", f"other {i}"], strict=True):
+            services.annotation_submit(assignment_id=assignment.id, user=assignment.evaluator, label=label)
+    RoundItem.objects.filter(id__in=[i.id for i in conflicts]).update(
         status=RoundItem.Status.CONFLICT, is_conflict=True
     )
     return rnd
