@@ -14,6 +14,11 @@ import → export → import gives the same Table 1:
   (as text, so 4.10 stays 4.10).
 - CSV: sheet 1's columns plus "Taxonomy Cat" (a CSV has one sheet).
 
+A leaf under a category without a code (built by hand in the taxonomy builder)
+has no code to write: its row exports `-` as category and re-imports as relevant
+without a leaf. Evaluators are named by external ID, else by username, which the
+importer maps back to the same members.
+
 Queries are fixed in number (a few per export, streamed in chunks), not one per row.
 """
 

@@ -18,7 +18,8 @@ What each row becomes:
   EvaluatorN) and, when their tag is given, an Annotation (label or verdict,
   the verdict's qualifier as note, `a -> b` kept as history). Evaluator IDs become
   inactive members without a password (`<project>-e1`, external_id "E1"), so
-  their agreement can be analysed later. The core's limits (label length,
+  their agreement can be analysed later; an ID that is the username of a member
+  (a round exported from Concord) is that member. The core's limits (label length,
   evaluators per artefact, balanced pairs) apply to work done in Concord only and
   are not enforced here; imports write assignments and annotations directly.
 - **disagreement** (had_disagreement): the tags of Evaluator1 and Evaluator2
@@ -299,6 +300,9 @@ def _evaluators(project: Project, externals: list[str], problems: Problems) -> t
         Membership.objects.filter(project=project).exclude(external_id="").values_list("external_id", "user_id")
     ):
         known.setdefault(ext.casefold(), user_id)
+    # a round exported from Concord names evaluators by username: those are the project's members
+    for username, user_id in Membership.objects.filter(project=project).values_list("user__username", "user_id"):
+        known.setdefault(username.casefold(), user_id)
     created = []
     for ext in externals:
         if ext.casefold() in known:

@@ -158,3 +158,39 @@ def test_a_lead_with_open_work_cannot_export_others_labels(team, client):
     response = client.get(reverse("labelling:export_round", args=[team.project.slug, rnd.number]), {"format": "csv"})
     assert response.status_code == 200
     assert RoundItem.objects.filter(round=rnd).count() == 2
+
+
+def test_a_concord_round_exported_and_imported_keeps_its_people_and_figures(team, django_capture_on_commit_callbacks):
+    artefacts = ArtefactFactory.create_batch(4, project=team.project)
+    rnd = services.round_create(
+        project=team.project,
+        user=team.lead,
+        evaluator_ids=[e.id for e in team.evaluators[:2]],
+        artefact_ids=[a.id for a in artefacts],
+    )
+    answers = [("wrong loss", "wrong loss"), ("a", "b"), (None, None), ("x", "x")]
+    for item, (first, second) in zip(rnd.items.order_by("id"), answers, strict=True):
+        a1, a2 = item.assignments.order_by("order")
+        with django_capture_on_commit_callbacks(execute=True):
+            for assignment, label in ((a1, first), (a2, second)):
+                if label:
+                    services.annotation_submit(assignment_id=assignment.id, user=assignment.evaluator, label=label)
+                else:
+                    services.annotation_submit(
+                        assignment_id=assignment.id, user=assignment.evaluator, verdict="generic"
+                    )
+    third = Annotation.objects.none()
+    pending = rnd.assignments.filter(order=3, completed_at__isnull=True).first()
+    if pending:  # the disagreement's third evaluator sides with "b"
+        services.annotation_submit(assignment_id=pending.id, user=pending.evaluator, label="b")
+        third = Annotation.objects.filter(assignment=pending)
+    assert third.exists()
+    original = next(r for r in table1(team.project)["rows"] if r["round"] == str(rnd.number))
+    report = import_round(team.project, round_export_xlsx(rnd), 7, "export.xlsx", None)
+    assert report["evaluators_created"] == []  # usernames map back to the members
+    copy = next(r for r in table1(team.project)["rows"] if r["round"] == "7")
+    assert {k: copy[k] for k in ("analysed", "disagreements", "conflicts", "relevant")} == {
+        k: original[k] for k in ("analysed", "disagreements", "conflicts", "relevant")
+    }
+    people = set(Round.objects.get(project=team.project, number=7).evaluators.values_list("username", flat=True))
+    assert people == {"eva1", "eva2", "eva3"}
