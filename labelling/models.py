@@ -385,11 +385,14 @@ class VocabularyTerm(models.Model):
 class ArtefactTerm(models.Model):
     """Index row: the artefact's title or body contains the term's stem."""
 
-    artefact = models.ForeignKey(Artefact, on_delete=models.CASCADE, related_name="vocabulary_rows")
-    term = models.ForeignKey(VocabularyTerm, on_delete=models.CASCADE, related_name="artefact_rows")
+    artefact = models.ForeignKey(Artefact, on_delete=models.CASCADE, related_name="vocabulary_rows", db_index=False)
+    term = models.ForeignKey(VocabularyTerm, on_delete=models.CASCADE, related_name="artefact_rows", db_index=False)
 
     class Meta:
+        # (artefact, term) serves an artefact's rows; (term, artefact) answers "which artefacts hold
+        # these terms" from the index alone (the matching selector).
         constraints = [models.UniqueConstraint(fields=["artefact", "term"], name="artefactterm_unique_term")]
+        indexes = [models.Index(fields=["term", "artefact"], name="artefactterm_term_artefact")]
 
     def __str__(self):
         return f"{self.term_id} in {self.artefact_id}"
@@ -416,3 +419,18 @@ class TermFlag(models.Model):
 
     def __str__(self):
         return f"{self.user} flags {self.term_id} {self.verdict}"
+
+
+class ArtefactIndexState(models.Model):
+    """What the vocabulary index last read of an artefact: a digest of its title and body.
+
+    A refresh re-reads only artefacts whose digest changed (or that have none yet)."""
+
+    artefact = models.OneToOneField(
+        Artefact, on_delete=models.CASCADE, primary_key=True, related_name="vocabulary_state"
+    )
+    digest = models.CharField(max_length=32, help_text="MD5 of the tokeniser version, title and body.")
+    indexed_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"index state of {self.artefact_id}"

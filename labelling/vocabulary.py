@@ -15,6 +15,7 @@ MAX_LENGTH (hashes, base64) are dropped; what is left is stemmed.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
 from collections import Counter
@@ -23,6 +24,7 @@ from functools import lru_cache
 
 import snowballstemmer
 
+TOKENISER_VERSION = 1  # bump when the rules below change: every artefact is then read again
 MIN_LENGTH = 2
 MAX_LENGTH = 40  # also the stem column's length: a longer token is noise (a hash, base64, a URL piece)
 
@@ -70,14 +72,22 @@ def tokenise(text: str) -> list[str]:
     ]
 
 
-def stem_forms(text: str) -> dict[str, Counter]:
-    """Each stem of `text` with how often each surface form occurred, e.g. {"train": {"training": 2, "trained": 1}}."""
-    forms: dict[str, Counter] = {}
-    for word in tokenise(text):
+def stemmed_words(text: str) -> list[tuple[str, str, int]]:
+    """(stem, word, occurrences) for each distinct word of `text` (each word is stemmed once)."""
+    found = []
+    for word, n in Counter(tokenise(text)).items():
         s = stem(word)
         if s in STOP_WORDS or len(s) < MIN_LENGTH:
             continue
-        forms.setdefault(s, Counter())[word] += 1
+        found.append((s, word, n))
+    return found
+
+
+def stem_forms(text: str) -> dict[str, Counter]:
+    """Each stem of `text` with how often each surface form occurred, e.g. {"train": {"training": 2, "trained": 1}}."""
+    forms: dict[str, Counter] = {}
+    for s, word, n in stemmed_words(text):
+        forms.setdefault(s, Counter())[word] += n
     return forms
 
 
@@ -101,6 +111,12 @@ def normalise_query(text: str) -> str:
 
 def artefact_text(title: str, body: str) -> str:
     return f"{title or ''}\n{body or ''}"
+
+
+def text_digest(title: str, body: str) -> str:
+    """A fingerprint of what the index reads of an artefact (and of the rules it reads it with)."""
+    text = f"{TOKENISER_VERSION}\n{artefact_text(title, body)}"
+    return hashlib.md5(text.encode("utf-8", "surrogatepass"), usedforsecurity=False).hexdigest()
 
 
 def merge_forms(into: dict[str, Counter], forms: Iterable[tuple[str, Counter]]) -> None:

@@ -24,7 +24,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
-from .models import Artefact, ArtefactTerm, Job, RoundItem, TermFlag, VocabularyTerm
+from .models import Artefact, ArtefactIndexState, ArtefactTerm, Job, RoundItem, TermFlag, VocabularyTerm
 from .vocabulary import normalise_query
 
 Status = VocabularyTerm.Status
@@ -54,13 +54,16 @@ def _status_expression():
     )
 
 
-def _filter_status(qs, status: str):
+def _filter_status(qs, project, status: str):
+    """Status filters through the grouped tally of flagged terms only (no per-term subqueries)."""
     if status == Status.RELEVANT:
-        return qs.filter(relevant_count__gt=F("irrelevant_count"))
+        return qs.filter(id__in=relevant_term_ids(project=project))
     if status == Status.IRRELEVANT:
-        return qs.filter(irrelevant_count__gt=F("relevant_count"))
+        return qs.filter(id__in=irrelevant_term_ids(project=project))
     if status == Status.UNDECIDED:
-        return qs.filter(relevant_count=F("irrelevant_count"))
+        return qs.exclude(id__in=relevant_term_ids(project=project)).exclude(
+            id__in=irrelevant_term_ids(project=project)
+        )
     return qs
 
 
@@ -92,7 +95,7 @@ def vocabulary_terms(
         irrelevant_count=_flag_count(TermFlag.Verdict.IRRELEVANT),
         my_verdict=Coalesce(Subquery(mine_flag, output_field=CharField()), Value("")),
     ).annotate(flag_count=F("relevant_count") + F("irrelevant_count"), status=_status_expression())
-    qs = _filter_status(qs, status)
+    qs = _filter_status(qs, project, status)
     if mine == "flagged":
         qs = qs.exclude(my_verdict="")
     elif mine == "unflagged":
@@ -105,8 +108,8 @@ def vocabulary_term(*, project, user, term_id: int):
     return vocabulary_terms(project=project, user=user).filter(pk=term_id).first()
 
 
-def relevant_term_ids(*, project):
-    """A subquery of the ids of the project's relevant terms (more relevant than irrelevant flags)."""
+def _flag_tally(project):
+    """Per flagged term of the project: `r` relevant and `i` irrelevant flags (GROUP BY term)."""
     return (
         TermFlag.objects.filter(term__project=project)
         .order_by()
@@ -115,15 +118,26 @@ def relevant_term_ids(*, project):
             r=Count("id", filter=Q(verdict=TermFlag.Verdict.RELEVANT)),
             i=Count("id", filter=Q(verdict=TermFlag.Verdict.IRRELEVANT)),
         )
-        .filter(r__gt=F("i"))
-        .values("term_id")
     )
+
+
+def relevant_term_ids(*, project):
+    """A subquery of the ids of the project's relevant terms (more relevant than irrelevant flags)."""
+    return _flag_tally(project).filter(r__gt=F("i")).values("term_id")
+
+
+def irrelevant_term_ids(*, project):
+    return _flag_tally(project).filter(i__gt=F("r")).values("term_id")
+
+
+def matching_artefact_ids(*, project):
+    """A subquery of the ids of artefacts holding at least one relevant term (for `id__in=`)."""
+    return ArtefactTerm.objects.filter(term_id__in=relevant_term_ids(project=project)).values("artefact_id")
 
 
 def artefacts_matching_vocabulary(*, project):
     """The project's artefacts whose index holds at least one relevant term (one SQL query)."""
-    rows = ArtefactTerm.objects.filter(term_id__in=relevant_term_ids(project=project)).values("artefact_id")
-    return Artefact.objects.filter(project=project, id__in=rows)
+    return Artefact.objects.filter(project=project, id__in=matching_artefact_ids(project=project))
 
 
 def matching_preview(*, project, limit: int = 10):
@@ -139,30 +153,23 @@ def matching_preview(*, project, limit: int = 10):
 
 
 def vocabulary_summary(*, project) -> dict:
-    """Counts for the page header, in three aggregate queries: terms by status,
-    artefacts (all, indexed, matching, matching and still in the unlabelled pool)."""
-    terms = (
-        VocabularyTerm.objects.filter(project=project)
-        .annotate(
-            relevant_count=_flag_count(TermFlag.Verdict.RELEVANT),
-            irrelevant_count=_flag_count(TermFlag.Verdict.IRRELEVANT),
-        )
-        .aggregate(
-            terms=Count("id"),
-            relevant=Count("id", filter=Q(relevant_count__gt=F("irrelevant_count"))),
-            irrelevant=Count("id", filter=Q(irrelevant_count__gt=F("relevant_count"))),
-        )
+    """Counts for the page header, in three queries: terms, terms by status (of the flagged ones), artefacts
+    (all, read by the index, matching, matching and still in the unlabelled pool)."""
+    terms = _flag_tally(project).aggregate(
+        relevant=Count("term_id", filter=Q(r__gt=F("i"))), irrelevant=Count("term_id", filter=Q(i__gt=F("r")))
     )
+    terms["terms"] = VocabularyTerm.objects.filter(project=project).count()
     terms["undecided"] = terms["terms"] - terms["relevant"] - terms["irrelevant"]
-    indexed = Exists(ArtefactTerm.objects.filter(artefact=OuterRef("pk")))
+    indexed = Exists(ArtefactIndexState.objects.filter(artefact=OuterRef("pk")))
     in_rounds = Exists(RoundItem.objects.filter(artefact=OuterRef("pk")))
-    rows = ArtefactTerm.objects.filter(term_id__in=relevant_term_ids(project=project)).values("artefact_id")
+    rows = matching_artefact_ids(project=project)
     artefacts = Artefact.objects.filter(project=project).aggregate(
         artefacts=Count("id"),
         indexed=Count("id", filter=Q(indexed)),
         matching=Count("id", filter=Q(id__in=rows)),
         matching_pool=Count("id", filter=Q(id__in=rows) & ~Q(in_rounds)),
     )
+    artefacts["unindexed"] = artefacts["artefacts"] - artefacts["indexed"]
     return {**terms, **artefacts}
 
 
@@ -170,7 +177,3 @@ def vocabulary_jobs(*, project):
     """The project's index jobs, newest first."""
     jobs = Job.objects.filter(project=project, kind=Job.Kind.VOCABULARY_INDEX)
     return jobs.defer("input_data", "result_data").order_by("-id")
-
-
-def vocabulary_job(*, project, job_id: int):
-    return vocabulary_jobs(project=project).filter(pk=job_id).first()

@@ -100,8 +100,11 @@ def test_index_is_idempotent(project):
     rows = index_rows(project)
     terms = set(VocabularyTerm.objects.filter(project=project).values_list("id", "stem", "artefact_count"))
     second = vocabulary_index(project=project)
-    assert first["rows_added"] == len(rows) > 0
+    assert first["rows_added"] == len(rows) > 0 and first["read"] == 3
     assert second["rows_added"] == second["rows_removed"] == second["terms_new"] == second["terms_pruned"] == 0
+    assert second["read"] == 0 and second["artefacts"] == 3  # unchanged artefacts are not read again
+    third = vocabulary_index(project=project, full=True)
+    assert third["read"] == 3 and third["rows_added"] == third["rows_removed"] == 0
     assert index_rows(project) == rows  # the very same rows, not deleted and recreated
     assert set(VocabularyTerm.objects.filter(project=project).values_list("id", "stem", "artefact_count")) == terms
 
@@ -130,6 +133,7 @@ def test_refresh_follows_edited_and_deleted_artefacts(project, django_user_model
     c.save()
     b.delete()
     report = vocabulary_index(project=project)
+    assert report["read"] == 1  # only the edited one
     assert report["rows_removed"] >= 2  # valueerror, mismatch left c
     assert term(project, "train").artefact_count == 1
     assert term(project, "broadcast").artefact_count == 1
@@ -286,7 +290,8 @@ def test_summary_counts(indexed):
     total = VocabularyTerm.objects.filter(project=p).count()
     assert summary["terms"] == total
     assert (summary["relevant"], summary["irrelevant"], summary["undecided"]) == (1, 1, total - 2)
-    assert (summary["artefacts"], summary["indexed"], summary["matching"], summary["matching_pool"]) == (4, 3, 2, 2)
+    assert (summary["artefacts"], summary["indexed"], summary["unindexed"]) == (4, 3, 1)
+    assert (summary["matching"], summary["matching_pool"]) == (2, 2)
 
 
 # --- round sampling restricted to the vocabulary ---------------------------------------------
@@ -303,6 +308,7 @@ def test_round_sample_can_keep_to_matching_artefacts(indexed):
         project=p, user=indexed.lead, evaluator_ids=[e1.id, e2.id], sample_size=2, seed=1, vocabulary_only=True
     )
     assert set(rnd.items.values_list("artefact_id", flat=True)) == matching
+    assert (vocabulary_summary(project=p)["matching"], vocabulary_summary(project=p)["matching_pool"]) == (2, 0)
     with pytest.raises(InvalidInput) as error:  # the matching pool is used up now
         services.round_create(
             project=p, user=indexed.lead, evaluator_ids=[e1.id, e2.id], sample_size=1, vocabulary_only=True
