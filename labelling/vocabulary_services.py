@@ -24,7 +24,7 @@ from django.utils import timezone
 from .errors import InvalidInput, NotFound
 from .models import Artefact, ArtefactIndexState, ArtefactTerm, Job, Project, TermFlag, VocabularyTerm
 from .services import membership_require
-from .vocabulary import MAX_LENGTH, artefact_text, example_word, stemmed_words, text_digest
+from .vocabulary import artefact_text, example_word, stemmed_words, text_digest
 
 logger = logging.getLogger(__name__)
 
@@ -125,8 +125,10 @@ def _index_batch(project: Project, batch: list[tuple[int, str, str]], term_ids: 
 
     new_terms = 0
     if forms:
+        # In stem order, as every write here is in key order: simultaneous builds wait, never deadlock.
+        new = [VocabularyTerm(project=project, stem=s, example=example_word(forms[s])) for s in sorted(forms)]
         created = VocabularyTerm.objects.bulk_create(
-            [VocabularyTerm(project=project, stem=s, example=example_word(c)[:MAX_LENGTH]) for s, c in forms.items()],
+            new,
             batch_size=WRITE_BATCH,
             ignore_conflicts=True,  # another build may have added the same stems a moment ago
         )
@@ -139,7 +141,7 @@ def _index_batch(project: Project, batch: list[tuple[int, str, str]], term_ids: 
     for ids in _chunks(list(wanted)):
         rows = ArtefactTerm.objects.filter(artefact_id__in=ids).values_list("id", "artefact_id", "term_id")
         existing.update(((a, t), row_id) for row_id, a, t in rows)
-    stale = [row_id for pair, row_id in existing.items() if pair not in desired]
+    stale = sorted(row_id for pair, row_id in existing.items() if pair not in desired)
     for ids in _chunks(stale):
         ArtefactTerm.objects.filter(id__in=ids).delete()
     missing = sorted(pair for pair in desired if pair not in existing)

@@ -1,0 +1,100 @@
+"""The vocabulary under the real services (PostgreSQL, Redis, a Celery worker, real threads):
+an index job run by the worker with its progress on the Job row, concurrent builds and
+flags that never duplicate a row, and the VACUUM after a large build. Marked `services`."""
+
+import threading
+import time
+
+import pytest
+from django.db import close_old_connections, connection
+
+from labelling.models import ArtefactIndexState, ArtefactTerm, Job, TermFlag, VocabularyTerm
+from labelling.vocabulary_services import term_flag, vocabulary_index, vocabulary_index_start
+from tests.factories import ArtefactFactory, ProjectFactory, member
+
+pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+
+
+def in_threads(*functions, timeout=60):
+    """Run each function in its own thread and connection, all released at once; re-raise the first error."""
+    barrier = threading.Barrier(len(functions))
+    errors, results = [], [None] * len(functions)
+
+    def run(i, fn):
+        try:
+            barrier.wait(10)
+            results[i] = fn()
+        except BaseException as exc:  # noqa: BLE001 - reported to the test below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, fn)) for i, fn in enumerate(functions)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout)
+    assert not any(t.is_alive() for t in threads), "a thread hung"
+    if errors:
+        raise errors[0]
+    return results
+
+
+@pytest.fixture
+def corpus():
+    project = ProjectFactory()
+    lead = member(project, lead=True, username="lead")
+    eva = member(project, evaluator=True, username="eva1")
+    for i in range(60):
+        ArtefactFactory(project=project, title=f"Training run {i} diverges", body=f"<p>loss nan word{i}</p>")
+    return project, lead, eva
+
+
+def test_the_worker_builds_the_index_and_stores_progress(corpus, celery_worker_live):
+    project, lead, _ = corpus
+    job = vocabulary_index_start(project=project, user=lead)  # autocommit: the task is sent at once
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        close_old_connections()
+        job.refresh_from_db()
+        if job.is_finished:
+            break
+        time.sleep(0.1)
+    assert job.status == Job.Status.DONE, job.error
+    assert (job.progress, job.report["artefacts"], job.report["read"]) == (100, 60, 60)
+    assert job.started_at and job.finished_at and job.task_id
+    assert VocabularyTerm.objects.get(project=project, stem="train").artefact_count == 60
+    assert ArtefactIndexState.objects.filter(artefact__project=project).count() == 60
+
+
+def test_simultaneous_builds_make_each_row_once(corpus):
+    project, *_ = corpus
+    reports = in_threads(*[lambda: vocabulary_index(project=project, batch_size=7) for _ in range(3)])
+    assert all(r["artefacts"] == 60 for r in reports)
+    rows = ArtefactTerm.objects.filter(artefact__project=project)
+    assert rows.count() == rows.values("artefact_id", "term_id").distinct().count()
+    assert VocabularyTerm.objects.filter(project=project).count() == len({*rows.values_list("term_id", flat=True)})
+    vocabulary_index(project=project)  # whatever the interleaving, a later build finds it complete
+    assert VocabularyTerm.objects.get(project=project, stem="word7").artefact_count == 1
+    assert VocabularyTerm.objects.get(project=project, stem="diverg").artefact_count == 60
+
+
+def test_simultaneous_flags_of_one_member_leave_one_flag(corpus):
+    project, _, eva = corpus
+    vocabulary_index(project=project)
+    train = VocabularyTerm.objects.get(project=project, stem="train")
+    verdicts = ["relevant", "irrelevant"] * 3
+    in_threads(*[lambda v=v: term_flag(term_id=train.id, user=eva, verdict=v) for v in verdicts])
+    assert TermFlag.objects.filter(term=train, user=eva).count() == 1
+
+
+def test_a_large_build_vacuums_and_analyzes_the_index_tables(corpus, monkeypatch):
+    project, *_ = corpus
+    monkeypatch.setattr("labelling.vocabulary_services.VACUUM_AFTER", 1)
+    vocabulary_index(project=project)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT last_vacuum IS NOT NULL, last_analyze IS NOT NULL FROM pg_stat_user_tables WHERE relname = %s",
+            [ArtefactTerm._meta.db_table],
+        )
+        assert cursor.fetchone() == (True, True)
