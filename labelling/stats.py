@@ -41,7 +41,6 @@ import io
 from collections.abc import Callable
 
 from django.db.models import Case, Count, IntegerField, Max, Q, Value, When
-from django.db.models.functions import Length, Replace
 
 from taxonomy.models import Leaf, Node
 
@@ -66,15 +65,17 @@ ROW_PROVIDERS: list[Callable[[Project], dict | None]] = [_interview_row]
 
 
 def node_depth():
-    """SQL expression: the level of a node (by its code's dots if coded, else by its ancestors)."""
-    dotted = Length("code") - Length(Replace("code", Value("."), Value(""))) + Value(1)
+    """SQL expression: the level of a node, its depth in the tree (1 = top level).
+
+    The taxonomy page counts levels the same way (taxonomy.selectors.node_depths);
+    a code's dots say where a node was meant to go, its depth where it is."""
     whens = []
     path = "parent"
     for depth in range(1, MAX_DEPTH):
         whens.append(When(**{f"{path}__isnull": True}, then=Value(depth)))
         path += "__parent"
     chain = Case(*whens, default=Value(MAX_DEPTH), output_field=IntegerField())
-    return Case(When(~Q(code=""), then=dotted), default=chain, output_field=IntegerField())
+    return chain
 
 
 def _round_rows(project: Project) -> tuple[list[dict], int]:

@@ -318,6 +318,7 @@ def _new_from_interviews(project, interview_leaf_ids: set[int]) -> tuple[list[in
     """Inner categories per level and leaves that exist because of interviews: they hold accepted
     interview tags in their subtree, no relevant artefact, and no round created them."""
     from taxonomy.models import Leaf, Node
+    from taxonomy.selectors import node_depths
 
     nodes = {
         n["id"]: n for n in Node.objects.filter(project=project).values("id", "parent_id", "round_created_id", "code")
@@ -332,17 +333,11 @@ def _new_from_interviews(project, interview_leaf_ids: set[int]) -> tuple[list[in
         RoundItem.objects.filter(round__project=project, leaf__isnull=False).values_list("leaf_id", flat=True)
     )
 
+    depths = node_depths([(node_id, node["parent_id"]) for node_id, node in nodes.items()])
+
     def depth(node_id):
-        """A node's level as Table 1 counts it: by its code's dots when coded (4.2.1 → 3), else its depth."""
-        code = nodes[node_id]["code"]
-        if code:
-            return code.count(".") + 1
-        d, seen = 0, set()
-        while node_id is not None and node_id not in seen:
-            seen.add(node_id)
-            d += 1
-            node_id = nodes[node_id]["parent_id"] if node_id in nodes else None
-        return d
+        """A node's level as Table 1 and the taxonomy page count it: its depth in the tree."""
+        return depths.get(node_id, 1)
 
     def mark(leaf_ids):
         marked = set()
