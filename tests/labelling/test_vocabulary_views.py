@@ -261,3 +261,20 @@ def test_page_queries_stay_flat_as_the_vocabulary_grows(indexed, login_as, djang
     gpu = term(p, "gpu")
     with django_assert_max_num_queries(12):
         client.post(page(p), {"action": "flag", "term_id": gpu.id, "verdict": "relevant"}, HTTP_HX_REQUEST="true")
+
+
+# --- admin ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("model", ["vocabularyterm", "termflag", "artefactterm", "artefactindexstate"])
+def test_admin_lists_the_vocabulary_models(indexed, client, model):
+    from tests.factories import UserFactory
+
+    term_flag(term_id=term(indexed.project, "gpu").id, user=indexed.lead, verdict="relevant")
+    admin = UserFactory(username="admin", is_staff=True, is_superuser=True)
+    client.force_login(admin)
+    response = client.get(reverse(f"admin:labelling_{model}_changelist"))
+    assert response.status_code == 200
+    if model == "vocabularyterm":
+        change = client.get(reverse("admin:labelling_vocabularyterm_change", args=[term(indexed.project, "gpu").id]))
+        assert change.status_code == 200 and "relevant" in change.content.decode()
