@@ -162,6 +162,7 @@ SPECTACULAR_SETTINGS = {
         "ArtefactKind": "labelling.models.Artefact.Kind",
         "RoundStatus": "labelling.models.Round.Status",
         "RoundItemStatus": "labelling.models.RoundItem.Status",
+        "SurveyStatus": "taxonomy.validation.models.Survey.Status",
         "TaxonomyEntryKind": [("node", "node"), ("leaf", "leaf")],
         "ComparisonKind": "taxonomy.models.Comparison.Kind",
         "InterviewStage": "labelling.interviews.models.Interview.Stage",
