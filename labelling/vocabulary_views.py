@@ -119,6 +119,7 @@ def _flag(request, project, membership):
 def _index(request, project, membership):
     """Start (or join) an index build, then back to the page, whose job panel polls until it finishes."""
     job = vocabulary_services.vocabulary_index_start(project=project, user=request.user)  # 403 for non-leads
+    job.refresh_from_db(fields=["status", "message"])
     if job.is_finished:  # eager Celery (no REDIS_URL): it ran already
         messages.success(request, job.message or "The vocabulary index is up to date.")
     else:

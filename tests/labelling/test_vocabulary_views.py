@@ -187,7 +187,7 @@ def test_a_lead_builds_the_index_from_the_page(team, login_as, django_capture_on
     assert job.status == Job.Status.DONE and job.created_by == team.lead
     assert VocabularyTerm.objects.filter(project=team.project, stem="gradient", artefact_count=1).exists()
     content = client.get(response["Location"]).content.decode()
-    assert "Rebuild the index" in content and "1 artefacts" in content
+    assert "Rebuild the index" in content and "Indexed 1 artefacts" in content  # the message, once done
 
 
 def test_only_leads_build_the_index(indexed, login_as):
