@@ -16,6 +16,7 @@ from rest_framework.response import Response
 
 from labelling import vocabulary_selectors as vs
 from labelling import vocabulary_services
+from labelling.errors import NotFound
 from labelling.models import Job, VocabularyTerm
 from labelling.permissions import IsLead, IsProjectMember
 
@@ -111,9 +112,10 @@ class VocabularyTermViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.Retrieve
         term = vocabulary_services.term_flag(
             project=self.project, term_id=int(kwargs["pk"]), user=request.user, **data.validated_data
         )
-        return Response(
-            self.get_serializer(vs.vocabulary_term(project=self.project, user=request.user, term_id=term.id)).data
-        )
+        row = vs.vocabulary_term(project=self.project, user=request.user, term_id=term.id)
+        if row is None:  # dropped by an index refresh a moment ago
+            raise NotFound("No such term in this project.", field="term_id")
+        return Response(self.get_serializer(row).data)
 
     @extend_schema(
         summary="Counts by status, matching artefacts and the last index build", responses=VocabularySummarySerializer
