@@ -81,6 +81,11 @@ class RoundCreateForm(forms.Form):
         choices=Artefact.Kind.choices, required=False, widget=forms.CheckboxSelectMultiple
     )
     frameworks = forms.MultipleChoiceField(choices=[], required=False, widget=forms.CheckboxSelectMultiple)
+    vocabulary_only = forms.BooleanField(
+        required=False,
+        label="Only artefacts matching the relevance vocabulary",
+        help_text="Sample among artefacts with at least one term flagged relevant.",
+    )
     artefact_ids = IdListField(required=False, label="Artefact ids", widget=IdListWidget(attrs={"rows": 2}))
 
     def __init__(self, *args, evaluators, frameworks, **kwargs):
@@ -108,6 +113,7 @@ class RoundCreateForm(forms.Form):
                 seed=data.get("seed"),
                 kinds=data.get("kinds") or None,
                 frameworks=data.get("frameworks") or None,
+                vocabulary_only=bool(data.get("vocabulary_only")),
             )
         return kwargs
 

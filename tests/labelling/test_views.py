@@ -464,6 +464,30 @@ def test_lead_creates_round_by_sample(team, login_as):
     assert rnd.assignments.count() == 8
 
 
+def test_lead_samples_only_artefacts_matching_the_relevance_vocabulary(team, login_as):
+    from labelling.models import VocabularyTerm
+    from labelling.vocabulary_services import term_flag, vocabulary_index
+
+    relevant = ArtefactFactory.create_batch(3, project=team.project, title="Gradient explodes", body="gradients")
+    ArtefactFactory.create_batch(20, project=team.project, title="Install fails", body="pip wheel")
+    vocabulary_index(project=team.project)
+    term = VocabularyTerm.objects.get(project=team.project, stem="gradient")
+    term_flag(term_id=term.id, user=team.lead, verdict="relevant")
+
+    response = login_as(team.lead).post(
+        url("rounds", team.project),
+        {
+            "mode": "sample",
+            "sample_size": "3",
+            "vocabulary_only": "on",
+            "evaluators": [e.id for e in team.evaluators],
+        },
+    )
+    assert response.status_code == 302
+    rnd = Round.objects.get(project=team.project)
+    assert set(rnd.items.values_list("artefact_id", flat=True)) == {a.id for a in relevant}
+
+
 def test_lead_creates_round_from_artefact_selection(team, login_as):
     artefacts = ArtefactFactory.create_batch(5, project=team.project)
     client = login_as(team.lead)
