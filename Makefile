@@ -21,6 +21,7 @@ demo: migrate
 	$(PY) manage.py load_demo
 
 run: demo
+	$(PY) manage.py collectstatic --noinput -v0
 	$(PY) manage.py runserver 127.0.0.1:8000
 
 worker: venv
