@@ -28,6 +28,7 @@ def project_membership(request, view) -> Membership:
         cache[slug] = (
             Membership.objects.select_related("project")
             .filter(project__slug=slug, user_id=request.user.pk, is_active=True)
+            .order_by()  # one row at most; the default ordering would join the user to sort it
             .first()
         )
     membership = cache[slug]

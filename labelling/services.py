@@ -40,7 +40,8 @@ def membership_require(
         and membership.user_id == user.pk
         and membership.is_active
     ):
-        membership = Membership.objects.filter(project=project, user=user, is_active=True).first()
+        # No default ordering: it would join the project and the user only to sort a single row.
+        membership = Membership.objects.filter(project=project, user=user, is_active=True).order_by().first()
     if membership is None:
         raise NotFound("No such project.")
     if roles and not any(getattr(membership, f"is_{role}") for role in roles):
@@ -435,17 +436,28 @@ def annotation_submit(
 
 
 def _annotation_write(*, assignment_id, user, label, verdict, note, project, membership) -> Annotation:
-    # One query reads the assignment with its round, project and item, and locks the item's row
-    # (only that row): submissions for the same artefact are serialised here.
-    assignment = (
-        Assignment.objects.select_related("round__project", "item__final_label")
+    key = normalise_label(label) if label else ""
+    # One query reads the assignment with its round and item and locks the item's row (only that row):
+    # submissions for the same artefact are serialised here. With a label it also looks the label up by
+    # its normalised name. No default ordering: the models' orderings would join four more tables.
+    query = (
+        Assignment.objects.select_related("round" if project is not None else "round__project", "item")
         .select_for_update(of=("item",))
         .filter(id=assignment_id)
-        .first()
+        .order_by()
     )
+    if key:
+        known = Label.objects.filter(project_id=OuterRef("round__project_id"), normalised=key).order_by()
+        query = query.annotate(
+            known_label_id=Subquery(known.values("id")[:1]), known_label_name=Subquery(known.values("name")[:1])
+        )
+    assignment = next(iter(query[:1]), None)
     if assignment is None or (project is not None and assignment.round.project_id != project.id):
         raise NotFound("No such assignment.")
-    project = assignment.round.project
+    if project is None:
+        project = assignment.round.project
+    else:
+        assignment.round.project = project
     if assignment.evaluator_id != getattr(user, "id", None):
         membership_require(project=project, user=user)  # non-members get 404
         raise NotAllowed("This assignment belongs to another evaluator.", field="assignment")
@@ -457,78 +469,127 @@ def _annotation_write(*, assignment_id, user, label, verdict, note, project, mem
     if assignment.round.status == Round.Status.CLOSED:
         raise Conflict("This round is closed.", field="assignment")
 
-    label_obj = label_get_or_create(project=project, name=label, user=user) if label else None
-    annotation = Annotation.objects.filter(assignment=assignment).first()
-    if annotation is None:
+    # Every assignment of the item with its answer, read after the lock so that nothing committed before
+    # it is missed: my own annotation (if I am editing it) and the answers the evaluation below needs.
+    rows = list(
+        Assignment.objects.filter(item_id=item.id)
+        .order_by("order")
+        .values_list("id", "order", "annotation__id", "annotation__label_id", "annotation__verdict")
+    )
+    if not key:
+        label_obj = None
+    elif assignment.known_label_id is not None:
+        label_obj = Label.from_db(
+            assignment._state.db,
+            ["id", "project_id", "name", "normalised"],
+            [assignment.known_label_id, project.id, assignment.known_label_name, key],
+        )
+    else:
+        label_obj = label_get_or_create(project=project, name=label, user=user)
+    verdict = "" if label_obj else verdict
+    annotation_id = next((row[2] for row in rows if row[0] == assignment.id), None)
+    if annotation_id is None:
         annotation = Annotation(assignment=assignment)
-    elif (annotation.label_id, annotation.verdict) != (label_obj.id if label_obj else None, verdict):
-        annotation.history = [*annotation.history, {"value": str(annotation), "at": timezone.now().isoformat()}]
+    else:
+        annotation = Annotation.objects.get(id=annotation_id)
+        if (annotation.label_id, annotation.verdict) != (label_obj.id if label_obj else None, verdict):
+            annotation.history = [*annotation.history, {"value": str(annotation), "at": timezone.now().isoformat()}]
     assignment.item = item  # callers read the item's state after the evaluation below
     annotation.assignment = assignment
     annotation.was_created = annotation._state.adding
     annotation.label = label_obj
-    annotation.verdict = "" if label_obj else verdict
+    annotation.verdict = verdict
     annotation.note = note
     annotation.save()
     if assignment.completed_at is None:
         assignment.completed_at = timezone.now()
         assignment.save(update_fields=["completed_at"])
-    item_evaluate(item=item)
+    answers = [
+        (order, label_obj.id if label_obj else None, verdict) if row_id == assignment.id else (order, label_id, v)
+        for row_id, order, _, label_id, v in rows
+    ]
+    item_evaluate(item=item, rows=answers, label=label_obj)
     return annotation
 
 
-def _decide(item: RoundItem, *, label_id: int | None, verdict: str, status: str) -> None:
-    item.final_label_id = label_id
+def _decide(item: RoundItem, *, label_id: int | None, verdict: str, status: str, label: Label | None = None) -> None:
+    if label is not None and label.id == label_id:  # the label object at hand: reading its name needs no query
+        item.final_label = item.taxonomy_label = label
+    else:
+        item.final_label_id = item.taxonomy_label_id = label_id
     item.final_verdict = verdict or ""
-    item.taxonomy_label_id = label_id
     item.status = status
     item.decided_at = timezone.now()
 
 
-def item_evaluate(*, item: RoundItem) -> str:
-    """Decide, escalate or wait, from the item's annotations. The caller holds the item's lock.
-
-    Returns what happened: "waiting", "agreed", "majority", "escalate" or "conflict"."""
-    rows = list(
-        Assignment.objects.filter(item=item)
-        .order_by("order")
-        .values_list("order", "annotation__label_id", "annotation__verdict")
-    )
-    answers = [(label_id, verdict or "") for _, label_id, verdict in rows if label_id or verdict]
-    if len(answers) < len(rows) or len(answers) < 2:
-        return "waiting"
-    fields = [
-        "status",
-        "final_label",
-        "final_verdict",
-        "taxonomy_label",
-        "decided_at",
-        "had_disagreement",
-        "is_conflict",
-        "conflict_reason",
-        "updated_at",
-    ]
+def _item_outcome(answers: list[tuple[int | None, str]], assigned: int, cap: int) -> tuple[str, tuple | None]:
+    """What the rules make of an item's answers ((label id, verdict) of the answered assignments) when
+    `assigned` evaluators are on it and at most `cap` may be: ("waiting" | "agreed" | "majority" |
+    "conflict" | "escalate", the deciding answer or None)."""
+    if len(answers) < assigned or len(answers) < 2:
+        return "waiting", None
     if len(answers) == 2 and answers[0] == answers[1]:
-        _decide(item, label_id=answers[0][0], verdict=answers[0][1], status=RoundItem.Status.AGREED)
-        item.save(update_fields=fields)
-        return "agreed"
-    item.had_disagreement = True
+        return "agreed", answers[0]
     counts = Counter(answers).most_common()
     if len(answers) >= 3 and counts[0][1] >= 2 and (len(counts) == 1 or counts[1][1] < counts[0][1]):
-        (label_id, verdict), _ = counts[0]
-        _decide(item, label_id=label_id, verdict=verdict, status=RoundItem.Status.MAJORITY)
-        item.save(update_fields=fields)
-        return "majority"
-    if len(rows) >= item.round.project.max_evaluators_per_artefact:
+        return "majority", counts[0][0]
+    if assigned >= cap:
+        return "conflict", None
+    return "escalate", None
+
+
+ITEM_DECISION_FIELDS = [
+    "status",
+    "final_label",
+    "final_verdict",
+    "taxonomy_label",
+    "decided_at",
+    "had_disagreement",
+    "is_conflict",
+    "conflict_reason",
+    "updated_at",
+]
+
+
+def item_evaluate(*, item: RoundItem, rows: list[tuple] | None = None, label: Label | None = None) -> str:
+    """Decide, escalate or wait, from the item's annotations. The caller holds the item's lock.
+
+    `rows`: (order, label id, verdict) of every assignment of the item, if the caller read them
+    after taking the lock (otherwise they are read here); `label`: a label object the caller has
+    at hand, attached to the decision without a query when it is the deciding label.
+    Returns what happened: "waiting", "agreed", "majority", "escalate" or "conflict"."""
+    if rows is None:
+        rows = list(
+            Assignment.objects.filter(item=item)
+            .order_by("order")
+            .values_list("order", "annotation__label_id", "annotation__verdict")
+        )
+    answers = [(label_id, verdict or "") for _, label_id, verdict in rows if label_id or verdict]
+    outcome, answer = _item_outcome(answers, len(rows), item.round.project.max_evaluators_per_artefact)
+    if outcome == "waiting":
+        return outcome
+    if outcome == "agreed":
+        _decide(item, label_id=answer[0], verdict=answer[1], status=RoundItem.Status.AGREED, label=label)
+        item.save(update_fields=ITEM_DECISION_FIELDS)
+        return outcome
+    item.had_disagreement = True
+    if outcome == "majority":
+        _decide(item, label_id=answer[0], verdict=answer[1], status=RoundItem.Status.MAJORITY, label=label)
+        item.save(update_fields=ITEM_DECISION_FIELDS)
+        return outcome
+    if outcome == "conflict":
         _item_to_conflict(item, reason=f"No majority after {len(rows)} evaluators.")
-        item.save(update_fields=fields)
-        return "conflict"
+        item.save(update_fields=ITEM_DECISION_FIELDS)
+        return outcome
     item.save(update_fields=["had_disagreement", "updated_at"])
     from .tasks import item_escalate_task
 
     item_id = item.id
     transaction.on_commit(lambda: item_escalate_task.delay(item_id))
-    return "escalate"
+    return outcome
+
+
+ROUND_CLOSED_REASON = "Round closed before another evaluator could break the tie."
 
 
 def _item_to_conflict(item: RoundItem, *, reason: str) -> None:
@@ -542,23 +603,36 @@ def item_escalate(*, item_id: int) -> str:
 
     Idempotent: a retried or duplicated call finds the extra assignment open (or
     the item decided) and does nothing. With no eligible evaluator the item goes
-    to the moderators' conflict queue with that reason."""
+    to the moderators' conflict queue with that reason, and so it does when the
+    round was closed before the task ran (a closed round gets no new assignments)."""
     with transaction.atomic():
-        item = (
-            RoundItem.objects.select_for_update(of=("self",))
-            .select_related("round__project")
-            .filter(id=item_id)
-            .first()
+        # The item's and its round's rows are locked (NO KEY UPDATE: inserting the new assignment, which
+        # references both, is not blocked): closing the round waits for this escalation or happens before
+        # it, and then the status read here is the closed one. No default ordering (it joins more tables).
+        item = next(
+            iter(
+                RoundItem.objects.select_for_update(of=("self", "round"), no_key=True)
+                .select_related("round__project")
+                .filter(id=item_id)
+                .order_by()[:1]
+            ),
+            None,
         )
         if item is None or item.status != RoundItem.Status.LABELLING:
             return "noop"
-        assigned = list(Assignment.objects.filter(item=item).values_list("evaluator_id", "order", "completed_at"))
+        assigned = list(
+            Assignment.objects.filter(item=item).order_by("order").values_list("evaluator_id", "order", "completed_at")
+        )
         if len(assigned) < 2 or any(done is None for _, _, done in assigned):
             return "noop"  # still waiting for someone: nothing to escalate (yet or any more)
         project = item.round.project
         if len(assigned) >= project.max_evaluators_per_artefact:
             outcome = item_evaluate(item=item)
             return outcome
+        if item.round.status == Round.Status.CLOSED:
+            _item_to_conflict(item, reason=ROUND_CLOSED_REASON)
+            item.save(update_fields=["status", "is_conflict", "conflict_reason", "updated_at"])
+            return "conflict"
         on_item = [user_id for user_id, _, _ in assigned]
         candidate = (
             Membership.objects.filter(project=project, is_evaluator=True, is_active=True, user__is_active=True)
