@@ -35,15 +35,14 @@ dropped so that the JSON stays in the documented format.
 
 from __future__ import annotations
 
-import csv
 import importlib
-import io
 from collections.abc import Callable
 
 from django.db.models import Case, Count, IntegerField, Max, Q, Value, When
 
 from taxonomy.models import Leaf, Node
 
+from . import tables
 from .models import Project, Round, RoundImport, RoundItem
 
 FIGURES = ("analysed", "disagreements", "conflicts", "relevant")
@@ -242,105 +241,30 @@ def cells(table: dict) -> tuple[list[str], list[list]]:
     return [heading for _, heading in cols], out
 
 
-def _text(value) -> str:
-    return "–" if value is None else str(value)
-
-
 def render_text(table: dict) -> str:
-    headings, rows = cells(table)
-    data = [headings] + [[_text(v) for v in row] for row in rows]
-    widths = [max(len(r[i]) for r in data) for i in range(len(headings))]
-    lines = []
-    for n, row in enumerate(data):
-        lines.append(
-            "  ".join(cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i]) for i, cell in enumerate(row))
-        )
-        if n == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    return "\n".join(lines) + "\n"
+    return tables.render_text(*cells(table))
 
 
 def render_csv(table: dict) -> str:
-    headings, rows = cells(table)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(headings)
-    for row in rows:
-        writer.writerow(["" if v is None else v for v in row])
-    return buffer.getvalue()
+    return tables.render_csv(*cells(table))
 
 
 def render_markdown(table: dict) -> str:
-    headings, rows = cells(table)
-
-    def esc(text: str) -> str:
-        return text.replace("|", "\\|")
-
-    lines = ["| " + " | ".join(esc(h) for h in headings) + " |"]
-    lines.append("|" + "|".join([":---"] + ["---:"] * (len(headings) - 1)) + "|")
-    for row in rows:
-        lines.append("| " + " | ".join(esc(_text(v)) for v in row) + " |")
-    return "\n".join(lines) + "\n"
-
-
-_LATEX_SPECIALS = {
-    "\\": r"\textbackslash{}",
-    "&": r"\&",
-    "%": r"\%",
-    "$": r"\$",
-    "#": r"\#",
-    "_": r"\_",
-    "{": r"\{",
-    "}": r"\}",
-    "~": r"\textasciitilde{}",
-    "^": r"\textasciicircum{}",
-}
-
-
-def latex_escape(text: str) -> str:
-    return "".join(_LATEX_SPECIALS.get(ch, ch) for ch in str(text))
+    return tables.render_markdown(*cells(table))
 
 
 def render_latex(table: dict) -> str:
     """A booktabs table (needs \\usepackage{booktabs}); the subtotal and total set off by rules."""
     headings, rows = cells(table)
-    spec = "l" + "r" * (len(headings) - 1)
-    lines = [
-        r"\begin{table}",
-        r"  \centering",
-        r"  \caption{Statistics of the labelling rounds}",
-        r"  \label{tab:rounds}",
-        rf"  \begin{{tabular}}{{{spec}}}",
-        r"    \toprule",
-        "    " + " & ".join(latex_escape(h) for h in headings) + r" \\",
-        r"    \midrule",
-    ]
-    for row, source in zip(rows, table["rows"], strict=True):
-        if source["round"] in ("subtotal", "total"):
-            lines.append(r"    \midrule")
-        lines.append("    " + " & ".join("--" if v is None else latex_escape(v) for v in row) + r" \\")
-    lines += [r"    \bottomrule", r"  \end{tabular}", r"\end{table}"]
-    return "\n".join(lines) + "\n"
+    totals = [n for n, row in enumerate(table["rows"]) if row["round"] in ("subtotal", "total")]
+    return tables.render_latex(
+        headings, rows, caption="Statistics of the labelling rounds", label="tab:rounds", rules_before=totals
+    )
 
 
 def render_xlsx(table: dict) -> bytes:
-    import openpyxl
-    from openpyxl.styles import Font
-
     headings, rows = cells(table)
-    workbook = openpyxl.Workbook()
-    sheet = workbook.active
-    sheet.title = "Table 1"
-    sheet.append(headings)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for row in rows:
-        sheet.append(row)
-    for i, heading in enumerate(headings, start=1):
-        sheet.column_dimensions[openpyxl.utils.get_column_letter(i)].width = max(10, len(heading) + 2)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return tables.render_xlsx("Table 1", headings, rows, widths=[max(10, len(h) + 2) for h in headings])
 
 
 FORMATS = {

@@ -9,11 +9,9 @@ respondents' background; the Markdown adds the missing faults as a list.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 
-from labelling.stats import latex_escape
+from labelling import tables
 
 from .selectors import Results
 
@@ -43,106 +41,50 @@ def cells(results: Results) -> tuple[list[str], list[list]]:
     return [heading for _, heading in cols], rows
 
 
-def _number(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return f"{value:.1f}" if value == round(value, 1) else f"{value:.2f}"
-    return str(value)
-
-
 def render_csv(results: Results) -> str:
-    headings, rows = cells(results)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(headings)
-    for row in rows:
-        writer.writerow(["" if v is None else v for v in row])
-    return buffer.getvalue()
+    return tables.render_csv(*cells(results))
 
 
 def render_text(results: Results) -> str:
-    headings, rows = cells(results)
-    data = [headings] + [["–" if v is None or v == "" else _number(v) for v in row] for row in rows]
-    widths = [max(len(r[i]) for r in data) for i in range(len(headings))]
-    lines = [f"{results.survey.title}: {results.submitted} respondents", ""]
-    for n, row in enumerate(data):
-        lines.append(
-            "  ".join(cell.ljust(widths[i]) if i < 2 else cell.rjust(widths[i]) for i, cell in enumerate(row)).rstrip()
-        )
-        if n == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    return "\n".join(lines) + "\n"
-
-
-def _md(text) -> str:
-    return " ".join(str(text).split()).replace("\\", "\\\\").replace("|", "\\|")
+    return f"{results.survey.title}: {results.submitted} respondents\n\n" + tables.render_text(*cells(results), left=2)
 
 
 def render_markdown(results: Results) -> str:
-    headings, rows = cells(results)
-    lines = [
-        f"**{_md(results.survey.title)}** ({results.submitted} respondents)",
-        "",
-        "| " + " | ".join(headings) + " |",
-        "|" + "|".join([":---", ":---"] + ["---:"] * (len(headings) - 2)) + "|",
-    ]
-    for row in rows:
-        lines.append("| " + " | ".join("–" if v is None or v == "" else _md(_number(v)) for v in row) + " |")
+    text = f"**{tables.markdown_escape(results.survey.title)}** ({results.submitted} respondents)\n\n"
+    text += tables.render_markdown(*cells(results), left=2)
     if results.missing_faults:
-        lines += ["", "Faults respondents missed in the taxonomy:", ""]
-        lines += [f"- {_md(m['text'])}" for m in results.missing_faults]
-    return "\n".join(lines) + "\n"
+        text += "\nFaults respondents missed in the taxonomy:\n\n"
+        text += "".join(f"- {tables.markdown_escape(m['text'])}\n" for m in results.missing_faults)
+    return text
 
 
 def render_latex(results: Results) -> str:
     """A booktabs table (\\usepackage{booktabs}); sub-categories indented by level."""
     headings, rows = cells(results)
     keep = [i for i, h in enumerate(headings) if h != "Level"]
-    headings = [headings[i] for i in keep]
-    spec = "ll" + "r" * (len(headings) - 2)
-    title = latex_escape(results.survey.title)
-    lines = [
-        r"\begin{table}",
-        r"  \centering",
-        rf"  \caption{{Validation survey: {title} ({results.submitted} respondents)}}",
-        r"  \label{tab:survey}",
-        rf"  \begin{{tabular}}{{{spec}}}",
-        r"    \toprule",
-        "    " + " & ".join(latex_escape(h) for h in headings) + r" \\",
-        r"    \midrule",
-    ]
-    for source, row in zip(results.rows, rows, strict=True):
-        values = []
-        for i in keep:
-            value = row[i]
-            if i == 1:
-                values.append(r"\quad " * max(source.level - 1, 0) + latex_escape(value))
-            elif value is None or value == "":
-                values.append("--")
-            else:
-                values.append(latex_escape(_number(value)))
+    body, rules = [], []
+    for n, (source, row) in enumerate(zip(results.rows, rows, strict=True)):
+        row[1] = tables.Latex(r"\quad " * max(source.level - 1, 0) + tables.latex_escape(row[1]))
+        body.append([row[i] for i in keep])
         if source.level == 1 and source.position > 1 and source.kind == "node":
-            lines.append(r"    \midrule")
-        lines.append("    " + " & ".join(values) + r" \\")
-    lines += [r"    \bottomrule", r"  \end{tabular}", r"\end{table}"]
-    return "\n".join(lines) + "\n"
+            rules.append(n)  # a rule before each top-level category but the first
+    title = tables.latex_escape(results.survey.title)
+    return tables.render_latex(
+        [headings[i] for i in keep],
+        body,
+        caption=f"Validation survey: {title} ({results.submitted} respondents)",
+        label="tab:survey",
+        left=2,
+        rules_before=rules,
+    )
 
 
 def render_xlsx(results: Results) -> bytes:
-    import openpyxl
-    from openpyxl.styles import Font
-
     headings, rows = cells(results)
-    workbook = openpyxl.Workbook()
-    sheet = workbook.active
-    sheet.title = "Table 2"
-    sheet.append(headings)
-    for row in rows:
-        sheet.append(row)
     widths = {"Category": 48}
-    for i, heading in enumerate(headings, start=1):
-        sheet.column_dimensions[openpyxl.utils.get_column_letter(i)].width = widths.get(heading, len(heading) + 4)
+    workbook = tables.xlsx_workbook(
+        "Table 2", headings, rows, widths=[widths.get(heading, len(heading) + 4) for heading in headings]
+    )
 
     missing = workbook.create_sheet("Missing faults")
     missing.append(["Response", "Role", "Submitted", "Missing fault"])
@@ -171,18 +113,7 @@ def render_xlsx(results: Results) -> bytes:
     for f in results.frameworks:
         background.append([f["name"], f["n"]])
     background.column_dimensions["A"].width = 32
-
-    for ws in workbook.worksheets:
-        for cell in ws[1]:
-            cell.font = Font(bold=True)
-        for row in ws.iter_rows():
-            for cell in row:
-                # openpyxl reads "=…" text as a formula: respondents' text stays text.
-                if isinstance(cell.value, str) and cell.value.startswith("="):
-                    cell.data_type = "s"
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return tables.xlsx_bytes(workbook)
 
 
 def render_json(results: Results) -> str:

@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from labelling import services, stats
+from labelling import services, stats, tables
 from labelling.importers.services import round_import_file
 from labelling.models import Assignment
 from tests.factories import ArtefactFactory, member
@@ -199,7 +199,7 @@ def test_formats(study):
 
 
 def test_latex_escapes():
-    assert stats.latex_escape("a_b & 50% #1 {x}") == r"a\_b \& 50\% \#1 \{x\}"
+    assert tables.latex_escape("a_b & 50% #1 {x}") == r"a\_b \& 50\% \#1 \{x\}"
 
 
 @pytest.mark.parametrize("fmt", ["json", "csv", "latex", "markdown", "table"])
