@@ -1,13 +1,19 @@
-"""Shared bits of the import/export commands: stderr progress, JSON on stdout, domain errors as exit codes."""
+"""Shared bits of the import/export commands: stderr progress, JSON on stdout, domain errors as exit codes,
+the project an import goes into (created when missing) and the project an export reads."""
 
 from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.core.management.base import CommandError
+from django.db import transaction
 
 from labelling.errors import DomainError
+from labelling.importers.common import project_ensure
+from labelling.models import Project
 
 
 def stderr_progress(stderr):
@@ -32,6 +38,57 @@ def print_json(stdout, payload) -> None:
 def fail(exc: DomainError) -> CommandError:
     where = f"{exc.field}: " if exc.field else ""
     return CommandError(f"{where}{exc.message}")
+
+
+def add_import_arguments(parser, *, file_help: str) -> None:
+    """The project, the file and --lead: what `project_for_import` and `read_file` read."""
+    parser.add_argument("project", help="project slug (created when missing, with --lead as its lead)")
+    parser.add_argument("file", help=file_help)
+    parser.add_argument("--lead", help="username of the lead when the project is created")
+
+
+@contextmanager
+def project_for_import(command, options) -> Iterator[Project]:
+    """The project `options["project"]`, created when missing with `options["lead"]` as its lead, in a
+    transaction that holds the import done inside the block: notes about the creation go to stderr, and a
+    DomainError raised in the block becomes a CommandError with nothing written (the project neither)."""
+    try:
+        with transaction.atomic():
+            project, notes = project_ensure(slug=options["project"], lead_username=options["lead"])
+            for note in notes:
+                command.stderr.write(note)
+            yield project
+    except DomainError as exc:
+        raise fail(exc) from exc
+
+
+def existing_project(slug: str) -> Project:
+    """The project an export or a report reads; a CommandError when there is none."""
+    project = Project.objects.filter(slug=slug).first()
+    if project is None:
+        raise CommandError(f"No project {slug!r}.")
+    return project
+
+
+TABLE_FORMATS = ("table", "csv", "json", "latex", "markdown", "xlsx")
+
+
+def add_table_arguments(parser) -> None:
+    """--format and --output of the commands that print a table (Table 1, Table 2)."""
+    parser.add_argument("--format", choices=TABLE_FORMATS, default="table")
+    parser.add_argument("--output", "-o", help="write to this file instead of stdout (needed for xlsx)")
+
+
+def write_table(command, content: bytes, options) -> None:
+    """A rendered table to --output, else to stdout (only JSON or the table on stdout; XLSX needs a file)."""
+    if options["output"]:
+        with open(options["output"], "wb") as handle:
+            handle.write(content)
+        command.stderr.write(f"Wrote {options['output']}.")
+        return
+    if options["format"] == "xlsx":
+        raise CommandError("XLSX needs --output FILE.")
+    command.stdout.write(content.decode(), ending="" if content.endswith(b"\n") else "\n")
 
 
 def read_file(path: str) -> bytes:

@@ -1,11 +1,10 @@
 """python manage.py export_annotations PROJECT [--output FILE]"""
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from labelling.exports import annotations_export_jsonl
-from labelling.models import Project
 
-from ._io import stderr_progress
+from ._io import existing_project, stderr_progress
 
 
 class Command(BaseCommand):
@@ -16,9 +15,7 @@ class Command(BaseCommand):
         parser.add_argument("--output", "-o", help="file to write")
 
     def handle(self, *args, **options):
-        project = Project.objects.filter(slug=options["project"]).first()
-        if project is None:
-            raise CommandError(f"No project {options['project']!r}.")
+        project = existing_project(options["project"])
         lines = annotations_export_jsonl(project, stderr_progress(self.stderr))
         if options["output"]:
             count = 0

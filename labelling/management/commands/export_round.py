@@ -2,13 +2,12 @@
 
 import sys
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from labelling.errors import DomainError
 from labelling.importers.services import EXPORT_FORMATS, export_round_file
-from labelling.models import Project
 
-from ._io import fail, stderr_progress
+from ._io import existing_project, fail, stderr_progress
 
 
 class Command(BaseCommand):
@@ -24,9 +23,7 @@ class Command(BaseCommand):
         parser.add_argument("--output", "-o", help="file to write ('-' for stdout)")
 
     def handle(self, *args, **options):
-        project = Project.objects.filter(slug=options["project"]).first()
-        if project is None:
-            raise CommandError(f"No project {options['project']!r}.")
+        project = existing_project(options["project"])
         try:
             content, name, _ = export_round_file(
                 project=project,

@@ -1,14 +1,11 @@
 """python manage.py import_artefacts PROJECT FILE [--map column=field ...] [--lead USERNAME]"""
 
 from django.core.management.base import BaseCommand
-from django.db import transaction
 
-from labelling.errors import DomainError
-from labelling.importers.common import project_ensure
 from labelling.importers.headers import MAPPING_CHOICES
 from labelling.importers.services import artefacts_import_file
 
-from ._io import fail, print_json, read_file, stderr_progress, summary_lines
+from ._io import add_import_arguments, print_json, project_for_import, read_file, stderr_progress, summary_lines
 
 
 class Command(BaseCommand):
@@ -18,8 +15,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("project", help="project slug")
-        parser.add_argument("file", help="CSV, JSON, JSON Lines or XLSX file ('-' for stdin, read as CSV/JSON)")
+        add_import_arguments(parser, file_help="CSV, JSON, JSON Lines or XLSX file ('-' for stdin, read as CSV/JSON)")
         parser.add_argument(
             "--map",
             action="append",
@@ -27,24 +23,17 @@ class Command(BaseCommand):
             metavar="COLUMN=FIELD",
             help=f"map a column (header or 1-based number) to one of: {', '.join(MAPPING_CHOICES)}",
         )
-        parser.add_argument("--lead", help="username of the lead when the project is created")
 
     def handle(self, *args, **options):
         data = read_file(options["file"])
-        try:
-            with transaction.atomic():
-                project, notes = project_ensure(slug=options["project"], lead_username=options["lead"])
-                for note in notes:
-                    self.stderr.write(note)
-                report = artefacts_import_file(
-                    project=project,
-                    data=data,
-                    filename=options["file"],
-                    map_options=options["map"],
-                    progress=stderr_progress(self.stderr),
-                )
-        except DomainError as exc:
-            raise fail(exc) from exc
+        with project_for_import(self, options) as project:
+            report = artefacts_import_file(
+                project=project,
+                data=data,
+                filename=options["file"],
+                map_options=options["map"],
+                progress=stderr_progress(self.stderr),
+            )
         for line in summary_lines(report):
             self.stderr.write(line)
         print_json(self.stdout, report)

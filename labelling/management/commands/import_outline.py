@@ -1,13 +1,10 @@
 """python manage.py import_outline PROJECT OUTLINE.csv [--lead USERNAME]"""
 
 from django.core.management.base import BaseCommand
-from django.db import transaction
 
-from labelling.errors import DomainError
-from labelling.importers.common import project_ensure
 from labelling.importers.services import outline_import_file
 
-from ._io import fail, print_json, read_file
+from ._io import add_import_arguments, print_json, project_for_import, read_file
 
 
 class Command(BaseCommand):
@@ -17,18 +14,10 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("project", help="project slug")
-        parser.add_argument("file", help="code,name CSV (or XLSX)")
-        parser.add_argument("--lead", help="username of the lead when the project is created")
+        add_import_arguments(parser, file_help="code,name CSV (or XLSX)")
 
     def handle(self, *args, **options):
         data = read_file(options["file"])
-        try:
-            with transaction.atomic():
-                project, notes = project_ensure(slug=options["project"], lead_username=options["lead"])
-                for note in notes:
-                    self.stderr.write(note)
-                report = outline_import_file(project=project, data=data, filename=options["file"])
-        except DomainError as exc:
-            raise fail(exc) from exc
+        with project_for_import(self, options) as project:
+            report = outline_import_file(project=project, data=data, filename=options["file"])
         print_json(self.stdout, report)

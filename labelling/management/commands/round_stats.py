@@ -1,11 +1,10 @@
-"""python manage.py round_stats PROJECT --format table|csv|json|latex|markdown [--output FILE]"""
+"""python manage.py round_stats PROJECT --format table|csv|json|latex|markdown|xlsx [--output FILE]"""
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
-from labelling.models import Project
 from labelling.stats import render, table1
 
-FORMATS = ("table", "csv", "json", "latex", "markdown", "xlsx")
+from ._io import add_table_arguments, existing_project, write_table
 
 
 class Command(BaseCommand):
@@ -13,19 +12,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("project", help="project slug")
-        parser.add_argument("--format", choices=FORMATS, default="table")
-        parser.add_argument("--output", "-o", help="write to this file instead of stdout (needed for xlsx)")
+        add_table_arguments(parser)
 
     def handle(self, *args, **options):
-        project = Project.objects.filter(slug=options["project"]).first()
-        if project is None:
-            raise CommandError(f"No project {options['project']!r}.")
+        project = existing_project(options["project"])
         content, _, _ = render(table1(project), options["format"])
-        if options["output"]:
-            with open(options["output"], "wb") as handle:
-                handle.write(content)
-            self.stderr.write(f"Wrote {options['output']}.")
-            return
-        if options["format"] == "xlsx":
-            raise CommandError("XLSX needs --output FILE.")
-        self.stdout.write(content.decode(), ending="" if content.endswith(b"\n") else "\n")
+        write_table(self, content, options)

@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from labelling.errors import DomainError
-from labelling.models import Project
+from labelling.management.commands._io import existing_project, fail
 from taxonomy import exports, selectors
 
 
@@ -26,14 +26,12 @@ class Command(BaseCommand):
         parser.add_argument("--round", type=int, help="count only artefacts of this round")
 
     def handle(self, *args, **options):
-        project = Project.objects.filter(slug=options["project"]).first()
-        if project is None:
-            raise CommandError(f"No project {options['project']!r}.")
+        project = existing_project(options["project"])
         params = {"source": options["source"] or [], "round": options["round"]}
         try:
             filters = selectors.filters_from_params(params, project=project)
         except DomainError as exc:
-            raise CommandError(f"{exc.field}: {exc.message}") from exc
+            raise fail(exc) from exc
         content = exports.export(project, options["format"], filters=filters)
         if options["output"]:
             try:

@@ -7,10 +7,8 @@ be undone on the page) as made by --user, or by the project's first lead.
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 
-from labelling.errors import DomainError
-from labelling.management.commands._io import print_json, read_file
+from labelling.management.commands._io import add_import_arguments, print_json, project_for_import, read_file
 from labelling.models import Membership
 from taxonomy import services
 
@@ -22,27 +20,16 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("project", help="project slug (created when missing, with --lead as its lead)")
-        parser.add_argument("file", help="taxonomy JSON, or outline CSV/XLSX; - reads stdin")
+        add_import_arguments(parser, file_help="taxonomy JSON, or outline CSV/XLSX; - reads stdin")
         parser.add_argument("--user", help="lead or moderator recorded as the author (default: the first lead)")
-        parser.add_argument("--lead", help="username of the lead when the project is created")
 
     def handle(self, *args, **options):
-        from labelling.importers.common import project_ensure
-
         data = read_file(options["file"])
-        try:
-            with transaction.atomic():
-                project, notes = project_ensure(slug=options["project"], lead_username=options["lead"])
-                for note in notes:
-                    self.stderr.write(note)
-                user = self._author(project, options["user"])
-                report = services.taxonomy_import_file(
-                    project=project, user=user, data=data, filename="" if options["file"] == "-" else options["file"]
-                )
-        except DomainError as exc:
-            where = f"{exc.field}: " if exc.field else ""
-            raise CommandError(f"{where}{exc.message}") from exc
+        with project_for_import(self, options) as project:
+            user = self._author(project, options["user"])
+            report = services.taxonomy_import_file(
+                project=project, user=user, data=data, filename="" if options["file"] == "-" else options["file"]
+            )
         self.stderr.write(services.import_summary(report))
         print_json(self.stdout, report)
 

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from labelling.interviews import exports
 from labelling.interviews.models import Interview
-from labelling.models import Project
+from labelling.management.commands._io import existing_project
 
 
 class Command(BaseCommand):
@@ -28,9 +28,7 @@ class Command(BaseCommand):
         parser.add_argument("--pseudonymise", action="store_true", help="replace speaker names in transcripts")
 
     def handle(self, *args, **options):
-        project = Project.objects.filter(slug=options["project"]).first()
-        if project is None:
-            raise CommandError(f"project: no project with slug {options['project']!r}.")
+        project = existing_project(options["project"])
         output = options["output"]
         fmt = options["format"] or ("csv" if output.lower().endswith(".csv") else "xlsx")
         rows = exports.coding_sheet_rows(project=project, numbers=options["numbers"])

@@ -1,12 +1,9 @@
 """python manage.py import_interview_coding PROJECT FILE [--lead USERNAME]"""
 
 from django.core.management.base import BaseCommand
-from django.db import transaction
 
-from labelling.errors import DomainError
-from labelling.importers.common import project_ensure
 from labelling.interviews.services import coding_sheet_import
-from labelling.management.commands._io import fail, print_json, read_file
+from labelling.management.commands._io import add_import_arguments, print_json, project_for_import, read_file
 
 
 class Command(BaseCommand):
@@ -19,20 +16,12 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("project", help="project slug")
-        parser.add_argument("file", help="XLSX or CSV coding sheet ('-' reads stdin)")
-        parser.add_argument("--lead", help="username of the lead when the project is created")
+        add_import_arguments(parser, file_help="XLSX or CSV coding sheet ('-' reads stdin)")
 
     def handle(self, *args, **options):
         data = read_file(options["file"])
-        try:
-            with transaction.atomic():
-                project, notes = project_ensure(slug=options["project"], lead_username=options["lead"])
-                for note in notes:
-                    self.stderr.write(note)
-                report = coding_sheet_import(project=project, user=None, filename=options["file"], data=data)
-        except DomainError as exc:
-            raise fail(exc) from exc
+        with project_for_import(self, options) as project:
+            report = coding_sheet_import(project=project, user=None, filename=options["file"], data=data)
         self.stderr.write(
             f"{report['rows']} rows, {report['interviews']} interviews ({report['interviews_created']} created); "
             f"{report['tagged_pieces']} tagged pieces, {report['final_tags']} final tags "
