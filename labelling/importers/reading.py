@@ -64,6 +64,15 @@ class Sheet:
 
 
 @dataclass
+class RawSheet:
+    """A sheet before its header is chosen: the non-blank rows, numbered as a person sees them."""
+
+    name: str
+    rows: list[Row]
+    blank_rows: int = 0
+
+
+@dataclass
 class Table:
     format: str
     sheets: list[Sheet]
@@ -269,7 +278,7 @@ def _guess_delimiter(text: str) -> str:
     return best if counts[best] else ","
 
 
-def read_csv(data: bytes, *, header_score=None, name: str = "CSV") -> Table:
+def _csv_rows(data: bytes, name: str) -> tuple[RawSheet, dict[int, str]]:
     text, repaired_lines = decode_text(data)
     text = text.replace("\x00", "")
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_guess_delimiter(text))
@@ -292,7 +301,13 @@ def read_csv(data: bytes, *, header_score=None, name: str = "CSV") -> Table:
             rows.append(Row(number=number, values=[v.strip() for v in values]))
     except csv.Error as exc:
         raise InvalidInput(f"Unreadable CSV near record {number + 1}: {exc}.", field="file") from exc
-    return Table(format="csv", sheets=[_make_sheet(name, rows, header_score, blank)], repairs=repairs)
+    return RawSheet(name=name, rows=rows, blank_rows=blank), repairs
+
+
+def read_csv(data: bytes, *, header_score=None, name: str = "CSV") -> Table:
+    raw, repairs = _csv_rows(data, name)
+    sheet = _make_sheet(raw.name, raw.rows, header_score, raw.blank_rows)
+    return Table(format="csv", sheets=[sheet], repairs=repairs)
 
 
 def _records_to_sheet(records: list[tuple[int, dict]], name: str, blank: int) -> Sheet:
@@ -360,7 +375,7 @@ def read_jsonl(data: bytes, *, name: str = "JSON Lines") -> Table:
     return Table(format="jsonl", sheets=[_records_to_sheet(records, name, blank)], repairs=repaired, problems=problems)
 
 
-def read_xlsx(data: bytes, *, header_score=None) -> Table:
+def _xlsx_rows(data: bytes) -> list[RawSheet]:
     import zipfile
 
     import openpyxl
@@ -380,14 +395,29 @@ def read_xlsx(data: bytes, *, header_score=None) -> Table:
                     blank += 1
                     continue
                 rows.append(Row(number=number, values=values))
-            sheets.append(_make_sheet(ws.title, rows, header_score, blank))
+            sheets.append(RawSheet(name=ws.title, rows=rows, blank_rows=blank))
     except (zipfile.BadZipFile, KeyError, ValueError, TypeError) as exc:
         raise InvalidInput(f"Unreadable XLSX workbook: {exc}.", field="file") from exc
     finally:
         workbook.close()
     if not sheets:
         raise InvalidInput("The workbook has no sheets.", field="file")
+    return sheets
+
+
+def read_xlsx(data: bytes, *, header_score=None) -> Table:
+    sheets = [_make_sheet(raw.name, raw.rows, header_score, raw.blank_rows) for raw in _xlsx_rows(data)]
     return Table(format="xlsx", sheets=sheets)
+
+
+def read_spreadsheet_rows(data: bytes, filename: str = "") -> list[RawSheet]:
+    """The rows of every sheet of an XLSX workbook, or of a CSV file (any other file is read as CSV),
+    for callers that find the header row themselves; the cells and row numbers are those read_table reads."""
+    if not data:
+        raise InvalidInput("The file is empty.", field="file")
+    if detect_format(data, filename) == "xlsx":
+        return _xlsx_rows(data)
+    return [_csv_rows(data, "CSV")[0]]
 
 
 def read_table(data: bytes, filename: str = "", *, header_score=None, fmt: str | None = None) -> Table:

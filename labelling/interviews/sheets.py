@@ -13,10 +13,10 @@ import csv
 import difflib
 import io
 import re
-import zipfile
 from dataclasses import dataclass, field
 
 from labelling.errors import InvalidInput
+from labelling.importers.reading import Row, read_spreadsheet_rows
 
 HEADERS = ("Interview Num", "Evaluator 1", "Evaluator 2", "Moderator Tag", "Tag", "Status")
 FIELDS = ("interview", "evaluator1", "evaluator2", "moderator_tag", "tag", "status")
@@ -154,48 +154,29 @@ def parse_interview_number(value) -> int | None:
 # --- reading -----------------------------------------------------------------------------------
 
 
-def read_table(filename: str, data: bytes) -> list[tuple[str, list[list]]]:
-    """(sheet name, rows of cell values) per sheet of an XLSX, or the one table of a CSV."""
+def read_table(filename: str, data: bytes) -> list[tuple[str, list[Row]]]:
+    """(sheet name, non-blank rows) per sheet of an XLSX, or the one table of a CSV, read as the round
+    importer reads its files (encodings, delimiters, fixed-decimal numbers; rows numbered as shown)."""
     if not data:
         raise InvalidInput(f"{filename}: the file is empty.", field="file")
-    name = (filename or "").lower()
-    if name.endswith((".xlsx", ".xlsm")) or data[:2] == b"PK":
-        import openpyxl
-
-        try:
-            workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-            raise InvalidInput(f"{filename}: not a readable XLSX workbook ({exc}).", field="file") from exc
-        try:
-            return [(ws.title, [list(r) for r in ws.iter_rows(values_only=True)]) for ws in workbook.worksheets]
-        finally:
-            workbook.close()
-    if name.endswith(".xls"):
-        raise InvalidInput(f"{filename}: the old .xls format is not supported; save it as .xlsx or CSV.", field="file")
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = data.decode("cp1252", errors="replace")
-    if "\x00" in text:
-        raise InvalidInput(f"{filename}: not a readable CSV or XLSX file.", field="file")
-    sample = text[:5000]
-    try:
-        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    return [("csv", [list(r) for r in csv.reader(io.StringIO(text), dialect)])]
+        sheets = read_spreadsheet_rows(data, filename)
+    except InvalidInput as exc:
+        detail = exc.message.rstrip(".")
+        raise InvalidInput(f"{filename}: not a readable XLSX or CSV file ({detail}).", field="file") from exc
+    return [(sheet.name, sheet.rows) for sheet in sheets]
 
 
-def _header_row(rows: list[list]) -> tuple[int, dict[str, int], list[str]] | None:
+def _header_row(rows: list[Row]) -> tuple[int, dict[str, int], list[str]] | None:
     for index, row in enumerate(rows[:15]):
         mapping, ignored = {}, []
-        for col, value in enumerate(row):
+        for col, value in enumerate(row.values):
             field_name = match_header(value)
             if field_name and field_name not in mapping:
                 mapping[field_name] = col
             elif field_name:
                 ignored.append(f"column {str(value).strip()!r} ignored: {field_name} is already column "
-                               f"{str(row[mapping[field_name]]).strip()!r}")  # fmt: skip
+                               f"{str(row.values[mapping[field_name]]).strip()!r}")  # fmt: skip
         if "interview" in mapping and len(mapping) >= 2:
             return index, mapping, ignored
     return None
@@ -205,14 +186,14 @@ def read_sheet(filename: str, data: bytes) -> Sheet:
     """The coding sheet's rows. Raises InvalidInput (nothing to import) for unreadable or empty files
     and when no sheet has an Interview Num column; bad rows are listed in `skipped`."""
     tables = read_table(filename, data)
-    if not any(any(cell_text(c) for c in row) for _, rows in tables for row in rows):
+    if not any(any(cell_text(c) for c in row.values) for _, rows in tables for row in rows):
         raise InvalidInput(f"{filename}: the file has no data.", field="file")
     for sheet_name, rows in tables:
         found = _header_row(rows)
         if found is None:
             continue
         header_index, mapping, notes = found
-        header = rows[header_index]
+        header = rows[header_index].values
         sheet = Sheet(
             rows=[],
             columns={f: str(header[c]) for f, c in mapping.items()},
@@ -223,24 +204,25 @@ def read_sheet(filename: str, data: bytes) -> Sheet:
         if missing:
             sheet.notes.append(f"columns not found (treated as empty): {', '.join(missing)}")
         current = None
-        for offset, row in enumerate(rows[header_index + 1 :], start=header_index + 2):
+        for row in rows[header_index + 1 :]:
+            values = row.values
 
-            def get(name, row=row, mapping=mapping):
+            def get(name, values=values, mapping=mapping):
                 col = mapping.get(name)
-                return row[col] if col is not None and col < len(row) else None
+                return values[col] if col is not None and col < len(values) else None
 
-            if not any(cell_text(c) for c in row) and not any(str(c or "").strip() for c in row):
+            if not any(cell_text(c) for c in values) and not any(str(c or "").strip() for c in values):
                 continue
             try:
                 number = parse_interview_number(get("interview"))
                 status, raw_status = parse_status(get("status"))
             except ValueError as exc:
-                sheet.skipped.append({"row": offset, "reason": str(exc)})
+                sheet.skipped.append({"row": row.number, "reason": str(exc)})
                 continue
             carried = False
             if number is None:
                 if current is None:
-                    sheet.skipped.append({"row": offset, "reason": "no interview number (and none above it)"})
+                    sheet.skipped.append({"row": row.number, "reason": "no interview number (and none above it)"})
                     continue
                 number, carried = current, True
             current = number
@@ -248,7 +230,7 @@ def read_sheet(filename: str, data: bytes) -> Sheet:
             tag, tag_history = split_history(cell_text(get("tag")))
             sheet.rows.append(
                 SheetRow(
-                    number=offset,
+                    number=row.number,
                     interview=number,
                     evaluator1=cell_text(get("evaluator1")),
                     evaluator2=cell_text(get("evaluator2")),
