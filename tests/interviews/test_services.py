@@ -1,4 +1,3 @@
-import threading
 from types import SimpleNamespace
 
 import pytest
@@ -9,6 +8,7 @@ from labelling.interviews import alignment, selectors, services
 from labelling.interviews.models import FinalTag, Fragment, Interview, InterviewCoder, Piece
 from tests.factories import member
 from tests.interviews.factories import PARAGRAPHS, span, tag, upload
+from tests.threads import in_threads
 
 pytestmark = pytest.mark.django_db
 
@@ -317,23 +317,10 @@ def test_simultaneous_done_aligns_exactly_once(coding):
     interview = coding.interview
     tag(interview, coding.eva1, "learning rate", "suboptimal learning rate")
     tag(interview, coding.eva2, "training data", "small training set")
-    barrier, errors = threading.Barrier(2), []
-
-    def done(user):
-        try:
-            barrier.wait()
-            services.coding_done(interview_id=interview.id, user=user)
-        except Exception as exc:  # noqa: BLE001
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=done, args=(u,)) for u in (coding.eva1, coding.eva2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    in_threads(
+        *[lambda u=u: services.coding_done(interview_id=interview.id, user=u) for u in (coding.eva1, coding.eva2)],
+        together=True,
+    )  # re-raises any thread's error
     assert Piece.objects.filter(interview=interview).count() == 2
 
 

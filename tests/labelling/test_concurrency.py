@@ -6,37 +6,15 @@ import time
 
 import pytest
 from celery.signals import task_postrun
-from django.db import close_old_connections, connection
+from django.db import close_old_connections
 
 from labelling import services
 from labelling.models import Annotation, Assignment, RoundItem
 from labelling.tasks import item_escalate_task
 from tests.factories import ArtefactFactory, ProjectFactory, member
+from tests.threads import in_threads
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
-
-
-def in_threads(*functions, timeout=60):
-    """Run each function in its own thread with its own database connection; re-raise the first error."""
-    errors, results = [], [None] * len(functions)
-
-    def run(i, fn):
-        try:
-            results[i] = fn()
-        except BaseException as exc:  # noqa: BLE001 - reported to the test below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, fn)) for i, fn in enumerate(functions)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout)
-    assert not any(t.is_alive() for t in threads), "a thread hung"
-    if errors:
-        raise errors[0]
-    return results
 
 
 @pytest.fixture
@@ -93,13 +71,7 @@ def test_simultaneous_escalations_assign_one_evaluator(crew, monkeypatch):
     for assignment, label in zip(item.assignments.order_by("order"), ["a", "b"], strict=True):
         services.annotation_submit(assignment_id=assignment.id, user=assignment.evaluator, label=label)
     assert Assignment.objects.filter(item=item).count() == 2
-    barrier = threading.Barrier(6)
-
-    def escalate():
-        barrier.wait(timeout=30)
-        return services.item_escalate(item_id=item.id)
-
-    outcomes = in_threads(*[escalate] * 6)
+    outcomes = in_threads(*[lambda: services.item_escalate(item_id=item.id)] * 6, together=True)
     assert sorted(outcomes) == ["assigned"] + ["noop"] * 5
     assert Assignment.objects.filter(item=item).count() == 3
 
@@ -112,18 +84,16 @@ def test_many_evaluators_at_once_lose_nothing(crew):
     mine = {
         e.id: list(Assignment.objects.filter(round=rnd, evaluator=e).values_list("id", flat=True)) for e in evaluators
     }
-    start = threading.Barrier(len(evaluators))
 
     def work(user):
         def run():
-            start.wait(timeout=30)
             for assignment_id in mine[user.id]:
                 label = "same" if assignment_id % 3 else f"own {user.username}"
                 services.annotation_submit(assignment_id=assignment_id, user=user, label=label)
 
         return run
 
-    in_threads(*[work(e) for e in evaluators])
+    in_threads(*[work(e) for e in evaluators], together=True)
     assert Annotation.objects.filter(assignment__round=rnd).count() == 48
     for item in RoundItem.objects.filter(round=rnd):
         n = Assignment.objects.filter(item=item).count()

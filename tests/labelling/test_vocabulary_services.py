@@ -2,7 +2,6 @@
 an index job run by the worker with its progress on the Job row, concurrent builds and
 flags that never duplicate a row, and the VACUUM after a large build. Marked `services`."""
 
-import threading
 import time
 
 import pytest
@@ -11,33 +10,9 @@ from django.db import close_old_connections, connection
 from labelling.models import ArtefactIndexState, ArtefactTerm, Job, TermFlag, VocabularyTerm
 from labelling.vocabulary_services import term_flag, vocabulary_index, vocabulary_index_start
 from tests.factories import ArtefactFactory, ProjectFactory, member
+from tests.threads import in_threads
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
-
-
-def in_threads(*functions, timeout=60):
-    """Run each function in its own thread and connection, all released at once; re-raise the first error."""
-    barrier = threading.Barrier(len(functions))
-    errors, results = [], [None] * len(functions)
-
-    def run(i, fn):
-        try:
-            barrier.wait(10)
-            results[i] = fn()
-        except BaseException as exc:  # noqa: BLE001 - reported to the test below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, fn)) for i, fn in enumerate(functions)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout)
-    assert not any(t.is_alive() for t in threads), "a thread hung"
-    if errors:
-        raise errors[0]
-    return results
 
 
 @pytest.fixture
@@ -69,7 +44,7 @@ def test_the_worker_builds_the_index_and_stores_progress(corpus, celery_worker_l
 
 def test_simultaneous_builds_make_each_row_once(corpus):
     project, *_ = corpus
-    reports = in_threads(*[lambda: vocabulary_index(project=project, batch_size=7) for _ in range(3)])
+    reports = in_threads(*[lambda: vocabulary_index(project=project, batch_size=7) for _ in range(3)], together=True)
     assert all(r["artefacts"] == 60 for r in reports)
     rows = ArtefactTerm.objects.filter(artefact__project=project)
     assert rows.count() == rows.values("artefact_id", "term_id").distinct().count()
@@ -84,7 +59,7 @@ def test_simultaneous_flags_of_one_member_leave_one_flag(corpus):
     vocabulary_index(project=project)
     train = VocabularyTerm.objects.get(project=project, stem="train")
     verdicts = ["relevant", "irrelevant"] * 3
-    in_threads(*[lambda v=v: term_flag(term_id=train.id, user=eva, verdict=v) for v in verdicts])
+    in_threads(*[lambda v=v: term_flag(term_id=train.id, user=eva, verdict=v) for v in verdicts], together=True)
     assert TermFlag.objects.filter(term=train, user=eva).count() == 1
 
 

@@ -1,43 +1,16 @@
 """Once-only submission under real concurrency: PostgreSQL, one connection per thread, a barrier
 so the requests land together. Marked `services` (skipped on SQLite)."""
 
-import threading
-
 import pytest
-from django.db import connection
 
 from labelling.errors import Conflict
 from taxonomy.validation import services
 from taxonomy.validation.models import Answer, Response
+from tests.threads import in_threads
 
 from .factories import survey_with_categories
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
-
-
-def together(n, work):
-    barrier = threading.Barrier(n)
-    outcomes, errors = [None] * n, []
-
-    def run(i):
-        try:
-            barrier.wait(timeout=30)
-            outcomes[i] = work(i)
-        except Conflict as exc:
-            outcomes[i] = exc
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert not any(t.is_alive() for t in threads), "a thread hung"
-    assert not errors, errors
-    return outcomes
 
 
 def test_simultaneous_submits_of_one_response_submit_it_once():
@@ -48,7 +21,7 @@ def test_simultaneous_submits_of_one_response_submit_it_once():
     def submit(i):
         return services.response_submit(response_token=response.token, answers=answers, missing_faults=f"from {i}")
 
-    outcomes = together(8, submit)
+    outcomes = in_threads(*[lambda i=i: submit(i) for i in range(8)], together=True, expected=Conflict)
     winners = [o for o in outcomes if isinstance(o, Response)]
     losers = [o for o in outcomes if isinstance(o, Conflict)]
     assert len(winners) == 1 and len(losers) == 7
@@ -71,7 +44,7 @@ def test_simultaneous_saves_of_one_response_never_duplicate_answers():
             answers=[{"category": c.id, "encountered": True, "severity": 1 + i % 5, "effort": 1} for c in cats],
         )
 
-    outcomes = together(6, save)
+    outcomes = in_threads(*[lambda i=i: save(i) for i in range(6)], together=True, expected=Conflict)
     assert all(isinstance(o, Response) for o in outcomes)
     rows = list(Answer.objects.filter(response=response).values_list("category_id", "severity"))
     assert sorted(c for c, _ in rows) == sorted(c.id for c in cats)
