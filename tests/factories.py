@@ -122,3 +122,19 @@ def member(project, *, lead=False, moderator=False, evaluator=False, active=True
         project=project, user=user, is_lead=lead, is_moderator=moderator, is_evaluator=evaluator, is_active=active
     )
     return user
+
+
+def team_round(team, n=1, evaluators=None, **kwargs):
+    """A round started by `team.lead` through the service: `n` new artefacts, each given to two of
+    `evaluators` (default: the team's first two); other keyword arguments go to round_create."""
+    from labelling import services
+
+    evaluators = evaluators if evaluators is not None else team.evaluators[:2]
+    artefacts = ArtefactFactory.create_batch(n, project=team.project)
+    return services.round_create(
+        project=team.project,
+        user=team.lead,
+        evaluator_ids=[e.id for e in evaluators],
+        artefact_ids=[a.id for a in artefacts],
+        **kwargs,
+    )

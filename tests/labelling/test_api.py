@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 
 from labelling import services
 from labelling.models import Annotation, Artefact, Assignment, Label, Round, RoundItem
-from tests.factories import ArtefactFactory, ProjectFactory, UserFactory, member
+from tests.factories import ArtefactFactory, ProjectFactory, UserFactory, member, team_round
 
 
 class Client(APIClient):
@@ -43,17 +43,6 @@ def api(team):
     return Api()
 
 
-def make_round(team, n=2, evaluators=None):
-    evaluators = evaluators if evaluators is not None else team.evaluators[:2]
-    artefacts = ArtefactFactory.create_batch(n, project=team.project)
-    return services.round_create(
-        project=team.project,
-        user=team.lead,
-        evaluator_ids=[e.id for e in evaluators],
-        artefact_ids=[a.id for a in artefacts],
-    )
-
-
 def written():
     return (Round.objects.count(), Assignment.objects.count(), Annotation.objects.count(), Label.objects.count())
 
@@ -77,7 +66,7 @@ def test_artefacts_filter_search_and_paginate(team, api):
     ArtefactFactory(project=team.project, title="Loss is NaN with Adam", framework="keras")
     ArtefactFactory(project=team.project, body="<p>cuda out of memory</p>", framework="keras")
     ArtefactFactory(project=ProjectFactory(), title="Loss is NaN elsewhere")
-    rnd = make_round(team, 2)
+    rnd = team_round(team, 2)
     client = api(team.evaluators[0])
 
     everything = client.get(api.url("artefacts/"), {"page_size": 3}).json()
@@ -171,7 +160,7 @@ def test_bad_round_requests_name_the_field_and_write_nothing(team, api, payload,
 
 
 def test_round_progress_counts_disagreements_and_conflicts_apart(team, api):
-    rnd = make_round(team, 3)
+    rnd = team_round(team, 3)
     items = list(rnd.items.order_by("id"))
     answers = [("a", "a"), ("a", "b")]
     for item, labels in zip(items, answers, strict=False):
@@ -193,7 +182,7 @@ def test_round_progress_counts_disagreements_and_conflicts_apart(team, api):
 
 
 def test_labelling_loop_disagreement_third_evaluator_conflict_and_resolution(team, api):
-    rnd = make_round(team, 1)
+    rnd = team_round(team, 1)
     eva1, eva2, eva3 = team.evaluators
     item = rnd.items.get()
 
@@ -248,7 +237,7 @@ def test_labelling_loop_disagreement_third_evaluator_conflict_and_resolution(tea
 
 
 def test_submit_returns_the_next_assignment_and_edit_keeps_history(team, api):
-    rnd = make_round(team, 3)
+    rnd = team_round(team, 3)
     eva1 = team.evaluators[0]
     client = api(eva1)
     mine = list(Assignment.objects.filter(evaluator=eva1, round=rnd).order_by("id"))
@@ -269,7 +258,7 @@ def test_submit_returns_the_next_assignment_and_edit_keeps_history(team, api):
 def test_blind_an_evaluator_never_sees_another_undecided_label(team, api):
     """Everything eva2 can read before submitting (queue, next, assignment, artefacts, suggestions)
     holds no trace of eva1's label; after both submitted and disagreed, still none until decided."""
-    rnd = make_round(team, 1)
+    rnd = team_round(team, 1)
     item = rnd.items.get()
     a1, a2 = item.assignments.order_by("order")
     secret = "zebra-secret-label"
@@ -311,7 +300,7 @@ def test_blind_an_evaluator_never_sees_another_undecided_label(team, api):
 
 
 def test_suggestions_come_from_catalogue_decisions_and_my_own_labels(team, api):
-    rnd = make_round(team, 2)
+    rnd = team_round(team, 2)
     done, open_ = rnd.items.order_by("id")
     for a in done.assignments.all():
         api(a.evaluator).post(api.url(f"assignments/{a.id}/annotation/"), {"label": "Wrong loss function"})
@@ -348,7 +337,7 @@ def test_suggestions_come_from_catalogue_decisions_and_my_own_labels(team, api):
     ],
 )
 def test_bad_annotations_name_the_field_and_write_nothing(team, api, payload, field):
-    rnd = make_round(team, 1)
+    rnd = team_round(team, 1)
     a1 = rnd.items.get().assignments.get(order=1)
     before = written()
     response = api(a1.evaluator).post(api.url(f"assignments/{a1.id}/annotation/"), payload, format="json")
@@ -357,7 +346,7 @@ def test_bad_annotations_name_the_field_and_write_nothing(team, api, payload, fi
 
 
 def test_annotating_someone_elses_assignment_or_as_a_stranger(team, api):
-    rnd = make_round(team, 1)
+    rnd = team_round(team, 1)
     a1, a2 = rnd.items.get().assignments.order_by("order")
     before = written()
     refused = api(a2.evaluator).post(api.url(f"assignments/{a1.id}/annotation/"), {"label": "x"})
@@ -388,7 +377,7 @@ def test_annotating_someone_elses_assignment_or_as_a_stranger(team, api):
 
 
 def test_resolving_what_is_not_a_conflict_is_409_and_bad_resolutions_400(team, api):
-    rnd = make_round(team, 1)
+    rnd = team_round(team, 1)
     item = rnd.items.get()
     client = api(team.moderator)
     response = client.post(api.url(f"conflicts/{item.id}/resolve/"), {"label": "x"})
@@ -403,7 +392,7 @@ def test_resolving_what_is_not_a_conflict_is_409_and_bad_resolutions_400(team, a
 
 
 def test_malformed_json_is_a_400(team, api):
-    rnd = make_round(team, 1)
+    rnd = team_round(team, 1)
     a1 = rnd.items.get().assignments.get(order=1)
     response = api(a1.evaluator).post(
         api.url(f"assignments/{a1.id}/annotation/"), data="{not json", content_type="application/json"
@@ -420,7 +409,7 @@ def test_malformed_json_is_a_400(team, api):
 
 
 def test_lead_lists_renames_and_merges_labels(team, api):
-    rnd = make_round(team, 2)
+    rnd = team_round(team, 2)
     for item, label in zip(rnd.items.order_by("id"), ["shape mismatch", "Wrong shape"], strict=True):
         for a in item.assignments.all():
             api(a.evaluator).post(api.url(f"assignments/{a.id}/annotation/"), {"label": label})
@@ -475,7 +464,7 @@ def test_fast_serializers_match_their_declared_fields(team, api):
     """The hot-path serializers build their output by hand; their declared fields (the schema) must agree."""
     from labelling.api import serializers as s
 
-    rnd = make_round(team, 1)
+    rnd = team_round(team, 1)
     a1 = rnd.items.get().assignments.get(order=1)
     api(a1.evaluator).post(api.url(f"assignments/{a1.id}/annotation/"), {"label": "x"})
     assignment = Assignment.objects.select_related("round", "item__artefact", "annotation__label").get(pk=a1.pk)
@@ -503,8 +492,8 @@ def test_schema_and_docs_are_served(client, team):
 def test_next_follows_the_queue_order_and_skips_decided_items(team, api):
     """Round by round, then by id; an open assignment on an item decided meanwhile (e.g. after an
     import) is skipped and the next round's work comes next."""
-    first = make_round(team, 2)
-    second = make_round(team, 2)
+    first = team_round(team, 2)
+    second = team_round(team, 2)
     eva1 = team.evaluators[0]
     mine = lambda rnd: list(Assignment.objects.filter(round=rnd, evaluator=eva1).order_by("id"))  # noqa: E731
     client = api(eva1)

@@ -8,19 +8,7 @@ from labelling import services
 from labelling.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from labelling.models import Annotation, Artefact, Assignment, Label, Round, RoundItem, Verdict
 from labelling.tasks import item_escalate_task
-from tests.factories import ArtefactFactory, UserFactory, member
-
-
-def make_round(team, n=3, evaluators=None, **kwargs):
-    evaluators = evaluators if evaluators is not None else team.evaluators[:2]
-    artefacts = ArtefactFactory.create_batch(n, project=team.project)
-    return services.round_create(
-        project=team.project,
-        user=team.lead,
-        evaluator_ids=[e.id for e in evaluators],
-        artefact_ids=[a.id for a in artefacts],
-        **kwargs,
-    )
+from tests.factories import ArtefactFactory, UserFactory, member, team_round
 
 
 def pair(item):
@@ -56,7 +44,7 @@ def test_round_by_sample_is_seeded_filtered_and_balanced(team):
 
 
 def test_round_takes_only_the_unlabelled_pool(team):
-    first = make_round(team, 2)
+    first = team_round(team, 2)
     used = list(first.items.values_list("artefact_id", flat=True))
     before = counts()
     with pytest.raises(InvalidInput) as err:
@@ -86,7 +74,7 @@ def test_round_takes_only_the_unlabelled_pool(team):
 def test_round_bad_input_names_the_field_and_writes_nothing(team, kwargs, field):
     ArtefactFactory.create_batch(5, project=team.project)
     if kwargs.get("number") == 1:
-        make_round(team, 1)
+        team_round(team, 1)
     evaluators = kwargs.pop("evaluators", "all")
     ids = {
         "all": [e.id for e in team.evaluators],
@@ -117,12 +105,12 @@ def test_round_needs_the_lead_role(team):
 def test_inactive_evaluator_cannot_join_a_round(team):
     gone = member(team.project, evaluator=True, active=False)
     with pytest.raises(InvalidInput) as err:
-        make_round(team, 2, evaluators=[team.evaluators[0], gone])
+        team_round(team, 2, evaluators=[team.evaluators[0], gone])
     assert err.value.field == "evaluator_ids"
 
 
 def test_closed_round_refuses_annotations(team):
-    rnd = make_round(team, 1)
+    rnd = team_round(team, 1)
     services.round_close(round=rnd, user=team.lead)
     a1, _ = pair(rnd.items.get())
     with pytest.raises(Conflict):
@@ -146,7 +134,7 @@ def test_closed_round_refuses_annotations(team):
     ],
 )
 def test_annotation_bad_input_names_the_field_and_writes_nothing(team, kwargs, field):
-    rnd = make_round(team, 1)
+    rnd = team_round(team, 1)
     a1, _ = pair(rnd.items.get())
     with pytest.raises(InvalidInput) as err:
         services.annotation_submit(assignment_id=a1.id, user=a1.evaluator, **kwargs)
@@ -157,14 +145,14 @@ def test_annotation_bad_input_names_the_field_and_writes_nothing(team, kwargs, f
 
 
 def test_label_of_exactly_200_characters_is_accepted(team):
-    rnd = make_round(team, 1)
+    rnd = team_round(team, 1)
     a1, _ = pair(rnd.items.get())
     annotation = services.annotation_submit(assignment_id=a1.id, user=a1.evaluator, label="  " + "y" * 200 + "  ")
     assert annotation.label.name == "y" * 200
 
 
 def test_someone_elses_assignment_is_refused(team):
-    rnd = make_round(team, 1)
+    rnd = team_round(team, 1)
     a1, a2 = pair(rnd.items.get())
     with pytest.raises(NotAllowed) as err:
         services.annotation_submit(assignment_id=a1.id, user=a2.evaluator, label="stolen")
@@ -186,7 +174,7 @@ def make_round_elsewhere():
 
 
 def test_edit_keeps_history_until_decided(team):
-    rnd = make_round(team, 1)
+    rnd = team_round(team, 1)
     a1, a2 = pair(rnd.items.get())
     first = services.annotation_submit(assignment_id=a1.id, user=a1.evaluator, label="Shape mismatch")
     assert first.was_created
@@ -204,7 +192,7 @@ def test_edit_keeps_history_until_decided(team):
 
 
 def test_equal_after_normalisation_agrees(team):
-    rnd = make_round(team, 1)
+    rnd = team_round(team, 1)
     a1, a2 = pair(rnd.items.get())
     services.annotation_submit(assignment_id=a1.id, user=a1.evaluator, label="Wrong  Loss Function.")
     services.annotation_submit(assignment_id=a2.id, user=a2.evaluator, label="wrong loss function")
@@ -232,7 +220,7 @@ def test_disagreement_assigns_the_least_loaded_eligible_evaluator(team, django_c
     eva4 = member(team.project, evaluator=True, username="eva4")
     member(team.project, evaluator=True, active=False, username="eva0-inactive")
     # eva3 has open work in the round, eva4 has none: eva4 is the third evaluator.
-    rnd = make_round(team, 3, evaluators=[eva1, eva2, eva3])
+    rnd = team_round(team, 3, evaluators=[eva1, eva2, eva3])
     item = next(i for i in rnd.items.all() if {a.evaluator for a in i.assignments.all()} == {eva1, eva2})
     a1, a2 = pair(item)
     services.annotation_submit(assignment_id=a1.id, user=a1.evaluator, label="a")
@@ -248,13 +236,13 @@ def test_disagreement_assigns_the_least_loaded_eligible_evaluator(team, django_c
 
 def test_tie_between_candidates_is_broken_by_username(team, django_capture_on_commit_callbacks):
     member(team.project, evaluator=True, username="aaa-evaluator")
-    rnd = make_round(team, 1)
+    rnd = team_round(team, 1)
     item, _ = disagree(rnd, django_capture_on_commit_callbacks)
     assert Assignment.objects.get(item=item, order=3).evaluator.username == "aaa-evaluator"
 
 
 def test_majority_decides_and_counts_the_disagreement(team, django_capture_on_commit_callbacks):
-    rnd = make_round(team, 1)
+    rnd = team_round(team, 1)
     item, _ = disagree(rnd, django_capture_on_commit_callbacks, labels=("missing softmax", "wrong loss"))
     third = Assignment.objects.get(item=item, order=3)
     services.annotation_submit(assignment_id=third.id, user=third.evaluator, label="Wrong loss!")
@@ -264,7 +252,7 @@ def test_majority_decides_and_counts_the_disagreement(team, django_capture_on_co
 
 
 def test_no_majority_at_the_cap_becomes_a_conflict(team, django_capture_on_commit_callbacks):
-    rnd = make_round(team, 1)
+    rnd = team_round(team, 1)
     item, _ = disagree(rnd, django_capture_on_commit_callbacks)
     third = Assignment.objects.get(item=item, order=3)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
@@ -280,7 +268,7 @@ def test_cap_of_four_asks_a_fourth_evaluator(team, django_capture_on_commit_call
     team.project.max_evaluators_per_artefact = 4
     team.project.save()
     fourth = member(team.project, evaluator=True, username="eva4")
-    rnd = make_round(team, 1)
+    rnd = team_round(team, 1)
     item, _ = disagree(rnd, django_capture_on_commit_callbacks)
     third = Assignment.objects.get(item=item, order=3)
     with django_capture_on_commit_callbacks(execute=True):
@@ -293,7 +281,7 @@ def test_cap_of_four_asks_a_fourth_evaluator(team, django_capture_on_commit_call
 def test_no_eligible_evaluator_sends_the_item_to_the_moderators_with_the_reason(
     team, django_capture_on_commit_callbacks
 ):
-    rnd = make_round(team, 1)
+    rnd = team_round(team, 1)
     team.project.memberships.filter(user=team.evaluators[2]).update(is_active=False)
     item, _ = disagree(rnd, django_capture_on_commit_callbacks)
     item.refresh_from_db()
@@ -303,7 +291,7 @@ def test_no_eligible_evaluator_sends_the_item_to_the_moderators_with_the_reason(
 
 
 def test_retried_or_duplicated_escalation_creates_nothing_extra(team, django_capture_on_commit_callbacks):
-    rnd = make_round(team, 1)
+    rnd = team_round(team, 1)
     item, _ = disagree(rnd, django_capture_on_commit_callbacks)
     assert Assignment.objects.filter(item=item).count() == 3
     # The broker redelivers the task (worker restarted before the ack), twice.
@@ -319,7 +307,7 @@ def test_retried_or_duplicated_escalation_creates_nothing_extra(team, django_cap
 
 
 def test_edit_to_agree_before_the_task_runs_decides_and_the_task_does_nothing(team):
-    rnd = make_round(team, 1)
+    rnd = team_round(team, 1)
     item = rnd.items.get()
     a1, a2 = pair(item)
     services.annotation_submit(assignment_id=a1.id, user=a1.evaluator, label="a")
@@ -336,7 +324,7 @@ def test_edit_to_agree_before_the_task_runs_decides_and_the_task_does_nothing(te
 
 @pytest.fixture
 def conflict(team, django_capture_on_commit_callbacks):
-    rnd = make_round(team, 2)
+    rnd = team_round(team, 2)
     item, _ = disagree(rnd, django_capture_on_commit_callbacks, labels=("a", "b"))
     third = Assignment.objects.get(item=item, order=3)
     services.annotation_submit(assignment_id=third.id, user=third.evaluator, label="c", note="none fits")

@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from labelling import services
 from labelling.models import Annotation, Assignment, Label, Round, RoundItem
-from tests.factories import ArtefactFactory, LabelFactory, MembershipFactory, ProjectFactory, member
+from tests.factories import ArtefactFactory, LabelFactory, MembershipFactory, ProjectFactory, member, team_round
 
 # --- helpers (also used by test_views_queries.py) -------------------------------------------
 
@@ -15,18 +15,6 @@ def url(name, project=None, **kwargs):
     if project is not None:
         kwargs = {"slug": project.slug, **kwargs}
     return reverse(f"labelling:{name}", kwargs=kwargs)
-
-
-def start_round(team, n=4, evaluators=None, **kwargs):
-    artefacts = ArtefactFactory.create_batch(n, project=team.project)
-    evaluators = evaluators or team.evaluators[:2]
-    return services.round_create(
-        project=team.project,
-        user=team.lead,
-        evaluator_ids=[e.id for e in evaluators],
-        artefact_ids=[a.id for a in artefacts],
-        **kwargs,
-    )
 
 
 def first_two(item):
@@ -78,7 +66,7 @@ PROJECT_PAGES = [
 
 @pytest.mark.parametrize(("name", "kwargs"), PROJECT_PAGES)
 def test_non_members_get_404_on_every_project_page(team, login_as, name, kwargs):
-    start_round(team)
+    team_round(team, n=4)
     outsider = member(ProjectFactory(), lead=True, moderator=True, evaluator=True)
     response = login_as(outsider).get(url(name, team.project, **kwargs))
     assert response.status_code == 404
@@ -86,7 +74,7 @@ def test_non_members_get_404_on_every_project_page(team, login_as, name, kwargs)
 
 
 def test_non_members_get_404_on_assignment_and_conflict_pages(team, login_as):
-    rnd = start_round(team, evaluators=team.evaluators)
+    rnd = team_round(team, n=4, evaluators=team.evaluators)
     item = make_conflict(rnd.items.first())
     outsider = member(ProjectFactory(), lead=True, moderator=True, evaluator=True)
     client = login_as(outsider)
@@ -127,7 +115,7 @@ ROLE_MATRIX = {
 @pytest.mark.parametrize("role", ["lead", "moderator", "evaluator"])
 @pytest.mark.parametrize("name", sorted(ROLE_MATRIX))
 def test_role_matrix(team, login_as, role, name):
-    start_round(team)
+    team_round(team, n=4)
     user = {"lead": team.lead, "moderator": team.moderator, "evaluator": team.evaluators[0]}[role]
     kwargs = {"number": 1} if name == "round" else {}
     response = login_as(user).get(url(name, team.project, **kwargs))
@@ -158,7 +146,7 @@ def test_navigation_follows_roles(team, login_as):
 
 
 def test_queue_shows_open_assignments_with_progress(team, login_as):
-    rnd = start_round(team, n=4)
+    rnd = team_round(team, n=4)
     eva = team.evaluators[0]
     mine = list(Assignment.objects.filter(round=rnd, evaluator=eva).order_by("id"))
     services.annotation_submit(assignment_id=mine[0].id, user=eva, label="one")
@@ -172,7 +160,7 @@ def test_queue_shows_open_assignments_with_progress(team, login_as):
 
 
 def test_queue_fragment_for_htmx(team, login_as):
-    start_round(team)
+    team_round(team, n=4)
     response = login_as(team.evaluators[0]).get(url("queue", team.project), HTTP_HX_REQUEST="true")
     content = response.content.decode()
     assert content.lstrip().startswith('<section id="queue-list"')
@@ -180,7 +168,7 @@ def test_queue_fragment_for_htmx(team, login_as):
 
 
 def test_history_restore_gets_the_whole_page(team, login_as):
-    start_round(team)
+    team_round(team, n=4)
     client = login_as(team.evaluators[0])
     response = client.get(url("queue", team.project), HTTP_HX_REQUEST="true", HTTP_HX_HISTORY_RESTORE_REQUEST="true")
     assert "<html" in response.content.decode()
@@ -225,7 +213,7 @@ def test_artefact_view_renders_body_sanitised(team, login_as):
 
 
 def test_submit_label_goes_to_next_open_assignment(team, login_as):
-    rnd = start_round(team, n=4)
+    rnd = team_round(team, n=4)
     eva = team.evaluators[0]
     mine = list(Assignment.objects.filter(round=rnd, evaluator=eva).order_by("id"))
     client = login_as(eva)
@@ -244,7 +232,7 @@ def test_submit_label_goes_to_next_open_assignment(team, login_as):
 
 
 def test_next_wraps_round_to_skipped_assignments(team, login_as):
-    rnd = start_round(team, n=4)
+    rnd = team_round(team, n=4)
     eva = team.evaluators[0]
     mine = list(Assignment.objects.filter(round=rnd, evaluator=eva).order_by("id"))
     response = login_as(eva).post(url("assignment", team.project, assignment_id=mine[-1].id), {"label": "x"})
@@ -252,7 +240,7 @@ def test_next_wraps_round_to_skipped_assignments(team, login_as):
 
 
 def test_verdict_button_wins_over_a_half_typed_label(team, login_as):
-    rnd = start_round(team)
+    rnd = team_round(team, n=4)
     a = rnd.assignments.get(item=rnd.items.first(), order=1)
     login_as(a.evaluator).post(
         url("assignment", team.project, assignment_id=a.id), {"label": "half typ", "verdict": "false_positive"}
@@ -273,7 +261,7 @@ def test_verdict_button_wins_over_a_half_typed_label(team, login_as):
     ],
 )
 def test_bad_annotation_input_is_400_and_writes_nothing(team, login_as, data, field):
-    rnd = start_round(team)
+    rnd = team_round(team, n=4)
     a = rnd.assignments.get(item=rnd.items.first(), order=1)
     labels_before = Label.objects.count()
     response = login_as(a.evaluator).post(url("assignment", team.project, assignment_id=a.id), data)
@@ -291,7 +279,7 @@ def test_bad_annotation_input_is_400_and_writes_nothing(team, login_as, data, fi
 
 
 def test_someone_elses_assignment_is_403_and_not_rendered(team, login_as):
-    rnd = start_round(team)
+    rnd = team_round(team, n=4)
     item = rnd.items.first()
     a1, a2 = first_two(item)
     services.annotation_submit(assignment_id=a1.id, user=a1.evaluator, label="Private label of one")
@@ -306,7 +294,7 @@ def test_someone_elses_assignment_is_403_and_not_rendered(team, login_as):
 
 
 def test_lead_without_evaluator_role_cannot_annotate(team, login_as):
-    rnd = start_round(team)
+    rnd = team_round(team, n=4)
     a = rnd.assignments.first()
     response = login_as(team.lead).post(url("assignment", team.project, assignment_id=a.id), {"label": "x"})
     assert response.status_code == 403
@@ -314,7 +302,7 @@ def test_lead_without_evaluator_role_cannot_annotate(team, login_as):
 
 
 def test_editing_until_decided_then_409(team, login_as):
-    rnd = start_round(team)
+    rnd = team_round(team, n=4)
     item = rnd.items.first()
     a1, a2 = first_two(item)
     client = login_as(a1.evaluator)
@@ -335,7 +323,7 @@ def test_editing_until_decided_then_409(team, login_as):
 
 
 def test_closed_round_is_read_only(team, login_as):
-    rnd = start_round(team)
+    rnd = team_round(team, n=4)
     a = rnd.assignments.first()
     services.round_close(round=rnd, user=team.lead)
     client = login_as(a.evaluator)
@@ -350,7 +338,7 @@ def test_closed_round_is_read_only(team, login_as):
 
 
 def test_blind_until_decided_in_pages_and_suggestions(team, login_as, django_capture_on_commit_callbacks):
-    rnd = start_round(team, n=2)
+    rnd = team_round(team, n=2)
     item = rnd.items.first()
     a1, a2 = first_two(item)
     eva1, eva2 = a1.evaluator, a2.evaluator
@@ -393,7 +381,7 @@ def test_blind_until_decided_in_pages_and_suggestions(team, login_as, django_cap
 
 
 def test_suggestions_offer_catalogue_decided_and_own_labels_with_counts(team, login_as):
-    rnd = start_round(team, n=3)
+    rnd = team_round(team, n=3)
     services.label_create(project=team.project, user=team.lead, name="Missing activation")
     items = list(rnd.items.order_by("id"))
     for item in items[:2]:
@@ -420,7 +408,7 @@ def test_suggestions_offer_catalogue_decided_and_own_labels_with_counts(team, lo
 
 
 def test_label_box_is_wired_for_autocomplete(team, login_as):
-    rnd = start_round(team)
+    rnd = team_round(team, n=4)
     a = rnd.assignments.first()
     page = login_as(a.evaluator).get(url("assignment", team.project, assignment_id=a.id)).content.decode()
     assert f'hx-get="{url("label_suggestions", team.project)}"' in page
@@ -430,7 +418,7 @@ def test_label_box_is_wired_for_autocomplete(team, login_as):
 
 
 def test_my_annotations_lists_only_mine_with_edit_links(team, login_as):
-    rnd = start_round(team, n=2)
+    rnd = team_round(team, n=2)
     item1, item2 = rnd.items.order_by("id")
     a1, a2 = first_two(item1)
     services.annotation_submit(assignment_id=a1.id, user=a1.evaluator, label="label by me")
@@ -544,7 +532,7 @@ def test_only_leads_create_rounds(team, login_as):
 
 
 def test_round_page_shows_progress_per_evaluator_and_agreement(team, login_as, django_capture_on_commit_callbacks):
-    rnd = start_round(team, n=4)
+    rnd = team_round(team, n=4)
     items = list(rnd.items.order_by("id"))
     for item in items[:2]:  # two agreements
         for a in first_two(item):
@@ -575,7 +563,7 @@ def test_round_page_unknown_round_is_404(team, login_as):
 
 
 def test_lead_closes_round_moderator_cannot(team, login_as):
-    rnd = start_round(team)
+    rnd = team_round(team, n=4)
     response = login_as(team.moderator).post(url("round", team.project, number=rnd.number), {"action": "close"})
     assert response.status_code == 403
     rnd.refresh_from_db()
@@ -592,7 +580,7 @@ def test_lead_closes_round_moderator_cannot(team, login_as):
 
 
 def test_conflict_queue_and_resolution_by_picking(team, login_as):
-    rnd = start_round(team, n=2, evaluators=team.evaluators)
+    rnd = team_round(team, n=2, evaluators=team.evaluators)
     item = make_conflict(rnd.items.first())
     client = login_as(team.moderator)
     queue = client.get(url("conflicts", team.project)).content.decode()
@@ -619,7 +607,7 @@ def test_conflict_queue_and_resolution_by_picking(team, login_as):
 
 
 def test_moderator_types_a_new_label_or_verdict(team, login_as):
-    rnd = start_round(team, n=2, evaluators=team.evaluators)
+    rnd = team_round(team, n=2, evaluators=team.evaluators)
     first, second = (make_conflict(i) for i in rnd.items.order_by("id"))
     client = login_as(team.moderator)
     response = client.post(url("conflict", team.project, item_id=first.id), {"label": "Brand new final"})
@@ -644,7 +632,7 @@ def test_moderator_types_a_new_label_or_verdict(team, login_as):
     ],
 )
 def test_bad_resolution_is_400_and_writes_nothing(team, login_as, data):
-    rnd = start_round(team, n=2, evaluators=team.evaluators)
+    rnd = team_round(team, n=2, evaluators=team.evaluators)
     item = make_conflict(rnd.items.first())
     labels = Label.objects.count()
     response = login_as(team.moderator).post(url("conflict", team.project, item_id=item.id), data)
@@ -656,7 +644,7 @@ def test_bad_resolution_is_400_and_writes_nothing(team, login_as, data):
 
 
 def test_resolution_with_annotation_of_another_item_is_400(team, login_as):
-    rnd = start_round(team, n=2, evaluators=team.evaluators)
+    rnd = team_round(team, n=2, evaluators=team.evaluators)
     first, second = (make_conflict(i) for i in rnd.items.order_by("id"))
     foreign = Annotation.objects.filter(assignment__item=second).first()
     response = login_as(team.moderator).post(
@@ -668,7 +656,7 @@ def test_resolution_with_annotation_of_another_item_is_400(team, login_as):
 
 
 def test_resolved_conflict_cannot_be_resolved_again(team, login_as):
-    rnd = start_round(team, n=2, evaluators=team.evaluators)
+    rnd = team_round(team, n=2, evaluators=team.evaluators)
     item = make_conflict(rnd.items.first())
     services.conflict_resolve(item_id=item.id, user=team.moderator, verdict="generic")
     response = login_as(team.moderator).post(url("conflict", team.project, item_id=item.id), {"verdict": "unclear"})
@@ -678,7 +666,7 @@ def test_resolved_conflict_cannot_be_resolved_again(team, login_as):
 
 
 def test_only_moderators_resolve_and_only_conflicts_are_shown(team, login_as):
-    rnd = start_round(team, n=2, evaluators=team.evaluators)
+    rnd = team_round(team, n=2, evaluators=team.evaluators)
     conflict_item, other = rnd.items.order_by("id")
     make_conflict(conflict_item)
     a1, _ = first_two(other)
@@ -697,7 +685,7 @@ def test_only_moderators_resolve_and_only_conflicts_are_shown(team, login_as):
 
 
 def test_catalogue_add_rename_merge(team, login_as):
-    rnd = start_round(team, n=2)
+    rnd = team_round(team, n=2)
     item1, item2 = rnd.items.order_by("id")
     for a in first_two(item1):
         services.annotation_submit(assignment_id=a.id, user=a.evaluator, label="loss nan")
@@ -768,7 +756,7 @@ def test_label_of_another_project_cannot_be_renamed_through_this_one(team, login
 
 def test_catalogue_is_blind_for_a_lead_who_also_evaluates(team, login_as):
     lead_eva = member(team.project, lead=True, evaluator=True, username="leadeva")
-    rnd = start_round(team, n=1)
+    rnd = team_round(team, n=1)
     a1, _ = first_two(rnd.items.first())
     services.annotation_submit(assignment_id=a1.id, user=a1.evaluator, label="hidden undecided")
     assert "hidden undecided" not in login_as(lead_eva).get(url("labels", team.project)).content.decode()
@@ -806,7 +794,7 @@ def test_artefact_list_bad_filter_is_400(team, login_as):
 
 
 def test_dashboard_by_role(team, login_as):
-    rnd = start_round(team, n=2, evaluators=team.evaluators)
+    rnd = team_round(team, n=2, evaluators=team.evaluators)
     make_conflict(rnd.items.first())
     content = login_as(team.evaluators[0]).get(url("project", team.project)).content.decode()
     assert 'id="evaluator-panel"' in content and 'id="lead-panel"' not in content
