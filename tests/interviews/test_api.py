@@ -2,20 +2,13 @@
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from rest_framework.test import APIClient
 
 from labelling.interviews.models import FinalTag, Fragment, Interview, InterviewCoder, Piece
 from tests.factories import ProjectFactory, member
+from tests.helpers import api_client as api
 from tests.interviews.factories import span, tag, transcript_txt
 
 pytestmark = pytest.mark.django_db
-
-
-def api(user=None):
-    client = APIClient()
-    if user is not None:
-        client.force_authenticate(user)
-    return client
 
 
 def base(project):

@@ -7,8 +7,8 @@ from labelling.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from labelling.interviews import alignment, selectors, services
 from labelling.interviews.models import FinalTag, Fragment, Interview, InterviewCoder, Piece
 from tests.factories import member
+from tests.helpers import in_threads
 from tests.interviews.factories import PARAGRAPHS, span, tag, upload
-from tests.threads import in_threads
 
 pytestmark = pytest.mark.django_db
 

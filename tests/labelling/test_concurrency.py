@@ -12,7 +12,7 @@ from labelling import services
 from labelling.models import Annotation, Assignment, RoundItem
 from labelling.tasks import item_escalate_task
 from tests.factories import ArtefactFactory, ProjectFactory, member
-from tests.threads import in_threads
+from tests.helpers import in_threads
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 

@@ -10,7 +10,7 @@ from django.db import close_old_connections, connection
 from labelling.models import ArtefactIndexState, ArtefactTerm, Job, TermFlag, VocabularyTerm
 from labelling.vocabulary_services import term_flag, vocabulary_index, vocabulary_index_start
 from tests.factories import ArtefactFactory, ProjectFactory, member
-from tests.threads import in_threads
+from tests.helpers import in_threads
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 

@@ -4,11 +4,11 @@ import json
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from rest_framework.test import APIClient
 
 from taxonomy import services
 from taxonomy.models import Comparison, Leaf, Node, TaxonomyChange
 from tests.factories import ProjectFactory, member
+from tests.helpers import api_client as client_for
 from tests.taxonomy.conftest import label, relevant
 
 
@@ -40,13 +40,6 @@ def setup(team, rounds):
 
 def base(p):
     return f"/api/projects/{p.slug}/taxonomy/"
-
-
-def client_for(user):
-    client = APIClient()
-    if user is not None:
-        client.force_authenticate(user)
-    return client
 
 
 def test_tree_endpoint_counts_and_filters(team, setup):

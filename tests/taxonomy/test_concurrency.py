@@ -7,7 +7,7 @@ from labelling.errors import DomainError
 from taxonomy import services
 from taxonomy.models import Node
 from tests.factories import ProjectFactory, member
-from tests.threads import in_threads
+from tests.helpers import in_threads
 
 pytestmark = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="real concurrent transactions need PostgreSQL"

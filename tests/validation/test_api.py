@@ -4,21 +4,14 @@ import io
 
 import openpyxl
 import pytest
-from rest_framework.test import APIClient
 
 from taxonomy.validation.models import Answer, Response, Survey
 from tests.factories import ProjectFactory, member
+from tests.helpers import api_client as api
 
 from .factories import respond, small_taxonomy, survey_with_categories
 
 pytestmark = pytest.mark.django_db
-
-
-def api(user=None):
-    client = APIClient()
-    if user is not None:
-        client.force_authenticate(user)
-    return client
 
 
 def base(project):

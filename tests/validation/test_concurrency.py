@@ -6,7 +6,7 @@ import pytest
 from labelling.errors import Conflict
 from taxonomy.validation import services
 from taxonomy.validation.models import Answer, Response
-from tests.threads import in_threads
+from tests.helpers import in_threads
 
 from .factories import survey_with_categories
 

@@ -1,8 +1,17 @@
-"""Real threads for the concurrency tests: each runs with its own database connection (PostgreSQL)."""
+"""Helpers the tests share: an API client for a user, and real threads for the concurrency tests."""
 
 import threading
 
 from django.db import connection
+from rest_framework.test import APIClient
+
+
+def api_client(user=None):
+    """An API client logged in as `user` (anonymous when None)."""
+    client = APIClient()
+    if user is not None:
+        client.force_authenticate(user)
+    return client
 
 
 def in_threads(*functions, together=False, expected=(), timeout=60):
