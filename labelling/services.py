@@ -199,6 +199,12 @@ def label_merge(*, source_id: int, target_id: int, user) -> Label:
     if source_id == target_id:
         raise InvalidInput("A label cannot be merged into itself.", field="target_id")
     with transaction.atomic():
+        # Undecided items answered with `source` may be decided by the merge: lock them first (in id
+        # order), before the labels, in the order a submission takes its locks (item, then label).
+        first = Label.objects.select_related("project").filter(id=source_id).order_by().first()
+        if first is not None:
+            membership_require(project=first.project, user=user, roles=("lead",))
+        undecided = _undecided_items_answered_with(source_id)
         # Lock both rows in id order, so two merges of the same pair cannot deadlock.
         locked = {
             label.id: label
@@ -214,6 +220,9 @@ def label_merge(*, source_id: int, target_id: int, user) -> Label:
         target = locked.get(target_id)
         if target is None or target.project_id != source.project_id:
             raise InvalidInput("The target label is not a label of this project.", field="target_id")
+        # Answers given with `source` since the first read (their submissions have committed). An item
+        # locked right now is skipped: its submission waits for the labels' locks and evaluates it itself.
+        undecided = sorted({*undecided, *_undecided_items_answered_with(source_id, skip_locked=True)})
 
         entry = _history_entry(event="merge", user=user, label=target.id, **{"from": source.name, "to": target.name})
         _append_history(Annotation.objects.filter(label=source), {**entry, "value": source.name}, label=target)
@@ -235,7 +244,51 @@ def label_merge(*, source_id: int, target_id: int, user) -> Label:
         if changed:
             target.save(update_fields=changed)
         source.delete()
+        _items_decide_after_merge(item_ids=undecided, label=target, user=user)
     return target
+
+
+def _undecided_items_answered_with(label_id: int, *, skip_locked: bool = False) -> list[int]:
+    """Ids of the items still being labelled or in conflict with an annotation of this label, locked."""
+    return list(
+        RoundItem.objects.select_for_update(of=("self",), skip_locked=skip_locked)
+        .filter(
+            status__in=[RoundItem.Status.LABELLING, RoundItem.Status.CONFLICT],
+            id__in=Annotation.objects.filter(label_id=label_id).values("assignment__item_id"),
+        )
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+
+
+def _items_decide_after_merge(*, item_ids: list[int], label: Label, user) -> None:
+    """Undecided items whose annotations a merge made equal are decided when the rules say so now
+    (agreed, or a majority), as if the labels had always been one; their history says so. A merge only
+    makes answers more alike, so it never causes an escalation or a conflict that was not there; a
+    conflict it decides leaves the moderators' queue. The caller holds the items' locks."""
+    for start in range(0, len(item_ids), BULK_BATCH):
+        batch = item_ids[start : start + BULK_BATCH]
+        rows: dict[int, list] = {item_id: [] for item_id in batch}
+        answers = Assignment.objects.filter(item_id__in=batch).order_by("item_id", "order")
+        for item_id, order, label_id, verdict in answers.values_list(
+            "item_id", "order", "annotation__label_id", "annotation__verdict"
+        ):
+            rows[item_id].append((order, label_id, verdict or ""))
+        decided = []
+        for item in RoundItem.objects.filter(id__in=batch).select_related("round__project").order_by("id"):
+            given = [(label_id, verdict) for _, label_id, verdict in rows[item.id] if label_id or verdict]
+            outcome, answer = _item_outcome(given, len(rows[item.id]), item.round.project.max_evaluators_per_artefact)
+            if outcome not in ("agreed", "majority"):
+                continue
+            entry = _history_entry(event="decided after merge", user=user, label=label.id, status=outcome)
+            if item.status == RoundItem.Status.CONFLICT:
+                entry["was"] = {"status": item.status, "conflict_reason": item.conflict_reason}
+                item.is_conflict, item.conflict_reason = False, ""
+            _decide(item, label_id=answer[0], verdict=answer[1], status=outcome, label=label)
+            item.history = [*(item.history or []), entry]
+            item.updated_at = item.decided_at  # bulk_update leaves auto_now fields alone
+            decided.append(item)
+        RoundItem.objects.bulk_update(decided, [*ITEM_DECISION_FIELDS, "history"])
 
 
 def _leaves_merge(*, source: Label, target: Label) -> None:
