@@ -31,6 +31,7 @@ from collections.abc import Iterator
 
 from .importers.common import Progress, Throttled
 from .models import Annotation, Artefact, Assignment, Membership, Round, RoundItem, Verdict
+from .tables import xlsx_bytes
 
 KIND_PREFIX = {
     Artefact.Kind.SO_QUESTION: "so",
@@ -156,7 +157,6 @@ def _sheet_rows(rnd: Round, progress: Progress | None = None) -> tuple[list[str]
 
 def round_export_xlsx(rnd: Round, progress: Progress | None = None) -> bytes:
     import openpyxl
-    from openpyxl.styles import Font
 
     header, rows, relevant = _sheet_rows(rnd, progress)
     workbook = openpyxl.Workbook()
@@ -169,12 +169,7 @@ def round_export_xlsx(rnd: Round, progress: Progress | None = None) -> bytes:
     second.append(["EntityType", "Link", "Conflict", "Final Tag", "Taxonomy Tag", "Taxonomy Cat"])
     for row in relevant:
         second.append(row)  # codes are written as text: 4.10 is not 4.1
-    for sheet in (first, second):
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return xlsx_bytes(workbook)  # bold headers; a label typed as "=…" stays text
 
 
 def round_export_csv(rnd: Round, progress: Progress | None = None) -> bytes:

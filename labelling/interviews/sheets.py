@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from labelling.errors import InvalidInput
 from labelling.importers.reading import Row, read_spreadsheet_rows
+from labelling.tables import xlsx_bytes
 
 HEADERS = ("Interview Num", "Evaluator 1", "Evaluator 2", "Moderator Tag", "Tag", "Status")
 FIELDS = ("interview", "evaluator1", "evaluator2", "moderator_tag", "tag", "status")
@@ -257,14 +258,12 @@ def read_sheet(filename: str, data: bytes) -> Sheet:
 
 def write_xlsx(rows: list[list]) -> bytes:
     import openpyxl
-    from openpyxl.styles import Alignment, Font
+    from openpyxl.styles import Alignment
 
     workbook = openpyxl.Workbook()
     sheet = workbook.active
     sheet.title = "Sheet1"
     sheet.append(list(HEADERS))
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
     for row in rows:
         sheet.append(row)
     for column, width in zip("ABCDEF", (14, 50, 50, 50, 50, 8), strict=True):
@@ -272,9 +271,7 @@ def write_xlsx(rows: list[list]) -> bytes:
     for row in sheet.iter_rows(min_row=2):
         for cell in row:
             cell.alignment = Alignment(wrap_text=True, vertical="top")
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
+    return xlsx_bytes(workbook)  # bold headers; a tag typed as "=…" stays text
 
 
 def write_csv(rows: list[list]) -> bytes:

@@ -127,3 +127,23 @@ def test_export_command_writes_the_sheet_and_pseudonymised_transcripts(coding, t
     assert lines[0] == ",".join(HEADERS)
     assert len(lines) - 1 == selectors.interview_stats_row(coding.project)["analysed"]
     assert (tmp_path / "t" / "interview1.txt").read_text().startswith("Interviewer1: ")
+
+
+def test_xlsx_keeps_a_tag_typed_as_a_formula_as_text():
+    first, lead = fresh_project()
+    rows = [list(HEADERS), [1, "=1+1", "-", "=SUM(A1)", "=SUM(A1)", "A"]]
+    workbook = openpyxl.Workbook()
+    for row in rows:
+        workbook.active.append(row)
+    for cell in ("B2", "D2", "E2"):
+        workbook.active[cell].data_type = "s"  # the input sheet holds them as text
+    out = io.BytesIO()
+    workbook.save(out)
+    services.coding_sheet_import(project=first, user=lead, filename="s.xlsx", data=out.getvalue())
+    exported = exports.coding_sheet(project=first, fmt="xlsx")
+    sheet = openpyxl.load_workbook(io.BytesIO(exported)).worksheets[0]
+    cells = [(c.value, c.data_type) for c in sheet[2]]
+    assert cells[1] == ("=1+1", "s") and cells[3] == cells[4] == ("=SUM(A1)", "s")
+    second, lead2 = fresh_project()
+    services.coding_sheet_import(project=second, user=lead2, filename="e.xlsx", data=exported)
+    assert exports.coding_sheet_rows(project=second) == exports.coding_sheet_rows(project=first)

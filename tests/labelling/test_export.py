@@ -194,3 +194,19 @@ def test_a_concord_round_exported_and_imported_keeps_its_people_and_figures(team
     }
     people = set(Round.objects.get(project=team.project, number=7).evaluators.values_list("username", flat=True))
     assert people == {"eva1", "eva2", "eva3"}
+
+
+def test_xlsx_keeps_a_label_typed_as_a_formula_as_text(team):
+    from tests.factories import team_round
+
+    rnd = team_round(team, 1)
+    for assignment in rnd.items.get().assignments.order_by("order"):
+        services.annotation_submit(assignment_id=assignment.id, user=assignment.evaluator, label="=1+1")
+    data = round_export_xlsx(rnd)
+    sheet = openpyxl.load_workbook(io.BytesIO(data)).worksheets[0]
+    header = [c.value for c in sheet[1]]
+    final = sheet.cell(row=2, column=header.index("Final Tag") + 1)
+    assert (final.value, final.data_type) == ("=1+1", "s")
+    copy = ProjectFactory()
+    import_round(copy, data, 1, "export.xlsx", None)
+    assert RoundItem.objects.get(round__project=copy).final_label.name == "=1+1"  # not lost as a formula
