@@ -4,7 +4,8 @@ Table 1 (labelling.stats) and Table 2 (taxonomy.validation.exports) are written 
 these renderers: headings plus rows of plain values, the first `left` columns aligned
 left and the others (the figures) right. None and "" are empty cells: blank in CSV and
 XLSX, `--` in LaTeX, `–` in Markdown and text. Floats print with one decimal when that
-is exact, else two. XLSX keeps text starting with "=" as text, never as a formula.
+is exact, else two. XLSX keeps text starting with "=" as text, never as a formula; the
+round export and the interview coding sheet finish their workbooks through `xlsx_bytes` too.
 """
 
 from __future__ import annotations
