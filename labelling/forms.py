@@ -47,7 +47,7 @@ class IdListField(forms.CharField):
     def to_python(self, value):
         text = super().to_python(value)
         parts = [p for p in re.split(r"[\s,;]+", text or "") if p]
-        bad = [p for p in parts if not p.isdigit()]
+        bad = [p for p in parts if not p.isdecimal()]
         if bad:
             raise forms.ValidationError(f"Not artefact ids: {', '.join(bad[:5])}.")
         too_big = [p for p in parts if int(p) > MAX_ID]
@@ -62,7 +62,7 @@ class UserChoiceField(forms.ModelMultipleChoiceField):
     def _check_values(self, value):
         for pk in value:
             text = str(pk).strip()
-            if not text.isdigit() or int(text) > MAX_ID:
+            if not text.isdecimal() or int(text) > MAX_ID:
                 raise forms.ValidationError(
                     self.error_messages["invalid_choice"], code="invalid_choice", params={"value": pk}
                 )

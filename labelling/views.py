@@ -53,7 +53,7 @@ def _int_param(request, name):
     value = (request.GET.get(name) or "").strip()
     if not value:
         return None
-    if not value.isdigit():
+    if not value.isdecimal():
         raise InvalidInput(f"{name} must be a whole number.", field=name)
     return int(value)
 
@@ -419,7 +419,7 @@ def labels(request, slug):
             add_form = form
         else:
             raw_id = request.POST.get("label_id") or ""
-            failed_id, failed_form = (int(raw_id) if raw_id.isdigit() else None), form
+            failed_id, failed_form = (int(raw_id) if raw_id.isdecimal() else None), form
     query = (request.GET.get("q") or "").strip()
     catalogue = selectors.label_catalogue(
         project=project, user=request.user, blind=membership.is_evaluator, query=query

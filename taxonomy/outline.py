@@ -39,11 +39,11 @@ def code_ancestors(code: str) -> list[str]:
 
 def code_position(code: str) -> int:
     last = code_parts(code)[-1] if code_parts(code) else ""
-    return int(last) if last.isdigit() and int(last) < 2**31 else 0
+    return int(last) if last.isdecimal() and int(last) < 2**31 else 0
 
 
 def code_sort_key(code: str) -> tuple:
-    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in code_parts(code))
+    return tuple((0, int(p), "") if p.isdecimal() else (1, 0, p) for p in code_parts(code))
 
 
 class NodeIndex:

@@ -212,7 +212,7 @@ def code_key(code: str) -> tuple:
     """Natural order of category codes: 2 < 10, 4.2 < 4.10; codeless entries last."""
     if not code:
         return (1, ())
-    return (0, tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"[.\s]+", code) if p))
+    return (0, tuple((0, int(p), "") if p.isdecimal() else (1, 0, p) for p in re.split(r"[.\s]+", code) if p))
 
 
 @dataclass(eq=False)

@@ -449,7 +449,7 @@ def _labels_resolve(project: Project, labels, *, user) -> list[Label]:
             if value.project_id != project.id:
                 raise InvalidInput(f'Label "{value.name}" belongs to another project.', field="labels")
             label = value
-        elif isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit()):
+        elif isinstance(value, int) or (isinstance(value, str) and value.strip().isdecimal()):
             label = Label.objects.filter(project=project, id=int(value)).first()
             if label is None:
                 raise NotFound(f"No label {value} in this project.", field="labels")

@@ -50,11 +50,11 @@ def _selected(params) -> tuple[str, int] | None:
     raw = params.get("selected") or ""
     if "-" in raw:
         kind, _, value = raw.partition("-")
-        if kind in ("node", "leaf") and value.isdigit():
+        if kind in ("node", "leaf") and value.isdecimal():
             return kind, int(value)
     for kind in ("node", "leaf"):
         value = params.get(kind) or ""
-        if value.isdigit():
+        if value.isdecimal():
             return kind, int(value)
     return None
 

@@ -54,7 +54,7 @@ def mapping_from_options(header: list[str], options: list[str] | dict[str, str] 
                 field="map",
             )
         column = column.strip()
-        if column.isdigit() and 1 <= int(column) <= len(header):
+        if column.isdecimal() and 1 <= int(column) <= len(header):
             index = int(column) - 1
         elif header_key(column) in keys:
             index = keys[header_key(column)]

@@ -104,7 +104,7 @@ def _slot_orders(columns: dict[str, int]) -> list[int]:
     orders = set()
     for name in columns:
         for prefix in ("evaluator", "tag"):
-            if name.startswith(prefix) and name[len(prefix) :].isdigit():
+            if name.startswith(prefix) and name[len(prefix) :].isdecimal():
                 orders.add(int(name[len(prefix) :]))
     return sorted(orders)
 

@@ -468,7 +468,7 @@ class FinalTags(InterviewApi):
         qs = selectors.final_tags(
             project=project,
             status=status,
-            number=int(number) if number and number.isdigit() else None,
+            number=int(number) if number and number.isdecimal() else None,
             query=request.query_params.get("q", ""),
         )
         paginator = Pagination()

@@ -46,7 +46,7 @@ def interview_list(*, project, query: str = "", stage: str = ""):
     qs = Interview.objects.filter(project=project)
     if query:
         q = Q(title__icontains=query) | Q(interviewee_profile__icontains=query) | Q(interviewers__icontains=query)
-        if query.strip().isdigit():
+        if query.strip().isdecimal():
             q |= Q(number=int(query.strip()))
         qs = qs.filter(q)
     if stage:

@@ -451,7 +451,7 @@ def review(request, slug):
     number = request.GET.get("interview") or ""
     query = (request.GET.get("q") or "").strip()
     listing = selectors.final_tags(
-        project=project, status=status, number=int(number) if number.isdigit() else None, query=query
+        project=project, status=status, number=int(number) if number.isdecimal() else None, query=query
     )
     context = {
         "project": project,
@@ -550,7 +550,7 @@ def suggest(request, slug):
     query = request.GET.get("q") or request.GET.get("tag") or request.GET.get("moderator_tag") or ""
     suggestions = selectors.tag_suggestions(project=project, user=request.user, query=query)
     evaluator_tags = []
-    if request.GET.get("piece", "").isdigit():  # moderation: the piece's own tags first (both evaluators are done)
+    if request.GET.get("piece", "").isdecimal():  # moderation: the piece's own tags first (both evaluators are done)
         found = _in_project(Piece, int(request.GET["piece"]), project)
         evaluator_tags = [t for t in (found.evaluator1_tag, found.evaluator2_tag) if t]
     return render(

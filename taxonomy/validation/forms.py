@@ -65,7 +65,7 @@ def preselection(params) -> tuple[set[int] | None, bool]:
     """Levels (None = all) and leaves from `?level=1&level=2&leaves=1` (bad values ignored: a preselection only)."""
     levels = set()
     for value in params.getlist("level"):
-        if value.isdigit() and 0 < int(value) <= 100:
+        if value.isdecimal() and 0 < int(value) <= 100:
             levels.add(int(value))
     return (levels or None), params.get("leaves") in ("1", "on", "true")
 

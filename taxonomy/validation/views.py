@@ -251,7 +251,7 @@ def _problem_list(problems: dict, category_ids: set[int]) -> list[dict]:
     for key, msgs in problems.items():
         parts = key.split(".")
         anchor = ""
-        if len(parts) > 1 and parts[0] == "answers" and parts[1].isdigit() and int(parts[1]) in category_ids:
+        if len(parts) > 1 and parts[0] == "answers" and parts[1].isdecimal() and int(parts[1]) in category_ids:
             anchor = f"q-{parts[1]}"
         out += [{"anchor": anchor, "message": m} for m in msgs]
     return out
