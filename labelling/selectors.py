@@ -286,17 +286,24 @@ def next_open_conflict(*, project, after_id: int | None = None):
     return qs.values_list("id", flat=True).first()
 
 
-def label_catalogue(*, project, user, blind: bool, query: str = ""):
+def label_catalogue(*, project, user, blind: bool, query: str = "", label_id: int | None = None):
     """The project's labels with `annotation_count` and `decided_count`.
 
     With `blind` (the lead also evaluates) only labels an evaluator may see are listed:
-    catalogue labels, decisions of decided items and the user's own labels."""
+    catalogue labels, decisions of decided items and the user's own labels; and
+    `annotation_count` counts only annotations an evaluator may see (on decided items,
+    or the user's own), so a count never tells another evaluator's undecided label.
+    `label_id`: that one label, listed or not (the answer to the lead's own edit of it)."""
     decided = RoundItem.objects.filter(final_label=OuterRef("pk"), status__in=RoundItem.DECIDED)
     used = Annotation.objects.filter(label=OuterRef("pk"))
     mine = Annotation.objects.filter(label=OuterRef("pk"), assignment__evaluator=user)
+    if blind:
+        used = used.filter(Q(assignment__item__status__in=RoundItem.DECIDED) | Q(assignment__evaluator=user))
     qs = Label.objects.filter(project=project).annotate(
         annotation_count=_count_subquery(used, "label"), decided_count=_count_subquery(decided, "final_label")
     )
+    if label_id is not None:
+        return qs.filter(pk=label_id)
     if blind:
         qs = qs.annotate(my_count=_count_subquery(mine, "label")).filter(
             Q(in_catalogue=True) | Q(decided_count__gt=0) | Q(my_count__gt=0)

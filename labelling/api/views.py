@@ -286,7 +286,13 @@ class LabelViewSet(
         )
 
     def _label_response(self, label_id: int, status_code=status.HTTP_200_OK):
-        return Response(self.get_serializer(self.get_queryset().get(pk=label_id)).data, status=status_code)
+        # The label just written, with the counts the requester may see, even if it is no longer listed
+        # for them (a lead who evaluates took it out of the catalogue).
+        membership = self.membership
+        label = selectors.label_catalogue(
+            project=membership.project, user=self.request.user, blind=membership.is_evaluator, label_id=label_id
+        ).get()
+        return Response(self.get_serializer(label).data, status=status_code)
 
     @extend_schema(request=s.LabelCreateSerializer, responses={201: s.LabelSerializer})
     def create(self, request, *args, **kwargs):
