@@ -985,9 +985,13 @@ def comparison_class_update(
 
 def _ids(values, field: str) -> list[int]:
     try:
-        return [int(v) for v in values if str(v).strip()]
+        ids = [int(v) for v in values if str(v).strip()]
     except (TypeError, ValueError):
         raise InvalidInput("Expected a list of ids.", field=field) from None
+    out_of_range = [i for i in ids if not 0 < i < 2**63]  # beyond SQLite's integers: no such row
+    if out_of_range:
+        raise NotFound(f"No such ids in this project: {out_of_range[:20]}.", field=field)
+    return ids
 
 
 def comparison_class_delete(*, cls: ComparisonClass, user) -> None:

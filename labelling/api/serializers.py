@@ -14,6 +14,7 @@ from labelling.text import sanitise_html
 # Shape guards only (the services give the precise limits and messages).
 MAX_TEXT_INPUT = 20_000
 MAX_IDS = 200_000
+MAX_ID = 2**63 - 1  # larger ids would overflow SQLite's integers (a 500) before any rule is checked
 
 
 # --- fast output for the labelling loop --------------------------------------------------------
@@ -278,8 +279,12 @@ class RoundCreateSerializer(serializers.Serializer):
 
     name = serializers.CharField(required=False, allow_blank=True, max_length=200)
     number = serializers.IntegerField(required=False, min_value=1, max_value=2**31 - 1)
-    evaluator_ids = serializers.ListField(child=serializers.IntegerField(), max_length=1000)
-    artefact_ids = serializers.ListField(child=serializers.IntegerField(), required=False, max_length=MAX_IDS)
+    evaluator_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID), max_length=1000
+    )
+    artefact_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID), required=False, max_length=MAX_IDS
+    )
     sample_size = serializers.IntegerField(required=False)
     seed = serializers.IntegerField(required=False, min_value=0, max_value=2**63 - 1)
     kinds = serializers.ListField(
@@ -383,7 +388,7 @@ def _has_annotation(assignment) -> bool:
 class ResolveInputSerializer(serializers.Serializer):
     """Exactly one of `annotation_id` (pick an evaluator's answer), `label` (a new label) or `verdict`."""
 
-    annotation_id = serializers.IntegerField(required=False)
+    annotation_id = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
     label = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False, max_length=MAX_TEXT_INPUT)
     verdict = serializers.ChoiceField(choices=Verdict.choices, required=False, allow_blank=True)
     note = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False, max_length=MAX_TEXT_INPUT)
@@ -416,7 +421,9 @@ class LabelCreateSerializer(LabelWriteSerializer):
 
 
 class LabelMergeSerializer(serializers.Serializer):
-    target_id = serializers.IntegerField(help_text="The label that remains; this label is merged into it.")
+    target_id = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, help_text="The label that remains; this label is merged into it."
+    )
 
 
 class LabelSuggestionSerializer(serializers.ModelSerializer):

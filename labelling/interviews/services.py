@@ -26,6 +26,11 @@ from .models import FinalTag, Fragment, Interview, InterviewCoder, Paragraph, Pi
 from .parsers import ParsedTranscript, parse_transcript
 
 MAX_IMPORTED_TAG = 5000  # imported tags keep their length (history as it was), within reason
+MAX_ID = 2**63 - 1  # larger ids overflow SQLite's integers (a 500) in an IN (...) lookup
+
+
+def _id_in_range(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
 
 
 def _now():
@@ -262,6 +267,8 @@ def interview_coders_set(
     for name, value in ids.items():
         if not value:
             raise InvalidInput("Choose a person.", field=name)
+        if not _id_in_range(value):
+            raise InvalidInput("No such person in this project.", field=name)
     if moderator_id in (evaluator1_id, evaluator2_id):
         raise InvalidInput("The moderator cannot also be an evaluator of this interview.", field="moderator")
     if evaluator1_id == evaluator2_id:
@@ -653,6 +660,14 @@ def final_tags_place(
         raise InvalidInput("Choose an existing leaf or a category for a new leaf, not both.", field="leaf")
     if not final_tag_ids:
         raise InvalidInput("Choose at least one final tag.", field="ids")
+    out_of_range = [i for i in final_tag_ids if not _id_in_range(i)]
+    if out_of_range:
+        raise InvalidInput(f"No such final tags in this project: {out_of_range[:20]}.", field="ids")
+    for name, value in (("leaf", leaf_id), ("node", node_id)):
+        if value and not _id_in_range(value):
+            raise InvalidInput(
+                f"No such {'leaf' if name == 'leaf' else 'category'} in this project's taxonomy.", field=name
+            )
     with transaction.atomic():
         membership_require(project=project, user=user, roles=("lead", "moderator"))
         finals = list(
