@@ -146,6 +146,12 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "labelling.api.errors.exception_handler",
+    # DRF's parsers, with JSON nested too deeply a 400 rather than a RecursionError (500)
+    "DEFAULT_PARSER_CLASSES": [
+        "labelling.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Concord API",

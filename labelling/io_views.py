@@ -73,7 +73,7 @@ class UploadForm(forms.Form):
 
 class RoundUploadForm(forms.Form):
     file = forms.FileField(help_text="XLSX in the study's layout, or CSV with the first sheet's columns.")
-    round = forms.IntegerField(min_value=1, label="Round number")
+    round = forms.IntegerField(min_value=1, max_value=2**31 - 1, label="Round number")
     outline = forms.FileField(required=False, help_text="Optional code,name CSV naming the taxonomy's categories.")
 
 

@@ -851,6 +851,8 @@ def taxonomy_import_file(*, project: Project, user, data: bytes, filename: str =
             document = json.loads(data.decode("utf-8-sig"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise InvalidInput(f"Not a JSON document: {exc}.", field="file") from None
+        except RecursionError:
+            raise InvalidInput("Not a JSON document: nested too deeply.", field="file") from None
         return {"format": "json", **taxonomy_import_json(project=project, user=user, data=document)}
     return taxonomy_import_outline(project=project, user=user, data=data, filename=filename)
 

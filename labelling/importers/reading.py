@@ -111,7 +111,7 @@ def detect_format(data: bytes, filename: str = "") -> str:
         try:
             json.loads(first)
             return "jsonl"
-        except ValueError:
+        except (ValueError, RecursionError):
             return "json"
     return "csv"
 
@@ -343,6 +343,8 @@ def read_json(data: bytes, *, name: str = "JSON") -> Table:
         doc = json.loads(text)
     except ValueError as exc:
         raise InvalidInput(f"Unreadable JSON: {exc}.", field="file") from exc
+    except RecursionError:
+        raise InvalidInput("Unreadable JSON: nested too deeply.", field="file") from None
     found = _find_records(doc)
     if found is None:
         raise InvalidInput("The JSON holds no list of records.", field="file")
@@ -368,6 +370,9 @@ def read_jsonl(data: bytes, *, name: str = "JSON Lines") -> Table:
         except ValueError as exc:
             problems.append({"row": i, "reason": f"not valid JSON ({exc.msg})"})
             continue
+        except RecursionError:
+            problems.append({"row": i, "reason": "not valid JSON (nested too deeply)"})
+            continue
         if not isinstance(record, dict):
             problems.append({"row": i, "reason": "not an object"})
             continue
@@ -381,10 +386,14 @@ def _xlsx_rows(data: bytes) -> list[RawSheet]:
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
+    # A damaged package fails in many ways (zip errors, XML syntax errors from ElementTree or lxml,
+    # KeyError for a missing part, …): whatever openpyxl raises while reading is the file's fault.
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
         raise InvalidInput(f"Unreadable XLSX workbook: {exc}.", field="file") from exc
+    except Exception as exc:  # see above
+        raise InvalidInput(f"Unreadable XLSX workbook ({exc.__class__.__name__}: {exc}).", field="file") from exc
     sheets = []
     try:
         for ws in workbook.worksheets:
@@ -398,6 +407,8 @@ def _xlsx_rows(data: bytes) -> list[RawSheet]:
             sheets.append(RawSheet(name=ws.title, rows=rows, blank_rows=blank))
     except (zipfile.BadZipFile, KeyError, ValueError, TypeError) as exc:
         raise InvalidInput(f"Unreadable XLSX workbook: {exc}.", field="file") from exc
+    except Exception as exc:  # damaged sheet XML and the like (see above)
+        raise InvalidInput(f"Unreadable XLSX workbook ({exc.__class__.__name__}: {exc}).", field="file") from exc
     finally:
         workbook.close()
     if not sheets:

@@ -362,8 +362,8 @@ def round_import(
     data: bytes | None = None,
 ) -> dict:
     """Import `table` as round `number` of `project`; returns the report (see module docstring)."""
-    if not isinstance(number, int) or number < 1:
-        raise InvalidInput("The round number must be a positive whole number.", field="round")
+    if not isinstance(number, int) or not 1 <= number <= 2**31 - 1:
+        raise InvalidInput("The round number must be a whole number from 1 to 2147483647.", field="round")
     tick = Throttled(progress)
     problems = Problems()
     rows, meta = parse_round(table, problems)

@@ -30,6 +30,7 @@ from .rounds import round_import
 log = logging.getLogger(__name__)
 
 MAX_UPLOAD = 50 * 1024 * 1024
+MAX_ROUND = 2**31 - 1  # the largest round number its column holds on every database
 EXPORT_FORMATS = ("xlsx", "csv")
 
 
@@ -150,8 +151,8 @@ def job_create(
         read_table(input_data, input_name)  # unreadable → 400 now, not later
     if kind == Job.Kind.IMPORT_ROUND:
         number = params.get("round")
-        if not isinstance(number, int) or number < 1:
-            raise InvalidInput("The round number must be a positive whole number.", field="round")
+        if not isinstance(number, int) or not 1 <= number <= MAX_ROUND:
+            raise InvalidInput(f"The round number must be a whole number from 1 to {MAX_ROUND}.", field="round")
         existing = Round.objects.filter(project=project, number=number).first()
         if existing is not None and existing.source != Round.Source.IMPORT:
             raise InvalidInput(f"Round {number} was labelled in Concord; choose another number.", field="round")

@@ -12,11 +12,12 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import serializers
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from labelling.api.parsers import JSONParser
 from labelling.errors import InvalidInput, NotFound
 from labelling.selectors import project_for_member
 
@@ -165,7 +166,7 @@ class PieceSerializer(serializers.ModelSerializer):
 
 class UploadInput(serializers.Serializer):
     file = serializers.FileField(required=False)
-    number = serializers.IntegerField(required=False, min_value=1)
+    number = serializers.IntegerField(required=False, min_value=1, max_value=2**31 - 1)
     replace = serializers.BooleanField(required=False, default=False)
     title = serializers.CharField(required=False, allow_blank=True, max_length=300)
     interviewee_profile = serializers.CharField(required=False, allow_blank=True)

@@ -14,7 +14,10 @@ def attach_error(form: forms.Form, error: DomainError) -> None:
 class TranscriptUploadForm(forms.Form):
     file = forms.FileField(help_text=".docx, .txt, .md, .vtt or .srt")
     number = forms.IntegerField(
-        required=False, min_value=1, help_text="Blank: taken from the file name (interview3.docx → 3), else the next."
+        required=False,
+        min_value=1,
+        max_value=2**31 - 1,
+        help_text="Blank: taken from the file name (interview3.docx → 3), else the next.",
     )
     title = forms.CharField(required=False, max_length=300)
     interviewee_profile = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))

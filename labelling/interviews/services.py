@@ -27,6 +27,7 @@ from .parsers import ParsedTranscript, parse_transcript
 
 MAX_IMPORTED_TAG = 5000  # imported tags keep their length (history as it was), within reason
 MAX_ID = 2**63 - 1  # larger ids overflow SQLite's integers (a 500) in an IN (...) lookup
+MAX_NUMBER = 2**31 - 1  # the largest interview number its column holds on every database
 
 
 def _id_in_range(value) -> bool:
@@ -141,8 +142,10 @@ def interview_create(
     parsed = parse_transcript(filename or "", data or b"") if filename is not None or data is not None else None
     if number is None and filename:
         number = _number_from_filename(filename)
-    if number is not None and (not isinstance(number, int) or number < 1):
-        raise InvalidInput("The interview number must be a positive whole number.", field="number")
+    if number is not None and (not isinstance(number, int) or not 1 <= number <= MAX_NUMBER):
+        raise InvalidInput(
+            f"The interview number must be a positive whole number (at most {MAX_NUMBER}).", field="number"
+        )
     values = _details(**details)
     with transaction.atomic():
         if number is None:

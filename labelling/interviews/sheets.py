@@ -19,6 +19,8 @@ from labelling.errors import InvalidInput
 from labelling.importers.reading import Row, read_spreadsheet_rows
 from labelling.tables import xlsx_bytes
 
+MAX_NUMBER = 2**31 - 1  # the largest interview number its column holds on every database
+
 HEADERS = ("Interview Num", "Evaluator 1", "Evaluator 2", "Moderator Tag", "Tag", "Status")
 FIELDS = ("interview", "evaluator1", "evaluator2", "moderator_tag", "tag", "status")
 
@@ -140,14 +142,14 @@ def parse_interview_number(value) -> int | None:
     if value is None:
         return None
     if isinstance(value, int | float) and not isinstance(value, bool):
-        if float(value).is_integer() and value > 0:
+        if float(value).is_integer() and 0 < value <= MAX_NUMBER:
             return int(value)
         raise ValueError(f"interview number {value!r} is not a positive whole number")
     text = str(value).strip()
     if not text:
         return None
     digits = re.findall(r"\d+", text)
-    if not digits or int(digits[0]) < 1:
+    if not digits or not 1 <= int(digits[0]) <= MAX_NUMBER:
         raise ValueError(f"interview number {text!r} is not a positive whole number")
     return int(digits[0])
 

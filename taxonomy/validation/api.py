@@ -18,11 +18,11 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import SAFE_METHODS, AllowAny
 from rest_framework.response import Response as ApiResponse
 from rest_framework.views import APIView
 
+from labelling.api.parsers import JSONParser
 from labelling.api.views import ApiViewMixin
 from labelling.errors import InvalidInput
 from labelling.permissions import IsLead, IsModerator

@@ -1,0 +1,120 @@
+"""Damaged and hostile uploads are a 400 naming the file, with nothing written, on every upload form
+and API: XLSX packages with broken XML inside, JSON nested too deeply for Python's parser, and
+numbers beyond what the database columns hold."""
+
+import io
+import json
+import zipfile
+
+import openpyxl
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from rest_framework.test import APIClient
+
+from labelling.interviews.models import Interview
+from labelling.models import Artefact, Job, Round
+from taxonomy.models import Node
+from tests.interviews.factories import transcript_txt
+
+
+def _zip(files: dict) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, content in files.items():
+            archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+def _xlsx(rows) -> bytes:
+    workbook = openpyxl.Workbook()
+    for row in rows:
+        workbook.active.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _damaged(data: bytes, part: str, content: bytes = b"<<<not xml") -> bytes:
+    source = zipfile.ZipFile(io.BytesIO(data))
+    return _zip({**{name: source.read(name) for name in source.namelist()}, part: content})
+
+
+GOOD = _xlsx([["Link", "Title", "Interview Num", "Tag"], ["https://stackoverflow.com/questions/1", "t", 1, "x"]])
+DAMAGED = {
+    "sheet.xlsx": _damaged(GOOD, "xl/worksheets/sheet1.xml"),
+    "styles.xlsx": _damaged(GOOD, "xl/styles.xml"),
+    "workbook.xlsx": _damaged(GOOD, "xl/workbook.xml"),
+    "rels.xlsx": _damaged(GOOD, "xl/_rels/workbook.xml.rels"),
+    "deep.json": b"[" * 100_000,
+    "deep-object.json": b'{"a":' * 50_000,
+}
+
+
+@pytest.fixture
+def lead(team):
+    client = Client()
+    client.force_login(team.lead)
+    return client
+
+
+@pytest.mark.parametrize("name", DAMAGED)
+def test_damaged_files_are_a_400_on_every_upload_page(team, lead, name):
+    slug, data = team.project.slug, DAMAGED[name]
+    posts = [
+        (f"/p/{slug}/import/artefacts/", {}),
+        (f"/p/{slug}/import/round/", {"round": 1}),
+        (f"/taxonomy/{slug}/import/", {}),
+        (f"/interviews/{slug}/import/", {}),
+    ]
+    for url, fields in posts:
+        response = lead.post(url, {**fields, "file": SimpleUploadedFile(name, data)})
+        assert response.status_code == 400, url
+    outline = SimpleUploadedFile(name, data)
+    good = SimpleUploadedFile("round.xlsx", GOOD)
+    response = lead.post(f"/p/{slug}/import/round/", {"round": 1, "file": good, "outline": outline})
+    assert response.status_code == 400
+    assert not Job.objects.exists()
+    assert not Artefact.objects.exists() and not Node.objects.exists() and not Interview.objects.exists()
+
+
+@pytest.mark.parametrize("name", DAMAGED)
+def test_damaged_files_are_a_400_on_the_upload_apis(team, name):
+    api = APIClient()
+    api.force_authenticate(team.lead)
+    slug, data = team.project.slug, DAMAGED[name]
+    for url in (f"/api/projects/{slug}/taxonomy/import/", f"/api/projects/{slug}/interviews/import/"):
+        response = api.post(url, {"file": SimpleUploadedFile(name, data)}, format="multipart")
+        assert response.status_code == 400, url
+    assert not Node.objects.exists() and not Interview.objects.exists()
+
+
+def test_a_deeply_nested_taxonomy_document_in_the_body_is_a_400(team):
+    api = APIClient()
+    api.force_authenticate(team.lead)
+    body = '{"nodes": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    response = api.post(f"/api/projects/{team.project.slug}/taxonomy/import/", body, content_type="application/json")
+    assert response.status_code == 400
+    assert json.dumps(response.json())
+
+
+def test_numbers_beyond_the_database_columns_are_a_400(team, lead):
+    slug = team.project.slug
+    huge = 2**40
+    response = lead.post(
+        f"/interviews/{slug}/upload/", {"number": huge, "file": SimpleUploadedFile("t.txt", transcript_txt())}
+    )
+    assert response.status_code == 400
+    api = APIClient()
+    api.force_authenticate(team.lead)
+    response = api.post(
+        f"/api/projects/{slug}/interviews/",
+        {"number": huge, "file": SimpleUploadedFile("t.txt", transcript_txt())},
+        format="multipart",
+    )
+    assert response.status_code == 400
+    assert not Interview.objects.exists()
+
+    response = lead.post(f"/p/{slug}/import/round/", {"round": huge, "file": SimpleUploadedFile("r.xlsx", GOOD)})
+    assert response.status_code == 400
+    assert not Job.objects.exists() and not Round.objects.exists()
