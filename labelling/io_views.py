@@ -35,7 +35,7 @@ from .importers.services import (
     job_progress,
     job_set_mapping,
 )
-from .models import Assignment, Job, Round, RoundItem
+from .models import Annotation, Assignment, Job, Membership, Round, RoundItem
 from .stats import FORMATS as STATS_FORMATS
 from .stats import chart, columns, table1
 from .stats import render as render_stats
@@ -54,7 +54,10 @@ def _htmx(request) -> bool:
 
 
 def _blind_check(project, user, rnd: Round | None = None) -> None:
-    """Exports show every evaluator's labels: not to someone with artefacts of their own still to label."""
+    """Exports show every evaluator's labels: not to someone with artefacts of their own still to label,
+    nor to an evaluator of the project while another evaluator's label sits on an artefact still being
+    labelled in an open round: their own annotation on it stays editable until it is decided, and they
+    may yet be asked to break its tie (blind labelling)."""
     open_work = Assignment.objects.filter(
         round__project=project, evaluator=user, completed_at__isnull=True, item__status=RoundItem.Status.LABELLING
     )
@@ -64,6 +67,20 @@ def _blind_check(project, user, rnd: Round | None = None) -> None:
         raise NotAllowed(
             "You still have artefacts to label here; exports show every evaluator's labels, "
             "so they open once you have submitted yours (blind labelling)."
+        )
+    if not Membership.objects.filter(project=project, user=user, is_active=True, is_evaluator=True).exists():
+        return
+    undecided = Annotation.objects.filter(
+        assignment__round__project=project,
+        assignment__round__status=Round.Status.OPEN,
+        assignment__item__status=RoundItem.Status.LABELLING,
+    ).exclude(assignment__evaluator=user)
+    if rnd is not None:
+        undecided = undecided.filter(assignment__round=rnd)
+    if undecided.exists():
+        raise NotAllowed(
+            "You also evaluate in this project, and other evaluators' labels sit on artefacts still being "
+            "labelled; exports show every label, so they open once those artefacts are decided (blind labelling)."
         )
 
 

@@ -69,3 +69,49 @@ def test_a_lead_who_evaluates_takes_a_label_out_of_the_catalogue_over_the_api(bl
     assert response.json()["in_catalogue"] is False
     label.refresh_from_db()
     assert label.in_catalogue is False
+
+
+def test_a_lead_who_evaluates_cannot_export_others_labels_on_artefacts_still_being_labelled(
+    team, django_capture_on_commit_callbacks
+):
+    """The lead labelled all their artefacts, but one of them is still undecided (the other evaluator
+    disagreed, a third is on it): the lead's own annotation there stays editable, so an export showing
+    the other evaluator's label would unblind them. Round export, annotations export and job download."""
+    project = team.project
+    lead_evaluator = member(project, lead=True, evaluator=True, username="lead-eva")
+    eva1 = team.evaluators[0]
+    artefact = ArtefactFactory(project=project)
+    rnd = services.round_create(
+        project=project, user=team.lead, evaluator_ids=[lead_evaluator.id, eva1.id], artefact_ids=[artefact.id]
+    )
+    item = rnd.items.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.annotation_submit(
+            assignment_id=item.assignments.get(evaluator=lead_evaluator).id, user=lead_evaluator, label="nan loss"
+        )
+        services.annotation_submit(assignment_id=item.assignments.get(evaluator=eva1).id, user=eva1, label="bad data")
+    item.refresh_from_db()
+    assert item.status == "labelling" and item.assignments.count() == 3  # a third evaluator breaks the tie
+    assert not item.assignments.filter(evaluator=lead_evaluator, completed_at__isnull=True).exists()
+
+    page = Client()
+    page.force_login(lead_evaluator)
+    slug = project.slug
+    assert page.get(f"/p/{slug}/rounds/1/export/", {"format": "csv"}).status_code == 403
+    assert page.get(f"/p/{slug}/export/annotations/").status_code == 403
+    # a job made by a lead who does not evaluate is refused to the one who does
+    lead = Client()
+    lead.force_login(team.lead)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert lead.post(f"/p/{slug}/export/annotations/").status_code == 302
+    job = project.jobs.get()
+    assert lead.get(f"/p/{slug}/jobs/{job.id}/download/").status_code == 200
+    assert page.get(f"/p/{slug}/jobs/{job.id}/download/").status_code == 403
+
+    # once the artefact is decided the exports open
+    third = item.assignments.get(order=3)
+    services.annotation_submit(assignment_id=third.id, user=third.evaluator, label="bad data")
+    response = page.get(f"/p/{slug}/rounds/1/export/", {"format": "csv"})
+    assert response.status_code == 200
+    assert "bad data" in response.content.decode()
+    assert page.get(f"/p/{slug}/export/annotations/").status_code == 200
