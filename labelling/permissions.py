@@ -16,6 +16,15 @@ from .models import Membership
 PROJECT_KWARG = "project_slug"
 
 
+_CACHE = "_concord_memberships"
+
+
+def remember_membership(request, slug: str, membership: Membership) -> None:
+    """Keep the requester's active membership of the project `slug`, read with their credentials
+    (labelling/api/authentication.py), for this request's permission checks."""
+    request.__dict__.setdefault(_CACHE, {})[slug] = membership
+
+
 def project_membership(request, view) -> Membership:
     """The requester's active membership of the URL's project (with the project), cached per request.
 
@@ -23,7 +32,7 @@ def project_membership(request, view) -> Membership:
     slug = view.kwargs.get(PROJECT_KWARG)
     if slug is None:
         raise exceptions.NotFound("No such project.")
-    cache = request.__dict__.setdefault("_concord_memberships", {})
+    cache = request.__dict__.setdefault(_CACHE, {})
     if slug not in cache:
         cache[slug] = (
             Membership.objects.select_related("project")

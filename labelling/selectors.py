@@ -446,141 +446,69 @@ def assignments_mine(*, project, user, round_number: int | None = None, state: s
     )
 
 
-# --- the next assignment, in plain SQL ---------------------------------------------------------
-# `assignment_next` runs on every labelling operation. Built through the ORM it cost more Python
-# time than the rest of the request, and planning its joins cost PostgreSQL more than running them.
-# So its fast path is SQL written once from the models' table and column names, run on PostgreSQL
-# as a prepared statement (planned once per connection; the PREPARE goes straight to the driver,
-# so per-request query counts stay the same on a fresh connection), and loaded into model instances
-# through the fields' own converters. It reads what an assignment's API representation shows
-# (labelling/api/serializers.py:assignment_data); tests compare it with the ORM query.
+# --- the next assignment -------------------------------------------------------------------------
+# Read on every labelling operation, so in plain SQL prepared once per session (see labelling/prepared.py).
 
+from .prepared import PreparedRead  # noqa: E402
 
-_ANNOTATION_COLUMNS = ("id", "assignment_id", "label_id", "verdict", "note", "history", "created_at", "updated_at")
+ANNOTATION_COLUMNS = ("id", "assignment_id", "label_id", "verdict", "note", "history", "created_at", "updated_at")
 
-
-class _NextQuery:
-    """The fast path of `assignment_next` for one database connection's vendor."""
-
-    PREPARED = "concord_assignment_next"
-    #: (alias, model, attnames) in select order; the annotation and its label may be missing (outer joins).
-    TABLES = (
+# The user's next open assignment (see assignment_next): what its API representation shows.
+_NEXT_OPEN = PreparedRead(
+    "concord_assignment_next",
+    tables=(
         ("a", Assignment, ("id", "round_id", "item_id", "evaluator_id", "order", "created_at", "completed_at")),
         ("r", Round, ("id", "project_id", "number", "status")),
         ("i", RoundItem, ("id", "round_id", "artefact_id", "status", "final_label_id", "final_verdict")),
         ("f", Artefact, ("id", "kind", "framework", "tags", "url", "title", "body", "metadata")),
-        ("n", Annotation, _ANNOTATION_COLUMNS),
+        (
+            "n",
+            Annotation,
+            ("id", "assignment_id", "label_id", "verdict", "note", "history", "created_at", "updated_at"),
+        ),
         ("l", Label, ("id", "name")),
-    )
-    PARAMS = ("user", "project", "labelling", "open")
-
-    def __init__(self, connection):
-        q = connection.ops.quote_name
-
-        def col(model, name):
-            return q(model._meta.get_field(name).column)
-
-        self.vendor = connection.vendor
-        self.loaders = []  # per table: model, attnames, [(Col, converters)] in the model's field order
-        select = []
-        for alias, model, attnames in self.TABLES:
-            fields = [f for f in model._meta.concrete_fields if f.attname in attnames]
-            assert len(fields) == len(attnames), (model, attnames)
-            cols = [f.get_col(alias) for f in fields]
-            converters = [
-                (c, connection.ops.get_db_converters(c) + f.get_db_converters(connection))
-                for f, c in zip(fields, cols, strict=True)
-            ]
-            self.loaders.append((model, [f.attname for f in fields], converters))
-            select += [f"{alias}.{q(f.column)}" for f in fields]
-        table = {alias: q(model._meta.db_table) for alias, model, _ in self.TABLES}
-        evaluator, round_, done = (
-            col(Assignment, "evaluator"),
-            col(Assignment, "round"),
-            col(Assignment, "completed_at"),
-        )
+    ),
+    params=(("user", "bigint"), ("project", "bigint"), ("labelling", "text"), ("open", "text")),
+    build=lambda n: (
+        [],
         # The first open round of the project holding open work of the user (a few rows of the partial
         # index `assignment_open_queue`), then the first of that work by id whose item is being labelled.
-        self.sql = (
-            f"SELECT {', '.join(select)} FROM {table['a']} a"
-            f" INNER JOIN {table['i']} i ON i.{col(RoundItem, 'id')} = a.{col(Assignment, 'item')}"
-            f" INNER JOIN {table['r']} r ON r.{col(Round, 'id')} = a.{round_}"
-            f" INNER JOIN {table['f']} f ON f.{col(Artefact, 'id')} = i.{col(RoundItem, 'artefact')}"
-            f" LEFT OUTER JOIN {table['n']} n ON n.{col(Annotation, 'assignment')} = a.{col(Assignment, 'id')}"
-            f" LEFT OUTER JOIN {table['l']} l ON l.{col(Label, 'id')} = n.{col(Annotation, 'label')}"
-            f" WHERE a.{evaluator} = %(user)s AND a.{done} IS NULL AND i.{col(RoundItem, 'status')} = %(labelling)s"
-            f" AND a.{round_} = (SELECT r2.{col(Round, 'id')} FROM {table['r']} r2"
-            f" WHERE r2.{col(Round, 'project')} = %(project)s AND r2.{col(Round, 'status')} = %(open)s"
-            f" AND EXISTS (SELECT 1 FROM {table['a']} u"
-            f" WHERE u.{evaluator} = %(user)s AND u.{round_} = r2.{col(Round, 'id')} AND u.{done} IS NULL)"
-            f" ORDER BY r2.{col(Round, 'number')} LIMIT 1)"
-            f" ORDER BY a.{col(Assignment, 'id')} LIMIT 1"
-        )
-        self.prepare = f"PREPARE {self.PREPARED} (bigint, bigint, text, text) AS " + self.sql % {
-            name: f"${i}" for i, name in enumerate(self.PARAMS, start=1)
-        }
-
-    def fetch(self, connection, *, project_id: int, user_id: int):
-        values = {"user": user_id, "project": project_id, "labelling": RoundItem.Status.LABELLING.value}
-        values["open"] = Round.Status.OPEN.value
-        with connection.cursor() as cursor:
-            if self.vendor == "postgresql":
-                self._prepare(connection)
-                placeholders = ", ".join(["%s"] * len(self.PARAMS))
-                cursor.execute(f"EXECUTE {self.PREPARED} ({placeholders})", [values[p] for p in self.PARAMS])
-            else:
-                cursor.execute(self.sql, values)
-            row = cursor.fetchone()
-        return None if row is None else self.load(connection, row)
-
-    def _prepare(self, connection):
-        """PREPARE once per database session (a reconnect starts a new one, without the statement)."""
-        raw = connection.connection
-        done = getattr(connection, "_concord_prepared", None)
-        if done is None or done[0] is not raw:
-            done = connection._concord_prepared = (raw, set())
-        if self.PREPARED not in done[1]:
-            with raw.cursor() as cursor:
-                cursor.execute("SELECT 1 FROM pg_prepared_statements WHERE name = %s", [self.PREPARED])
-                if cursor.fetchone() is None:
-                    cursor.execute(self.prepare)
-            done[1].add(self.PREPARED)
-
-    def load(self, connection, row):
-        objects, start = [], 0
-        for model, attnames, converters in self.loaders:
-            values = list(row[start : start + len(attnames)])
-            start += len(attnames)
-            if values[0] is None:  # no annotation (or it has no label): the outer join found nothing
-                objects.append(None)
-                continue
-            for i, (col, convert) in enumerate(converters):
-                for converter in convert:
-                    values[i] = converter(values[i], col, connection)
-            objects.append(model.from_db(connection.alias, attnames, values))
-        assignment, rnd, item, artefact, annotation, label = objects
-        item.artefact = artefact
-        item.round = assignment.round = rnd
-        assignment.item = item
-        # As select_related("annotation__label") leaves them: read without further queries, also when missing.
-        Assignment.annotation.related.set_cached_value(assignment, annotation)
-        if annotation is not None:
-            annotation.assignment = assignment
-            annotation.label = label
-        return assignment
-
-
-_next_queries: dict[str, _NextQuery] = {}
+        f"FROM {n.table(Assignment)} a"
+        f" INNER JOIN {n.table(RoundItem)} i ON i.{n.col(RoundItem, 'id')} = a.{n.col(Assignment, 'item')}"
+        f" INNER JOIN {n.table(Round)} r ON r.{n.col(Round, 'id')} = a.{n.col(Assignment, 'round')}"
+        f" INNER JOIN {n.table(Artefact)} f ON f.{n.col(Artefact, 'id')} = i.{n.col(RoundItem, 'artefact')}"
+        f" LEFT OUTER JOIN {n.table(Annotation)} n"
+        f" ON n.{n.col(Annotation, 'assignment')} = a.{n.col(Assignment, 'id')}"
+        f" LEFT OUTER JOIN {n.table(Label)} l ON l.{n.col(Label, 'id')} = n.{n.col(Annotation, 'label')}"
+        f" WHERE a.{n.col(Assignment, 'evaluator')} = %(user)s AND a.{n.col(Assignment, 'completed_at')} IS NULL"
+        f" AND i.{n.col(RoundItem, 'status')} = %(labelling)s"
+        f" AND a.{n.col(Assignment, 'round')} = (SELECT r2.{n.col(Round, 'id')} FROM {n.table(Round)} r2"
+        f" WHERE r2.{n.col(Round, 'project')} = %(project)s AND r2.{n.col(Round, 'status')} = %(open)s"
+        f" AND EXISTS (SELECT 1 FROM {n.table(Assignment)} u WHERE u.{n.col(Assignment, 'evaluator')} = %(user)s"
+        f" AND u.{n.col(Assignment, 'round')} = r2.{n.col(Round, 'id')}"
+        f" AND u.{n.col(Assignment, 'completed_at')} IS NULL)"
+        f" ORDER BY r2.{n.col(Round, 'number')} LIMIT 1)"
+        f" ORDER BY a.{n.col(Assignment, 'id')} LIMIT 1",
+    ),
+)
 
 
 def _next_open_fast(*, project, user):
-    from django.db import connections, router
-
-    connection = connections[router.db_for_read(Assignment)]
-    query = _next_queries.get(connection.vendor)
-    if query is None:
-        query = _next_queries[connection.vendor] = _NextQuery(connection)
-    return query.fetch(connection, project_id=project.id, user_id=user.id)
+    found = _NEXT_OPEN.fetch(
+        user=user.id, project=project.id, labelling=RoundItem.Status.LABELLING.value, open=Round.Status.OPEN.value
+    )
+    if found is None:
+        return None
+    assignment, rnd, item, artefact, annotation, label = found
+    item.artefact = artefact
+    item.round = assignment.round = rnd
+    assignment.item = item
+    # As select_related("annotation__label") leaves them: read without further queries, also when missing.
+    Assignment.annotation.related.set_cached_value(assignment, annotation)
+    if annotation is not None:
+        annotation.assignment = assignment
+        annotation.label = label
+    return assignment
 
 
 def assignment_next(*, project, user):

@@ -14,6 +14,7 @@ from taxonomy.models import Leaf  # label merges move taxonomy leaves
 from .errors import Conflict, InvalidInput, NotAllowed, NotFound
 from .models import Annotation, Artefact, Assignment, Label, Membership, Project, Round, RoundItem, Verdict
 from .planning import plan_pairs
+from .prepared import PreparedRead
 from .text import MAX_LABEL_LENGTH, clean_label, normalise_label
 
 ROLES = ("lead", "moderator", "evaluator")
@@ -488,54 +489,74 @@ def annotation_submit(
     return annotation
 
 
+# The assignment with its round, project and item, the item's row locked (only that row: submissions
+# for the same artefact are serialised here), and the project's label with a normalised name, if any.
+_ASSIGNMENT_FOR_SUBMIT = PreparedRead(
+    "concord_assignment_for_submit",
+    tables=(
+        ("a", Assignment, ("id", "round_id", "item_id", "evaluator_id", "order", "created_at", "completed_at")),
+        ("r", Round, ("id", "project_id", "number", "name", "status")),
+        ("i", RoundItem, tuple(f.attname for f in RoundItem._meta.concrete_fields)),
+        ("p", Project, tuple(f.attname for f in Project._meta.concrete_fields)),
+    ),
+    params=(("assignment", "bigint"), ("key", "text")),
+    build=lambda n: (
+        [
+            f"(SELECT l.{n.col(Label, field)} FROM {n.table(Label)} l WHERE l.{n.col(Label, 'project')}"
+            f" = r.{n.col(Round, 'project')} AND l.{n.col(Label, 'normalised')} = %(key)s)"
+            for field in ("id", "name")
+        ],
+        f"FROM {n.table(Assignment)} a"
+        f" INNER JOIN {n.table(Round)} r ON r.{n.col(Round, 'id')} = a.{n.col(Assignment, 'round')}"
+        f" INNER JOIN {n.table(RoundItem)} i ON i.{n.col(RoundItem, 'id')} = a.{n.col(Assignment, 'item')}"
+        f" INNER JOIN {n.table(Project)} p ON p.{n.col(Project, 'id')} = r.{n.col(Round, 'project')}"
+        f" WHERE a.{n.col(Assignment, 'id')} = %(assignment)s" + n.for_update_of("i"),
+    ),
+)
+
+# Every assignment of an item in order, with its annotation's id and answer (None where not answered).
+_ITEM_ANSWERS = PreparedRead(
+    "concord_item_answers",
+    tables=(),
+    params=(("item", "bigint"),),
+    build=lambda n: (
+        [f"a.{n.col(Assignment, 'id')}", f"a.{n.col(Assignment, 'order')}"]
+        + [f"n.{n.col(Annotation, field)}" for field in ("id", "label", "verdict")],
+        f"FROM {n.table(Assignment)} a LEFT OUTER JOIN {n.table(Annotation)} n"
+        f" ON n.{n.col(Annotation, 'assignment')} = a.{n.col(Assignment, 'id')}"
+        f" WHERE a.{n.col(Assignment, 'item')} = %(item)s ORDER BY a.{n.col(Assignment, 'order')}",
+    ),
+)
+
+
 def _annotation_write(*, assignment_id, user, label, verdict, note, project, membership) -> Annotation:
     key = normalise_label(label) if label else ""
-    # One query reads the assignment with its round and item and locks the item's row (only that row):
-    # submissions for the same artefact are serialised here. With a label it also looks the label up by
-    # its normalised name. No default ordering: the models' orderings would join four more tables.
-    query = (
-        Assignment.objects.select_related("round" if project is not None else "round__project", "item")
-        .select_for_update(of=("item",))
-        .filter(id=assignment_id)
-        .order_by()
-    )
-    if key:
-        known = Label.objects.filter(project_id=OuterRef("round__project_id"), normalised=key).order_by()
-        query = query.annotate(
-            known_label_id=Subquery(known.values("id")[:1]), known_label_name=Subquery(known.values("name")[:1])
-        )
-    assignment = next(iter(query[:1]), None)
-    if assignment is None or (project is not None and assignment.round.project_id != project.id):
+    found = _ASSIGNMENT_FOR_SUBMIT.fetch(assignment=assignment_id, key=key)
+    if found is None or (project is not None and found[1].project_id != project.id):
         raise NotFound("No such assignment.")
-    if project is None:
-        project = assignment.round.project
-    else:
-        assignment.round.project = project
+    assignment, rnd, item, project, known_label_id, known_label_name = found
+    rnd.project = project
+    item.round = assignment.round = rnd
+    assignment.item = item  # callers read the item's state after the evaluation below
     if assignment.evaluator_id != getattr(user, "id", None):
         membership_require(project=project, user=user)  # non-members get 404
         raise NotAllowed("This assignment belongs to another evaluator.", field="assignment")
     membership_require(project=project, user=user, roles=("evaluator",), membership=membership)
-    item = assignment.item
-    item.round = assignment.round
     if item.status != RoundItem.Status.LABELLING:
         raise Conflict("This artefact is decided already; annotations can no longer change.", field="assignment")
-    if assignment.round.status == Round.Status.CLOSED:
+    if rnd.status == Round.Status.CLOSED:
         raise Conflict("This round is closed.", field="assignment")
 
     # Every assignment of the item with its answer, read after the lock so that nothing committed before
     # it is missed: my own annotation (if I am editing it) and the answers the evaluation below needs.
-    rows = list(
-        Assignment.objects.filter(item_id=item.id)
-        .order_by("order")
-        .values_list("id", "order", "annotation__id", "annotation__label_id", "annotation__verdict")
-    )
+    rows = _ITEM_ANSWERS.fetch_all(item=item.id)
     if not key:
         label_obj = None
-    elif assignment.known_label_id is not None:
+    elif known_label_id is not None:
         label_obj = Label.from_db(
             assignment._state.db,
             ["id", "project_id", "name", "normalised"],
-            [assignment.known_label_id, project.id, assignment.known_label_name, key],
+            [known_label_id, project.id, known_label_name, key],
         )
     else:
         label_obj = label_get_or_create(project=project, name=label, user=user)
@@ -547,7 +568,6 @@ def _annotation_write(*, assignment_id, user, label, verdict, note, project, mem
         annotation = Annotation.objects.get(id=annotation_id)
         if (annotation.label_id, annotation.verdict) != (label_obj.id if label_obj else None, verdict):
             annotation.history = [*annotation.history, {"value": str(annotation), "at": timezone.now().isoformat()}]
-    assignment.item = item  # callers read the item's state after the evaluation below
     annotation.assignment = assignment
     annotation.was_created = annotation._state.adding
     annotation.label = label_obj

@@ -19,9 +19,17 @@ from rest_framework.response import Response
 from labelling import selectors, services
 from labelling.errors import NotFound
 from labelling.models import Artefact, Assignment, Label, Membership, Project, Round, RoundItem
-from labelling.permissions import IsEvaluator, IsLead, IsModerator, IsProjectMember, project_membership
+from labelling.permissions import (
+    PROJECT_KWARG,
+    IsEvaluator,
+    IsLead,
+    IsModerator,
+    IsProjectMember,
+    project_membership,
+)
 
 from . import serializers as s
+from .authentication import authenticate_with_membership
 
 
 class ApiPagination(PageNumberPagination):
@@ -35,6 +43,11 @@ class ApiViewMixin:
     authentication_classes = [TokenAuthentication, SessionAuthentication]
     pagination_class = ApiPagination
     filter_backends = []
+
+    def initial(self, request, *args, **kwargs):
+        # A token request to a project URL: the user and their membership in one query (see there).
+        authenticate_with_membership(request, kwargs.get(PROJECT_KWARG))
+        super().initial(request, *args, **kwargs)
 
     @property
     def membership(self) -> Membership:

@@ -1,13 +1,17 @@
-"""`assignment_next`'s fast path (plain SQL, prepared on PostgreSQL) returns what the general ORM
-query returns, loaded the same way (types, related objects, the own annotation), at no extra query."""
+"""The labelling loop's reads in plain SQL (labelling/prepared.py, prepared on PostgreSQL) return what
+their ORM equivalents return, loaded the same way (types, related objects), at no extra query:
+`assignment_next`'s fast path, the submission's locked read and answers, and the token check that
+reads the membership of the URL's project."""
 
 import pytest
 from django.db import connection
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
 from labelling import selectors, services
 from labelling.api.serializers import assignment_data
-from labelling.models import Annotation, Assignment, Round, RoundItem
-from tests.factories import ArtefactFactory, member
+from labelling.models import Annotation, Assignment, Membership, Round, RoundItem
+from tests.factories import ArtefactFactory, ProjectFactory, member
 
 
 def orm_next(project, user):
@@ -107,3 +111,65 @@ def test_prepared_statement_is_made_once_per_database_session(team):
     connection.close()  # a new session has no prepared statement: it is prepared again
     assert selectors.assignment_next(project=team.project, user=eva1).id == expected
     assert prepared() == 1 and connection._concord_prepared[0] is connection.connection
+
+
+def fields(instance) -> dict:
+    return {f.attname: getattr(instance, f.attname) for f in type(instance)._meta.concrete_fields}
+
+
+def test_the_submission_reads_load_what_the_orm_loads(team, django_assert_num_queries):
+    eva1, eva2, _ = team.evaluators
+    rnd = make_round(team, [eva1, eva2], 2)
+    item = rnd.items.order_by("id").first()
+    a1, a2 = item.assignments.order_by("order")
+    services.annotation_submit(assignment_id=a1.id, user=eva1, label="Wrong Loss!", note="n")
+    services.label_get_or_create(project=team.project, name="unused")
+    for key, expected in [("wrong loss", "Wrong Loss!"), ("nothing like it", None), ("", None)]:
+        with django_assert_num_queries(1):
+            found = services._ASSIGNMENT_FOR_SUBMIT.fetch(assignment=a2.id, key=key)
+        assignment, rnd_, item_, project, label_id, label_name = found
+        orm = Assignment.objects.select_related("round__project", "item").get(pk=a2.pk)
+        assert fields(assignment) == fields(orm)
+        assert {k: getattr(rnd_, k) for k in ("id", "project_id", "number", "name", "status")} == {
+            k: getattr(orm.round, k) for k in ("id", "project_id", "number", "name", "status")
+        }
+        assert fields(item_) == fields(orm.item) and fields(project) == fields(orm.round.project)
+        assert isinstance(item_.history, list) and item_.updated_at.tzinfo is not None
+        assert label_name == expected and (label_id is None) == (expected is None)
+    assert services._ASSIGNMENT_FOR_SUBMIT.fetch(assignment=10**9, key="") is None
+    answers = services._ITEM_ANSWERS.fetch_all(item=item.id)
+    annotation = a1.annotation
+    assert answers == [(a1.id, 1, annotation.id, annotation.label_id, ""), (a2.id, 2, None, None, None)]
+
+
+def token_client(user):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    return client
+
+
+def test_token_and_membership_are_one_query_and_refusals_stay_as_they_were(team, django_assert_num_queries):
+    eva1, eva2, _ = team.evaluators
+    make_round(team, [eva1, eva2], 1)
+    url = f"/api/projects/{team.project.slug}/assignments/next/"
+    client = token_client(eva1)
+    with django_assert_num_queries(2):  # the token with the membership, then the next assignment
+        assert client.get(url).status_code == 200
+    assert token_client(team.lead).get(url).status_code == 403  # a member without the role
+    outsider = member(ProjectFactory(), evaluator=True, username="outsider")
+    assert token_client(outsider).get(url).status_code == 404  # a member of another project only
+    assert token_client(eva1).get("/api/projects/no-such-project/assignments/next/").status_code == 404
+    bad = APIClient()
+    bad.credentials(HTTP_AUTHORIZATION="Token not-a-token")
+    response = bad.get(url)
+    assert response.status_code == 401 and response["WWW-Authenticate"] == "Token"
+    assert APIClient().get(url).status_code == 401
+    Membership.objects.filter(user=eva2).update(is_active=False)
+    assert token_client(eva2).get(url).status_code == 404  # an inactive membership is none
+    eva1.is_active = False
+    eva1.save()
+    response = token_client(eva1).get(url)
+    assert response.status_code == 401 and "inactive" in response.json()["detail"].lower()
+    session = APIClient()
+    session.force_login(team.evaluators[2])  # session authentication is untouched
+    assert session.get(url).status_code in (200, 204)
