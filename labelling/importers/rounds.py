@@ -372,6 +372,9 @@ def round_import(
     now = timezone.now()
     counts = Counter()
     with transaction.atomic():
+        # The project's row serialises round numbering (as round_create does): the same round imported
+        # twice at once, or imported while a lead creates one, waits here instead of an IntegrityError.
+        Project.objects.select_for_update(no_key=True).filter(pk=project.pk).first()
         rnd = Round.objects.select_for_update().filter(project=project, number=number).first()
         if rnd is not None and rnd.source != Round.Source.IMPORT:
             raise InvalidInput(

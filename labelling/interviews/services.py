@@ -148,6 +148,9 @@ def interview_create(
         )
     values = _details(**details)
     with transaction.atomic():
+        # The project's row serialises interview creation: a double-clicked upload (or two numberless
+        # uploads at once) waits here instead of failing on the unique number with an IntegrityError.
+        Project.objects.select_for_update(no_key=True).filter(pk=project.pk).first()
         if number is None:
             last = Interview.objects.filter(project=project).order_by("-number").values_list("number", flat=True)
             number = (last.first() or 0) + 1
@@ -846,6 +849,7 @@ def coding_sheet_import(*, project: Project, user=None, filename: str, data: byt
         "notes": list(sheet.notes),
     }
     with transaction.atomic():
+        Project.objects.select_for_update(no_key=True).filter(pk=project.pk).first()  # as interview_create
         for number, rows in sorted(by_interview.items()):
             interview = Interview.objects.select_for_update().filter(project=project, number=number).first()
             if interview is None:
