@@ -41,6 +41,8 @@ def name_validate(name, *, field: str = "name", max_length: int = MAX_NAME) -> s
     name = name.strip()
     if not name:
         raise InvalidInput("A name cannot be empty.", field=field)
+    if "\x00" in name:  # PostgreSQL cannot store it; pages and the API's text fields refuse it too
+        raise InvalidInput("A name cannot hold a NUL character.", field=field)
     if len(name) > max_length:
         raise InvalidInput(f"A name has at most {max_length} characters (this one has {len(name)}).", field=field)
     return name
@@ -771,6 +773,8 @@ def taxonomy_import_json(*, project: Project, user, data) -> dict:
                     report["leaves_created"] += 1
                     continue
                 code = str(entry.get("code") or "").strip()
+                if "\x00" in code:  # PostgreSQL cannot even compare text holding it
+                    raise InvalidInput("A code cannot hold a NUL character.", field=f"{here}.code")
                 node = Node.objects.filter(project=project, code=code).first() if code else None
                 if node is None:
                     node = _sibling_clash(project, parent.id if parent else None, name)
@@ -780,7 +784,7 @@ def taxonomy_import_json(*, project: Project, user, data) -> dict:
                     if len(code) > MAX_CODE:
                         raise InvalidInput(f"A code has at most {MAX_CODE} characters.", field=f"{here}.code")
                     description = entry.get("description") or ""
-                    if not isinstance(description, str):
+                    if not isinstance(description, str) or "\x00" in description:
                         raise InvalidInput("A description must be text.", field=f"{here}.description")
                     node = Node(
                         project=project,

@@ -119,6 +119,9 @@ def detect_format(data: bytes, filename: str = "") -> str:
 # --- text decoding ------------------------------------------------------------------
 
 _LINE_SPLIT = re.compile(rb"(\r\n|\r|\n)")
+# A JSON escape of the NUL character (after an even number of backslashes, so not an escaped "\u0000"):
+# PostgreSQL cannot store NUL in text or jsonb, so the records are read without it (as CSV drops it).
+_JSON_NUL = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000", re.IGNORECASE)
 _GOOD_PUNCT = set("’‘“”–—…•€£°«»")
 
 
@@ -339,6 +342,7 @@ def _find_records(doc: Any) -> list | None:
 
 def read_json(data: bytes, *, name: str = "JSON") -> Table:
     text, _ = decode_text(data)
+    text = _JSON_NUL.sub(r"\1", text)
     try:
         doc = json.loads(text)
     except ValueError as exc:
@@ -359,6 +363,7 @@ def read_json(data: bytes, *, name: str = "JSON") -> Table:
 
 def read_jsonl(data: bytes, *, name: str = "JSON Lines") -> Table:
     text, repaired = decode_text(data)
+    text = _JSON_NUL.sub(r"\1", text)
     records, problems = [], []
     blank = 0
     for i, line in enumerate(text.splitlines(), start=1):

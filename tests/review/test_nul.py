@@ -1,0 +1,83 @@
+"""NUL characters. PostgreSQL can neither store nor compare text holding "\\x00" (psycopg raises
+ValueError: a 500 on any search box or raw form field that reached a query), and jsonb refuses
+"\\u0000" (an artefact import from JSON failed as a whole). Query and form values holding one are a
+400 on every page and API; JSON documents are read without it, as CSV files already were."""
+
+import json
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from rest_framework.test import APIClient
+
+from labelling.importers.services import artefacts_import_file
+from labelling.models import Artefact
+from taxonomy.models import Node
+
+NUL = "loss\x00nan"
+
+
+@pytest.fixture
+def lead(team):
+    client = Client()
+    client.force_login(team.lead)
+    return client
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/p/{slug}/suggest/",
+        "/p/{slug}/labels/",
+        "/interviews/{slug}/",
+        "/interviews/{slug}/review/",
+        "/interviews/{slug}/suggest/",
+        "/api/projects/{slug}/interviews/",
+        "/api/projects/{slug}/interviews/suggestions/",
+        "/api/projects/{slug}/interviews/final-tags/",
+    ],
+)
+def test_a_nul_in_a_search_is_a_400(team, lead, path):
+    response = lead.get(path.format(slug=team.project.slug), {"q": NUL}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 400
+    assert "NUL" in response.content.decode()
+
+
+def test_a_nul_in_a_posted_form_is_a_400_and_nothing_is_written(team, lead):
+    slug = team.project.slug
+    response = lead.post(f"/taxonomy/{slug}/nodes/new/", {"name": NUL})
+    assert response.status_code == 400
+    response = lead.post(f"/taxonomy/{slug}/comparisons/", {"name": NUL, "classes": NUL})
+    assert response.status_code == 400
+    assert not Node.objects.exists() and not team.project.taxonomy_comparisons.exists()
+
+
+def test_a_taxonomy_document_with_a_nul_is_a_400(team, lead):
+    api = APIClient()
+    api.force_authenticate(team.lead)
+    url = f"/api/projects/{team.project.slug}/taxonomy/import/"
+    for entry in ({"name": NUL}, {"name": "Model", "code": "1\x00"}, {"name": "Model", "description": NUL}):
+        response = api.post(url, {"nodes": [{**entry, "children": []}]}, format="json")
+        assert response.status_code == 400, entry
+    upload = SimpleUploadedFile("t.json", json.dumps({"nodes": [{"name": NUL, "children": []}]}).encode())
+    assert lead.post(f"/taxonomy/{team.project.slug}/import/", {"file": upload}).status_code == 400
+    assert not Node.objects.exists()
+
+
+def test_json_imports_drop_nul_characters(team):
+    rows = [
+        {
+            "url": "https://stackoverflow.com/questions/5",
+            "title": NUL,
+            "body": NUL,
+            "extra": NUL,
+            "tags": ["x\x00y"],
+            "escaped": "a\\u0000b",
+        }
+    ]
+    options = ["url=url", "title=title", "body=body", "extra=metadata", "escaped=metadata", "tags=tags"]
+    for data, name in ((json.dumps(rows).encode(), "a.json"), (json.dumps(rows[0]).encode() + b"\n", "a.jsonl")):
+        artefacts_import_file(project=team.project, data=data, filename=name, map_options=options)
+    artefact = Artefact.objects.get()
+    assert (artefact.title, artefact.body, artefact.tags) == ("lossnan", "lossnan", ["xy"])
+    assert artefact.metadata == {"extra": "lossnan", "escaped": "a\\u0000b"}  # an escaped backslash stays text
