@@ -21,7 +21,11 @@ class SqlNames:
 
     def for_update_of(self, alias: str) -> str:
         """` FOR UPDATE OF alias` where the database locks rows (SQLite serialises writers instead)."""
-        return f" FOR UPDATE OF {alias}" if self.can_lock else ""
+        return self.locking(f"FOR UPDATE OF {alias}")
+
+    def locking(self, clauses: str) -> str:
+        """Row-locking clauses (`FOR UPDATE OF a FOR SHARE OF b`) where the database locks rows."""
+        return f" {clauses}" if self.can_lock else ""
 
     def table(self, model) -> str:
         return self.quote(model._meta.db_table)

@@ -4,9 +4,9 @@ transaction and raises a DomainError (nothing written) when a rule is broken."""
 import random
 from collections import Counter
 
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import Count, IntegerField, Max, OuterRef, Q, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from taxonomy.models import Leaf  # label merges move taxonomy leaves
@@ -17,6 +17,7 @@ from .planning import plan_pairs
 from .prepared import PreparedRead
 from .text import MAX_LABEL_LENGTH, clean_label, normalise_label
 
+User = get_user_model()
 ROLES = ("lead", "moderator", "evaluator")
 MAX_NOTE_LENGTH = 10_000
 BULK_BATCH = 2000
@@ -671,6 +672,65 @@ def _item_to_conflict(item: RoundItem, *, reason: str) -> None:
     item.conflict_reason = reason
 
 
+# The item with its round and project. The item's row is locked (as a submission locks it); the round's
+# row is share-locked: escalations do not wait for each other, but closing the round (an UPDATE) waits
+# for the running ones, and one starting after the close waits for it and reads the closed status.
+_ITEM_FOR_ESCALATION = PreparedRead(
+    "concord_item_for_escalation",
+    tables=(
+        ("i", RoundItem, tuple(f.attname for f in RoundItem._meta.concrete_fields)),
+        ("r", Round, tuple(f.attname for f in Round._meta.concrete_fields)),
+        ("p", Project, tuple(f.attname for f in Project._meta.concrete_fields)),
+    ),
+    params=(("item", "bigint"),),
+    build=lambda n: (
+        [],
+        f"FROM {n.table(RoundItem)} i"
+        f" INNER JOIN {n.table(Round)} r ON r.{n.col(Round, 'id')} = i.{n.col(RoundItem, 'round')}"
+        f" INNER JOIN {n.table(Project)} p ON p.{n.col(Project, 'id')} = r.{n.col(Round, 'project')}"
+        f" WHERE i.{n.col(RoundItem, 'id')} = %(item)s" + n.locking("FOR UPDATE OF i FOR SHARE OF r"),
+    ),
+)
+
+# Who is on an item, in order, and whether their assignment is still open.
+_ITEM_ASSIGNED = PreparedRead(
+    "concord_item_assigned",
+    tables=(),
+    params=(("item", "bigint"),),
+    build=lambda n: (
+        [
+            f"a.{n.col(Assignment, 'evaluator')}",
+            f"a.{n.col(Assignment, 'order')}",
+            f"CASE WHEN a.{n.col(Assignment, 'completed_at')} IS NULL THEN 1 ELSE 0 END",
+        ],
+        f"FROM {n.table(Assignment)} a WHERE a.{n.col(Assignment, 'item')} = %(item)s"
+        f" ORDER BY a.{n.col(Assignment, 'order')}",
+    ),
+)
+
+# The extra evaluator for an item: an active member with the evaluator role (an active user) not yet on
+# the item, with the fewest open assignments in the round, ties broken by username then id. The count
+# per member reads only that evaluator's open work in the round (the partial index assignment_open_queue).
+_ESCALATION_CANDIDATE = PreparedRead(
+    "concord_escalation_candidate",
+    tables=(),
+    params=(("project", "bigint"), ("item", "bigint"), ("round", "bigint")),
+    build=lambda n: (
+        [f"m.{n.col(Membership, 'user')}"],
+        f"FROM {n.table(Membership)} m INNER JOIN {n.table(User)} u"
+        f" ON u.{n.col(User, 'id')} = m.{n.col(Membership, 'user')}"
+        f" WHERE m.{n.col(Membership, 'project')} = %(project)s AND m.{n.col(Membership, 'is_evaluator')}"
+        f" AND m.{n.col(Membership, 'is_active')} AND u.{n.col(User, 'is_active')}"
+        f" AND NOT EXISTS (SELECT 1 FROM {n.table(Assignment)} x WHERE x.{n.col(Assignment, 'item')} = %(item)s"
+        f" AND x.{n.col(Assignment, 'evaluator')} = m.{n.col(Membership, 'user')})"
+        f" ORDER BY (SELECT COUNT(*) FROM {n.table(Assignment)} o"
+        f" WHERE o.{n.col(Assignment, 'evaluator')} = m.{n.col(Membership, 'user')}"
+        f" AND o.{n.col(Assignment, 'round')} = %(round)s AND o.{n.col(Assignment, 'completed_at')} IS NULL),"
+        f" u.{n.col(User, 'username')}, m.{n.col(Membership, 'user')} LIMIT 1",
+    ),
+)
+
+
 def item_escalate(*, item_id: int) -> str:
     """Assign one more evaluator to a disagreed item, exactly once.
 
@@ -679,65 +739,30 @@ def item_escalate(*, item_id: int) -> str:
     to the moderators' conflict queue with that reason, and so it does when the
     round was closed before the task ran (a closed round gets no new assignments)."""
     with transaction.atomic():
-        # The item's and its round's rows are locked (NO KEY UPDATE: inserting the new assignment, which
-        # references both, is not blocked): closing the round waits for this escalation or happens before
-        # it, and then the status read here is the closed one. No default ordering (it joins more tables).
-        item = next(
-            iter(
-                RoundItem.objects.select_for_update(of=("self", "round"), no_key=True)
-                .select_related("round__project")
-                .filter(id=item_id)
-                .order_by()[:1]
-            ),
-            None,
-        )
-        if item is None or item.status != RoundItem.Status.LABELLING:
+        found = _ITEM_FOR_ESCALATION.fetch(item=item_id)
+        if found is None or found[0].status != RoundItem.Status.LABELLING:
             return "noop"
-        assigned = list(
-            Assignment.objects.filter(item=item).order_by("order").values_list("evaluator_id", "order", "completed_at")
-        )
-        if len(assigned) < 2 or any(done is None for _, _, done in assigned):
+        item, rnd, project = found
+        rnd.project, item.round = project, rnd
+        assigned = _ITEM_ASSIGNED.fetch_all(item=item.id)  # (evaluator id, order, open?) read after the lock
+        if len(assigned) < 2 or any(is_open for _, _, is_open in assigned):
             return "noop"  # still waiting for someone: nothing to escalate (yet or any more)
-        project = item.round.project
         if len(assigned) >= project.max_evaluators_per_artefact:
             outcome = item_evaluate(item=item)
             return outcome
-        if item.round.status == Round.Status.CLOSED:
+        if rnd.status == Round.Status.CLOSED:
             _item_to_conflict(item, reason=ROUND_CLOSED_REASON)
             item.save(update_fields=["status", "is_conflict", "conflict_reason", "updated_at"])
             return "conflict"
-        on_item = [user_id for user_id, _, _ in assigned]
-        candidate = (
-            Membership.objects.filter(project=project, is_evaluator=True, is_active=True, user__is_active=True)
-            .exclude(user_id__in=on_item)
-            # A correlated count per member reads only that evaluator's open work in the round
-            # (an index range), not every assignment of every evaluator.
-            .annotate(
-                open_in_round=Coalesce(
-                    Subquery(
-                        Assignment.objects.filter(
-                            evaluator=OuterRef("user_id"), round=item.round, completed_at__isnull=True
-                        )
-                        .order_by()
-                        .values("evaluator")
-                        .annotate(n=Count("*"))
-                        .values("n"),
-                        output_field=IntegerField(),
-                    ),
-                    Value(0),
-                )
-            )
-            .order_by("open_in_round", "user__username", "user_id")
-            .values_list("user_id", flat=True)
-            .first()
-        )
+        found = _ESCALATION_CANDIDATE.fetch(project=project.id, item=item.id, round=rnd.id)
+        candidate = found[0] if found else None
         if candidate is None:
             _item_to_conflict(item, reason="No eligible evaluator left to break the tie.")
             item.save(update_fields=["status", "is_conflict", "conflict_reason", "updated_at"])
             return "conflict"
         next_order = max(order for _, order, _ in assigned) + 1
-        Assignment.objects.create(round=item.round, item=item, evaluator_id=candidate, order=next_order)
-        item.round.evaluators.add(candidate)  # idempotent for many-to-many
+        Assignment.objects.create(round=rnd, item=item, evaluator_id=candidate, order=next_order)
+        rnd.evaluators.add(candidate)  # idempotent for many-to-many
         return "assigned"
 
 

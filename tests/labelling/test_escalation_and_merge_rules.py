@@ -266,3 +266,57 @@ def test_merge_while_the_second_labels_land_decides_every_item_and_never_deadloc
     statuses = list(RoundItem.objects.filter(round=rnd).values_list("status", "final_label_id"))
     assert statuses == [(RoundItem.Status.AGREED, target.id)] * len(items)
     assert Assignment.objects.filter(round=rnd).count() == 2 * len(items)
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_escalations_in_one_round_do_not_wait_for_each_other(monkeypatch):
+    """The round's row is only share-locked by an escalation: a second escalation in the same round
+    goes through while the first one's transaction is still open (a lock wait would time out)."""
+    from labelling.tasks import item_escalate_task
+
+    project = ProjectFactory()
+    lead = member(project, lead=True, username="lead")
+    evaluators = [member(project, evaluator=True, username=f"eva{i}") for i in (1, 2, 3)]
+    artefacts = ArtefactFactory.create_batch(6, project=project)
+    rnd = services.round_create(
+        project=project, user=lead, evaluator_ids=[e.id for e in evaluators], artefact_ids=[a.id for a in artefacts]
+    )
+    monkeypatch.setattr(item_escalate_task, "delay", lambda *a, **k: None)
+    first, second = list(rnd.items.order_by("id"))[:2]
+    for item in (first, second):
+        for assignment, label in zip(pair(item), ["a", "b"], strict=True):
+            submit(assignment, label=label)
+
+    holding, release, results = threading.Event(), threading.Event(), {}
+
+    def escalate_and_hold():
+        try:
+            with transaction.atomic():
+                results["first"] = services.item_escalate(item_id=first.id)
+                holding.set()
+                release.wait(10)
+        finally:
+            holding.set()
+            connection.close()
+
+    def escalate_meanwhile():
+        try:
+            assert holding.wait(10)
+            with transaction.atomic():
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL lock_timeout = '500ms'")
+                results["second"] = services.item_escalate(item_id=second.id)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            results["second"] = repr(exc)
+        finally:
+            release.set()
+            connection.close()
+
+    threads = [threading.Thread(target=escalate_and_hold), threading.Thread(target=escalate_meanwhile)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert results == {"first": "assigned", "second": "assigned"}
+    assert Assignment.objects.filter(item__in=[first, second], order=3).count() == 2
