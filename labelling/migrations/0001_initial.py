@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,224 +15,492 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Artefact',
+            name="Artefact",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('so_question', 'Stack Overflow question'), ('gh_issue', 'GitHub issue'), ('gh_pull', 'GitHub pull request'), ('gh_commit', 'GitHub commit'), ('other', 'Other')], default='other', max_length=20)),
-                ('framework', models.CharField(blank=True, help_text='Framework or topic, e.g. keras, tensorflow.', max_length=60)),
-                ('tags', models.JSONField(blank=True, default=list, help_text='Further topic tags.')),
-                ('url', models.URLField(max_length=2000)),
-                ('title', models.CharField(blank=True, max_length=500)),
-                ('body', models.TextField(blank=True, help_text='Untrusted scraped text; rendered sanitised.')),
-                ('metadata', models.JSONField(blank=True, default=dict)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("so_question", "Stack Overflow question"),
+                            ("gh_issue", "GitHub issue"),
+                            ("gh_pull", "GitHub pull request"),
+                            ("gh_commit", "GitHub commit"),
+                            ("other", "Other"),
+                        ],
+                        default="other",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "framework",
+                    models.CharField(
+                        blank=True, help_text="Framework or topic, e.g. keras, tensorflow.", max_length=60
+                    ),
+                ),
+                ("tags", models.JSONField(blank=True, default=list, help_text="Further topic tags.")),
+                ("url", models.URLField(max_length=2000)),
+                ("title", models.CharField(blank=True, max_length=500)),
+                ("body", models.TextField(blank=True, help_text="Untrusted scraped text; rendered sanitised.")),
+                ("metadata", models.JSONField(blank=True, default=dict)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['id'],
+                "ordering": ["id"],
             },
         ),
         migrations.CreateModel(
-            name='Project',
+            name="Project",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('slug', models.SlugField(max_length=100, unique=True)),
-                ('description', models.TextField(blank=True)),
-                ('max_evaluators_per_artefact', models.PositiveSmallIntegerField(default=3, help_text='Cap on evaluators per artefact, third and later ones included (the reference study used up to 4).', validators=[django.core.validators.MinValueValidator(2), django.core.validators.MaxValueValidator(10)])),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200)),
+                ("slug", models.SlugField(max_length=100, unique=True)),
+                ("description", models.TextField(blank=True)),
+                (
+                    "max_evaluators_per_artefact",
+                    models.PositiveSmallIntegerField(
+                        default=3,
+                        help_text="Cap on evaluators per artefact, third and later ones included (the reference study used up to 4).",
+                        validators=[
+                            django.core.validators.MinValueValidator(2),
+                            django.core.validators.MaxValueValidator(10),
+                        ],
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='TermFlag',
+            name="TermFlag",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('verdict', models.CharField(choices=[('relevant', 'Relevant'), ('irrelevant', 'Irrelevant')], max_length=12)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "verdict",
+                    models.CharField(choices=[("relevant", "Relevant"), ("irrelevant", "Irrelevant")], max_length=12),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
         ),
         migrations.CreateModel(
-            name='VocabularyTerm',
+            name="VocabularyTerm",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('stem', models.CharField(max_length=40)),
-                ('example', models.CharField(help_text='A surface form of the stem, as found in the artefacts.', max_length=40)),
-                ('artefact_count', models.PositiveIntegerField(default=0, help_text='Artefacts containing the stem (last index).')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("stem", models.CharField(max_length=40)),
+                (
+                    "example",
+                    models.CharField(help_text="A surface form of the stem, as found in the artefacts.", max_length=40),
+                ),
+                (
+                    "artefact_count",
+                    models.PositiveIntegerField(default=0, help_text="Artefacts containing the stem (last index)."),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['project', '-artefact_count', 'stem'],
+                "ordering": ["project", "-artefact_count", "stem"],
             },
         ),
         migrations.CreateModel(
-            name='ArtefactIndexState',
+            name="ArtefactIndexState",
             fields=[
-                ('artefact', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='vocabulary_state', serialize=False, to='labelling.artefact')),
-                ('digest', models.CharField(help_text='MD5 of the tokeniser version, title and body.', max_length=32)),
-                ('indexed_at', models.DateTimeField(auto_now=True)),
+                (
+                    "artefact",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="vocabulary_state",
+                        serialize=False,
+                        to="labelling.artefact",
+                    ),
+                ),
+                ("digest", models.CharField(help_text="MD5 of the tokeniser version, title and body.", max_length=32)),
+                ("indexed_at", models.DateTimeField(auto_now=True)),
             ],
         ),
         migrations.CreateModel(
-            name='ArtefactTerm',
+            name="ArtefactTerm",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('artefact', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='vocabulary_rows', to='labelling.artefact')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "artefact",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="vocabulary_rows",
+                        to="labelling.artefact",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Assignment',
+            name="Assignment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('order', models.PositiveSmallIntegerField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('completed_at', models.DateTimeField(blank=True, db_index=True, null=True)),
-                ('evaluator', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='assignments', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("order", models.PositiveSmallIntegerField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("completed_at", models.DateTimeField(blank=True, db_index=True, null=True)),
+                (
+                    "evaluator",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="assignments",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['round', 'item', 'order'],
+                "ordering": ["round", "item", "order"],
             },
         ),
         migrations.CreateModel(
-            name='Label',
+            name="Label",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('normalised', models.CharField(editable=False, max_length=200)),
-                ('description', models.TextField(blank=True)),
-                ('in_catalogue', models.BooleanField(default=False, help_text='Curated by a lead; offered to every evaluator.')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='labels', to='labelling.project')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200)),
+                ("normalised", models.CharField(editable=False, max_length=200)),
+                ("description", models.TextField(blank=True)),
+                (
+                    "in_catalogue",
+                    models.BooleanField(default=False, help_text="Curated by a lead; offered to every evaluator."),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="labels", to="labelling.project"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['normalised'],
+                "ordering": ["normalised"],
             },
         ),
         migrations.CreateModel(
-            name='Annotation',
+            name="Annotation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('verdict', models.CharField(blank=True, choices=[('false_positive', 'False positive'), ('generic', 'Generic'), ('unclear', 'Unclear')], max_length=20)),
-                ('note', models.TextField(blank=True)),
-                ('history', models.JSONField(blank=True, default=list, help_text='Earlier values, oldest first.')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('assignment', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='annotation', to='labelling.assignment')),
-                ('label', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='annotations', to='labelling.label')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "verdict",
+                    models.CharField(
+                        blank=True,
+                        choices=[("false_positive", "False positive"), ("generic", "Generic"), ("unclear", "Unclear")],
+                        max_length=20,
+                    ),
+                ),
+                ("note", models.TextField(blank=True)),
+                ("history", models.JSONField(blank=True, default=list, help_text="Earlier values, oldest first.")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "assignment",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="annotation",
+                        to="labelling.assignment",
+                    ),
+                ),
+                (
+                    "label",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="annotations",
+                        to="labelling.label",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Membership',
+            name="Membership",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('is_lead', models.BooleanField(default=False)),
-                ('is_moderator', models.BooleanField(default=False)),
-                ('is_evaluator', models.BooleanField(default=False)),
-                ('is_active', models.BooleanField(default=True, help_text='Inactive members (e.g. evaluators of imported rounds) get no new work.')),
-                ('external_id', models.CharField(blank=True, help_text='Evaluator ID in imported spreadsheets (E1…).', max_length=100)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to=settings.AUTH_USER_MODEL)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to='labelling.project')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("is_lead", models.BooleanField(default=False)),
+                ("is_moderator", models.BooleanField(default=False)),
+                ("is_evaluator", models.BooleanField(default=False)),
+                (
+                    "is_active",
+                    models.BooleanField(
+                        default=True, help_text="Inactive members (e.g. evaluators of imported rounds) get no new work."
+                    ),
+                ),
+                (
+                    "external_id",
+                    models.CharField(
+                        blank=True, help_text="Evaluator ID in imported spreadsheets (E1…).", max_length=100
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="memberships",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="memberships", to="labelling.project"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['project', 'user__username'],
+                "ordering": ["project", "user__username"],
             },
         ),
         migrations.CreateModel(
-            name='Job',
+            name="Job",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('import_artefacts', 'Import artefacts'), ('import_round', 'Import a labelled round'), ('export_round', 'Export a round'), ('export_annotations', 'Export annotations'), ('vocabulary_index', 'Build the vocabulary index')], max_length=30)),
-                ('status', models.CharField(choices=[('pending', 'Waiting'), ('running', 'Running'), ('done', 'Done'), ('failed', 'Failed')], default='pending', max_length=10)),
-                ('params', models.JSONField(blank=True, default=dict)),
-                ('input_name', models.CharField(blank=True, max_length=300)),
-                ('input_data', models.BinaryField(blank=True, null=True)),
-                ('result_name', models.CharField(blank=True, max_length=300)),
-                ('result_type', models.CharField(blank=True, max_length=120)),
-                ('result_data', models.BinaryField(blank=True, null=True)),
-                ('report', models.JSONField(blank=True, default=dict)),
-                ('error', models.TextField(blank=True)),
-                ('progress', models.PositiveSmallIntegerField(default=0, help_text='Percent done, as last stored.')),
-                ('message', models.CharField(blank=True, max_length=300)),
-                ('task_id', models.CharField(blank=True, max_length=100)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='jobs', to='labelling.project')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("import_artefacts", "Import artefacts"),
+                            ("import_round", "Import a labelled round"),
+                            ("export_round", "Export a round"),
+                            ("export_annotations", "Export annotations"),
+                            ("vocabulary_index", "Build the vocabulary index"),
+                        ],
+                        max_length=30,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Waiting"),
+                            ("running", "Running"),
+                            ("done", "Done"),
+                            ("failed", "Failed"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("params", models.JSONField(blank=True, default=dict)),
+                ("input_name", models.CharField(blank=True, max_length=300)),
+                ("input_data", models.BinaryField(blank=True, null=True)),
+                ("result_name", models.CharField(blank=True, max_length=300)),
+                ("result_type", models.CharField(blank=True, max_length=120)),
+                ("result_data", models.BinaryField(blank=True, null=True)),
+                ("report", models.JSONField(blank=True, default=dict)),
+                ("error", models.TextField(blank=True)),
+                ("progress", models.PositiveSmallIntegerField(default=0, help_text="Percent done, as last stored.")),
+                ("message", models.CharField(blank=True, max_length=300)),
+                ("task_id", models.CharField(blank=True, max_length=100)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="jobs", to="labelling.project"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-id'],
+                "ordering": ["-id"],
             },
         ),
         migrations.AddField(
-            model_name='artefact',
-            name='project',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='artefacts', to='labelling.project'),
+            model_name="artefact",
+            name="project",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="artefacts", to="labelling.project"
+            ),
         ),
         migrations.CreateModel(
-            name='Round',
+            name="Round",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveIntegerField()),
-                ('name', models.CharField(blank=True, max_length=200)),
-                ('status', models.CharField(choices=[('open', 'Open'), ('closed', 'Closed')], default='open', max_length=10)),
-                ('source', models.CharField(choices=[('concord', 'Labelled in Concord'), ('import', 'Imported')], default='concord', max_length=10)),
-                ('starts_on', models.DateField(blank=True, null=True)),
-                ('ends_on', models.DateField(blank=True, null=True)),
-                ('closed_at', models.DateTimeField(blank=True, null=True)),
-                ('seed', models.BigIntegerField(blank=True, help_text='Seed of the random sample, if sampled.', null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('evaluators', models.ManyToManyField(blank=True, related_name='rounds_evaluated', to=settings.AUTH_USER_MODEL)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='rounds', to='labelling.project')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("number", models.PositiveIntegerField()),
+                ("name", models.CharField(blank=True, max_length=200)),
+                (
+                    "status",
+                    models.CharField(choices=[("open", "Open"), ("closed", "Closed")], default="open", max_length=10),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[("concord", "Labelled in Concord"), ("import", "Imported")],
+                        default="concord",
+                        max_length=10,
+                    ),
+                ),
+                ("starts_on", models.DateField(blank=True, null=True)),
+                ("ends_on", models.DateField(blank=True, null=True)),
+                ("closed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "seed",
+                    models.BigIntegerField(blank=True, help_text="Seed of the random sample, if sampled.", null=True),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "evaluators",
+                    models.ManyToManyField(blank=True, related_name="rounds_evaluated", to=settings.AUTH_USER_MODEL),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="rounds", to="labelling.project"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['project', 'number'],
+                "ordering": ["project", "number"],
             },
         ),
         migrations.AddField(
-            model_name='assignment',
-            name='round',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='assignments', to='labelling.round'),
+            model_name="assignment",
+            name="round",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="assignments", to="labelling.round"
+            ),
         ),
         migrations.CreateModel(
-            name='RoundImport',
+            name="RoundImport",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('filename', models.CharField(blank=True, max_length=300)),
-                ('sha256', models.CharField(blank=True, max_length=64)),
-                ('recorded', models.JSONField(blank=True, default=dict, help_text='Figures the file recorded, e.g. {"disagreements": false}.')),
-                ('report', models.JSONField(blank=True, default=dict, help_text='Summary of the last import that changed something.')),
-                ('imported_at', models.DateTimeField(auto_now_add=True)),
-                ('changed_at', models.DateTimeField(blank=True, null=True)),
-                ('imported_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('round', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='import_record', to='labelling.round')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("filename", models.CharField(blank=True, max_length=300)),
+                ("sha256", models.CharField(blank=True, max_length=64)),
+                (
+                    "recorded",
+                    models.JSONField(
+                        blank=True, default=dict, help_text='Figures the file recorded, e.g. {"disagreements": false}.'
+                    ),
+                ),
+                (
+                    "report",
+                    models.JSONField(
+                        blank=True, default=dict, help_text="Summary of the last import that changed something."
+                    ),
+                ),
+                ("imported_at", models.DateTimeField(auto_now_add=True)),
+                ("changed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "imported_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "round",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="import_record", to="labelling.round"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='RoundItem',
+            name="RoundItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('labelling', 'Being labelled'), ('agreed', 'Agreed'), ('majority', 'Decided by majority'), ('conflict', 'Conflict (moderators)'), ('resolved', 'Resolved by a moderator')], db_index=True, default='labelling', max_length=10)),
-                ('had_disagreement', models.BooleanField(default=False, help_text='The first two annotations differed.')),
-                ('is_conflict', models.BooleanField(default=False, help_text="Reached the moderators (Table 1's conflicts).")),
-                ('conflict_reason', models.CharField(blank=True, max_length=300)),
-                ('final_verdict', models.CharField(blank=True, choices=[('false_positive', 'False positive'), ('generic', 'Generic'), ('unclear', 'Unclear')], max_length=20)),
-                ('category_code', models.CharField(blank=True, help_text='Taxonomy category code from an import.', max_length=40)),
-                ('history', models.JSONField(blank=True, default=list, help_text='Earlier values (`a -> b` in imports, renames).')),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
-                ('resolved_at', models.DateTimeField(blank=True, null=True)),
-                ('resolution_note', models.TextField(blank=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('artefact', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='round_items', to='labelling.artefact')),
-                ('final_label', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='final_items', to='labelling.label')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("labelling", "Being labelled"),
+                            ("agreed", "Agreed"),
+                            ("majority", "Decided by majority"),
+                            ("conflict", "Conflict (moderators)"),
+                            ("resolved", "Resolved by a moderator"),
+                        ],
+                        db_index=True,
+                        default="labelling",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "had_disagreement",
+                    models.BooleanField(default=False, help_text="The first two annotations differed."),
+                ),
+                (
+                    "is_conflict",
+                    models.BooleanField(default=False, help_text="Reached the moderators (Table 1's conflicts)."),
+                ),
+                ("conflict_reason", models.CharField(blank=True, max_length=300)),
+                (
+                    "final_verdict",
+                    models.CharField(
+                        blank=True,
+                        choices=[("false_positive", "False positive"), ("generic", "Generic"), ("unclear", "Unclear")],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "category_code",
+                    models.CharField(blank=True, help_text="Taxonomy category code from an import.", max_length=40),
+                ),
+                (
+                    "history",
+                    models.JSONField(
+                        blank=True, default=list, help_text="Earlier values (`a -> b` in imports, renames)."
+                    ),
+                ),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
+                ("resolved_at", models.DateTimeField(blank=True, null=True)),
+                ("resolution_note", models.TextField(blank=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "artefact",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="round_items", to="labelling.artefact"
+                    ),
+                ),
+                (
+                    "final_label",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="final_items",
+                        to="labelling.label",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['round', 'id'],
+                "ordering": ["round", "id"],
             },
         ),
     ]

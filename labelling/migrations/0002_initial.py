@@ -6,139 +6,190 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('labelling', '0001_initial'),
-        ('taxonomy', '0001_initial'),
+        ("labelling", "0001_initial"),
+        ("taxonomy", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='rounditem',
-            name='leaf',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='items', to='taxonomy.leaf'),
+            model_name="rounditem",
+            name="leaf",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="items",
+                to="taxonomy.leaf",
+            ),
         ),
         migrations.AddField(
-            model_name='rounditem',
-            name='resolved_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="rounditem",
+            name="resolved_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='rounditem',
-            name='round',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='items', to='labelling.round'),
+            model_name="rounditem",
+            name="round",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="items", to="labelling.round"
+            ),
         ),
         migrations.AddField(
-            model_name='rounditem',
-            name='taxonomy_label',
-            field=models.ForeignKey(blank=True, help_text='Current taxonomy tag; set means the artefact is relevant.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='taxonomy_items', to='labelling.label'),
+            model_name="rounditem",
+            name="taxonomy_label",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="Current taxonomy tag; set means the artefact is relevant.",
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="taxonomy_items",
+                to="labelling.label",
+            ),
         ),
         migrations.AddField(
-            model_name='assignment',
-            name='item',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='assignments', to='labelling.rounditem'),
+            model_name="assignment",
+            name="item",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="assignments", to="labelling.rounditem"
+            ),
         ),
         migrations.AddField(
-            model_name='termflag',
-            name='user',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='vocabulary_flags', to=settings.AUTH_USER_MODEL),
+            model_name="termflag",
+            name="user",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="vocabulary_flags",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='vocabularyterm',
-            name='project',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='vocabulary_terms', to='labelling.project'),
+            model_name="vocabularyterm",
+            name="project",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="vocabulary_terms", to="labelling.project"
+            ),
         ),
         migrations.AddField(
-            model_name='termflag',
-            name='term',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='flags', to='labelling.vocabularyterm'),
+            model_name="termflag",
+            name="term",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="flags", to="labelling.vocabularyterm"
+            ),
         ),
         migrations.AddField(
-            model_name='artefactterm',
-            name='term',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='artefact_rows', to='labelling.vocabularyterm'),
+            model_name="artefactterm",
+            name="term",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="artefact_rows",
+                to="labelling.vocabularyterm",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='annotation',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('label__isnull', False), ('verdict', '')), models.Q(('label__isnull', True), models.Q(('verdict', ''), _negated=True)), _connector='OR'), name='annotation_label_xor_verdict'),
+            model_name="annotation",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("label__isnull", False), ("verdict", "")),
+                    models.Q(("label__isnull", True), models.Q(("verdict", ""), _negated=True)),
+                    _connector="OR",
+                ),
+                name="annotation_label_xor_verdict",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='membership',
-            constraint=models.UniqueConstraint(fields=('project', 'user'), name='membership_unique_user'),
+            model_name="membership",
+            constraint=models.UniqueConstraint(fields=("project", "user"), name="membership_unique_user"),
         ),
         migrations.AddConstraint(
-            model_name='label',
-            constraint=models.UniqueConstraint(fields=('project', 'normalised'), name='label_unique_normalised'),
+            model_name="label",
+            constraint=models.UniqueConstraint(fields=("project", "normalised"), name="label_unique_normalised"),
         ),
         migrations.AddIndex(
-            model_name='job',
-            index=models.Index(fields=['project', 'kind', 'status'], name='labelling_j_project_5beb1c_idx'),
+            model_name="job",
+            index=models.Index(fields=["project", "kind", "status"], name="labelling_j_project_5beb1c_idx"),
         ),
         migrations.AddIndex(
-            model_name='artefact',
-            index=models.Index(fields=['project', 'kind', 'framework'], name='labelling_a_project_a4bef6_idx'),
+            model_name="artefact",
+            index=models.Index(fields=["project", "kind", "framework"], name="labelling_a_project_a4bef6_idx"),
         ),
         migrations.AddConstraint(
-            model_name='artefact',
-            constraint=models.UniqueConstraint(fields=('project', 'url'), name='artefact_unique_url'),
+            model_name="artefact",
+            constraint=models.UniqueConstraint(fields=("project", "url"), name="artefact_unique_url"),
         ),
         migrations.AddConstraint(
-            model_name='round',
-            constraint=models.UniqueConstraint(fields=('project', 'number'), name='round_unique_number'),
+            model_name="round",
+            constraint=models.UniqueConstraint(fields=("project", "number"), name="round_unique_number"),
         ),
         migrations.AddIndex(
-            model_name='rounditem',
-            index=models.Index(fields=['round', 'status'], name='labelling_r_round_i_721e04_idx'),
+            model_name="rounditem",
+            index=models.Index(fields=["round", "status"], name="labelling_r_round_i_721e04_idx"),
         ),
         migrations.AddConstraint(
-            model_name='rounditem',
-            constraint=models.UniqueConstraint(fields=('round', 'artefact'), name='rounditem_unique_artefact'),
+            model_name="rounditem",
+            constraint=models.UniqueConstraint(fields=("round", "artefact"), name="rounditem_unique_artefact"),
         ),
         migrations.AddConstraint(
-            model_name='rounditem',
-            constraint=models.CheckConstraint(condition=models.Q(('final_label__isnull', True), ('final_verdict', ''), _connector='OR'), name='rounditem_label_or_verdict'),
+            model_name="rounditem",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("final_label__isnull", True), ("final_verdict", ""), _connector="OR"),
+                name="rounditem_label_or_verdict",
+            ),
         ),
         migrations.AddIndex(
-            model_name='assignment',
-            index=models.Index(fields=['evaluator', 'round', 'completed_at'], name='labelling_a_evaluat_c7d66c_idx'),
+            model_name="assignment",
+            index=models.Index(fields=["evaluator", "round", "completed_at"], name="labelling_a_evaluat_c7d66c_idx"),
         ),
         migrations.AddIndex(
-            model_name='assignment',
-            index=models.Index(condition=models.Q(('completed_at__isnull', True)), fields=['evaluator', 'round', 'id'], name='assignment_open_queue'),
+            model_name="assignment",
+            index=models.Index(
+                condition=models.Q(("completed_at__isnull", True)),
+                fields=["evaluator", "round", "id"],
+                name="assignment_open_queue",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='assignment',
-            constraint=models.UniqueConstraint(fields=('item', 'evaluator'), name='assignment_unique_evaluator'),
+            model_name="assignment",
+            constraint=models.UniqueConstraint(fields=("item", "evaluator"), name="assignment_unique_evaluator"),
         ),
         migrations.AddConstraint(
-            model_name='assignment',
-            constraint=models.UniqueConstraint(fields=('item', 'order'), name='assignment_unique_order'),
+            model_name="assignment",
+            constraint=models.UniqueConstraint(fields=("item", "order"), name="assignment_unique_order"),
         ),
         migrations.AddIndex(
-            model_name='vocabularyterm',
-            index=models.Index(fields=['project', 'artefact_count'], name='labelling_v_project_174497_idx'),
+            model_name="vocabularyterm",
+            index=models.Index(fields=["project", "artefact_count"], name="labelling_v_project_174497_idx"),
         ),
         migrations.AddConstraint(
-            model_name='vocabularyterm',
-            constraint=models.UniqueConstraint(fields=('project', 'stem'), name='vocabularyterm_unique_stem'),
+            model_name="vocabularyterm",
+            constraint=models.UniqueConstraint(fields=("project", "stem"), name="vocabularyterm_unique_stem"),
         ),
         migrations.AddConstraint(
-            model_name='termflag',
-            constraint=models.UniqueConstraint(fields=('term', 'user'), name='termflag_unique_user'),
+            model_name="termflag",
+            constraint=models.UniqueConstraint(fields=("term", "user"), name="termflag_unique_user"),
         ),
         migrations.AddConstraint(
-            model_name='termflag',
-            constraint=models.CheckConstraint(condition=models.Q(('verdict__in', ['relevant', 'irrelevant'])), name='termflag_verdict_valid'),
+            model_name="termflag",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("verdict__in", ["relevant", "irrelevant"])), name="termflag_verdict_valid"
+            ),
         ),
         migrations.AddIndex(
-            model_name='artefactterm',
-            index=models.Index(fields=['term', 'artefact'], name='artefactterm_term_artefact'),
+            model_name="artefactterm",
+            index=models.Index(fields=["term", "artefact"], name="artefactterm_term_artefact"),
         ),
         migrations.AddConstraint(
-            model_name='artefactterm',
-            constraint=models.UniqueConstraint(fields=('artefact', 'term'), name='artefactterm_unique_term'),
+            model_name="artefactterm",
+            constraint=models.UniqueConstraint(fields=("artefact", "term"), name="artefactterm_unique_term"),
         ),
     ]

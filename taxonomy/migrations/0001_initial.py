@@ -6,119 +6,248 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('labelling', '0001_initial'),
+        ("labelling", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Comparison',
+            name="Comparison",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('kind', models.CharField(choices=[('taxonomy', 'Another taxonomy'), ('mutation_operators', 'Mutation operators')], default='taxonomy', max_length=20)),
-                ('description', models.TextField(blank=True, help_text='Source, citation, notes.')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='taxonomy_comparisons', to='labelling.project')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("taxonomy", "Another taxonomy"), ("mutation_operators", "Mutation operators")],
+                        default="taxonomy",
+                        max_length=20,
+                    ),
+                ),
+                ("description", models.TextField(blank=True, help_text="Source, citation, notes.")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="taxonomy_comparisons",
+                        to="labelling.project",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['project', 'name'],
+                "ordering": ["project", "name"],
             },
         ),
         migrations.CreateModel(
-            name='Node',
+            name="Node",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(help_text='Stored exactly as entered; escaped when rendered.', max_length=200)),
-                ('code', models.CharField(blank=True, help_text='Category code such as 4.2.1.', max_length=40)),
-                ('description', models.TextField(blank=True)),
-                ('position', models.PositiveIntegerField(default=0)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='children', to='taxonomy.node')),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='taxonomy_nodes', to='labelling.project')),
-                ('round_created', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='new_nodes', to='labelling.round')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "name",
+                    models.CharField(help_text="Stored exactly as entered; escaped when rendered.", max_length=200),
+                ),
+                ("code", models.CharField(blank=True, help_text="Category code such as 4.2.1.", max_length=40)),
+                ("description", models.TextField(blank=True)),
+                ("position", models.PositiveIntegerField(default=0)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="children",
+                        to="taxonomy.node",
+                    ),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="taxonomy_nodes",
+                        to="labelling.project",
+                    ),
+                ),
+                (
+                    "round_created",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="new_nodes",
+                        to="labelling.round",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['project', 'position', 'code', 'name'],
+                "ordering": ["project", "position", "code", "name"],
             },
         ),
         migrations.CreateModel(
-            name='Leaf',
+            name="Leaf",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('label', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='leaves', to='labelling.label')),
-                ('round_created', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='new_leaves', to='labelling.round')),
-                ('node', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='leaves', to='taxonomy.node')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "label",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="leaves", to="labelling.label"
+                    ),
+                ),
+                (
+                    "round_created",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="new_leaves",
+                        to="labelling.round",
+                    ),
+                ),
+                (
+                    "node",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="leaves", to="taxonomy.node"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['node', 'label__normalised'],
+                "ordering": ["node", "label__normalised"],
             },
         ),
         migrations.CreateModel(
-            name='ComparisonClass',
+            name="ComparisonClass",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=300)),
-                ('description', models.TextField(blank=True)),
-                ('position', models.PositiveIntegerField(default=0)),
-                ('comparison', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='classes', to='taxonomy.comparison')),
-                ('leaves', models.ManyToManyField(blank=True, related_name='comparison_classes', to='taxonomy.leaf')),
-                ('nodes', models.ManyToManyField(blank=True, related_name='comparison_classes', to='taxonomy.node')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=300)),
+                ("description", models.TextField(blank=True)),
+                ("position", models.PositiveIntegerField(default=0)),
+                (
+                    "comparison",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="classes", to="taxonomy.comparison"
+                    ),
+                ),
+                ("leaves", models.ManyToManyField(blank=True, related_name="comparison_classes", to="taxonomy.leaf")),
+                ("nodes", models.ManyToManyField(blank=True, related_name="comparison_classes", to="taxonomy.node")),
             ],
             options={
-                'ordering': ['comparison', 'position', 'id'],
+                "ordering": ["comparison", "position", "id"],
             },
         ),
         migrations.CreateModel(
-            name='TaxonomyChange',
+            name="TaxonomyChange",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('action', models.CharField(choices=[('node_create', 'Created a category'), ('node_update', 'Edited a category'), ('node_move', 'Moved a category'), ('node_merge', 'Merged categories'), ('node_delete', 'Deleted a category'), ('leaf_attach', 'Attached labels'), ('leaf_move', 'Moved a leaf'), ('leaf_detach', 'Detached a leaf'), ('import', 'Imported a taxonomy'), ('rounds', 'Recomputed rounds')], max_length=20)),
-                ('summary', models.CharField(max_length=1000)),
-                ('snapshot', models.JSONField(blank=True, default=dict)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('undone_at', models.DateTimeField(blank=True, null=True)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='taxonomy_changes', to='labelling.project')),
-                ('undone_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[
+                            ("node_create", "Created a category"),
+                            ("node_update", "Edited a category"),
+                            ("node_move", "Moved a category"),
+                            ("node_merge", "Merged categories"),
+                            ("node_delete", "Deleted a category"),
+                            ("leaf_attach", "Attached labels"),
+                            ("leaf_move", "Moved a leaf"),
+                            ("leaf_detach", "Detached a leaf"),
+                            ("import", "Imported a taxonomy"),
+                            ("rounds", "Recomputed rounds"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("summary", models.CharField(max_length=1000)),
+                ("snapshot", models.JSONField(blank=True, default=dict)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("undone_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="taxonomy_changes",
+                        to="labelling.project",
+                    ),
+                ),
+                (
+                    "undone_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-id'],
+                "ordering": ["-id"],
             },
         ),
         migrations.AddConstraint(
-            model_name='comparison',
-            constraint=models.UniqueConstraint(fields=('project', 'name'), name='comparison_unique_name'),
+            model_name="comparison",
+            constraint=models.UniqueConstraint(fields=("project", "name"), name="comparison_unique_name"),
         ),
         migrations.AddConstraint(
-            model_name='node',
-            constraint=models.UniqueConstraint(fields=('project', 'parent', 'name'), name='node_unique_sibling_name'),
+            model_name="node",
+            constraint=models.UniqueConstraint(fields=("project", "parent", "name"), name="node_unique_sibling_name"),
         ),
         migrations.AddConstraint(
-            model_name='node',
-            constraint=models.UniqueConstraint(condition=models.Q(('parent__isnull', True)), fields=('project', 'name'), name='node_unique_root_name'),
+            model_name="node",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("parent__isnull", True)), fields=("project", "name"), name="node_unique_root_name"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='node',
-            constraint=models.UniqueConstraint(condition=models.Q(('code', ''), _negated=True), fields=('project', 'code'), name='node_unique_code'),
+            model_name="node",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("code", ""), _negated=True), fields=("project", "code"), name="node_unique_code"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='leaf',
-            constraint=models.UniqueConstraint(fields=('node', 'label'), name='leaf_unique_label'),
+            model_name="leaf",
+            constraint=models.UniqueConstraint(fields=("node", "label"), name="leaf_unique_label"),
         ),
         migrations.AddConstraint(
-            model_name='comparisonclass',
-            constraint=models.UniqueConstraint(fields=('comparison', 'name'), name='comparisonclass_unique_name'),
+            model_name="comparisonclass",
+            constraint=models.UniqueConstraint(fields=("comparison", "name"), name="comparisonclass_unique_name"),
         ),
         migrations.AddIndex(
-            model_name='taxonomychange',
-            index=models.Index(fields=['project', 'undone_at'], name='taxonomy_ta_project_9cbc8a_idx'),
+            model_name="taxonomychange",
+            index=models.Index(fields=["project", "undone_at"], name="taxonomy_ta_project_9cbc8a_idx"),
         ),
     ]

@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,113 +14,218 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Fragment',
+            name="Fragment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('start', models.PositiveIntegerField()),
-                ('end', models.PositiveIntegerField()),
-                ('quote', models.TextField(help_text='The tagged text when tagged.')),
-                ('tag', models.CharField(max_length=200)),
-                ('normalised', models.CharField(editable=False, max_length=200)),
-                ('note', models.TextField(blank=True)),
-                ('history', models.JSONField(blank=True, default=list, help_text='Earlier tags and spans, oldest first.')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("start", models.PositiveIntegerField()),
+                ("end", models.PositiveIntegerField()),
+                ("quote", models.TextField(help_text="The tagged text when tagged.")),
+                ("tag", models.CharField(max_length=200)),
+                ("normalised", models.CharField(editable=False, max_length=200)),
+                ("note", models.TextField(blank=True)),
+                (
+                    "history",
+                    models.JSONField(blank=True, default=list, help_text="Earlier tags and spans, oldest first."),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['interview', 'start', 'end', 'id'],
+                "ordering": ["interview", "start", "end", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Interview',
+            name="Interview",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveIntegerField(help_text="The interview's number in the study (Interview Num).")),
-                ('title', models.CharField(blank=True, max_length=300)),
-                ('interviewee_profile', models.TextField(blank=True, help_text='Role, experience, domain of the interviewee.')),
-                ('interviewers', models.CharField(blank=True, help_text='Names of the interviewers, as entered.', max_length=500)),
-                ('date', models.DateField(blank=True, null=True)),
-                ('duration', models.DurationField(blank=True, null=True)),
-                ('text', models.TextField(blank=True, help_text='The transcript as plain text; empty for a record without one.')),
-                ('transcript_filename', models.CharField(blank=True, max_length=255)),
-                ('transcript_format', models.CharField(blank=True, max_length=10)),
-                ('speakers', models.JSONField(blank=True, default=list, help_text='[{"name": …, "colour": "#RRGGBB"|null}, …]')),
-                ('metadata', models.JSONField(blank=True, default=dict, help_text='Legend, parser notes, file metadata.')),
-                ('coding_source', models.CharField(choices=[('concord', 'Coded in Concord'), ('import', 'Imported coding sheet')], default='concord', max_length=10)),
-                ('stage', models.CharField(choices=[('new', 'Coders not named'), ('coding', 'Coding'), ('moderation', 'Moderation'), ('review', 'Final review'), ('done', 'Done')], db_index=True, default='new', max_length=12)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "number",
+                    models.PositiveIntegerField(help_text="The interview's number in the study (Interview Num)."),
+                ),
+                ("title", models.CharField(blank=True, max_length=300)),
+                (
+                    "interviewee_profile",
+                    models.TextField(blank=True, help_text="Role, experience, domain of the interviewee."),
+                ),
+                (
+                    "interviewers",
+                    models.CharField(blank=True, help_text="Names of the interviewers, as entered.", max_length=500),
+                ),
+                ("date", models.DateField(blank=True, null=True)),
+                ("duration", models.DurationField(blank=True, null=True)),
+                (
+                    "text",
+                    models.TextField(
+                        blank=True, help_text="The transcript as plain text; empty for a record without one."
+                    ),
+                ),
+                ("transcript_filename", models.CharField(blank=True, max_length=255)),
+                ("transcript_format", models.CharField(blank=True, max_length=10)),
+                (
+                    "speakers",
+                    models.JSONField(blank=True, default=list, help_text='[{"name": …, "colour": "#RRGGBB"|null}, …]'),
+                ),
+                (
+                    "metadata",
+                    models.JSONField(blank=True, default=dict, help_text="Legend, parser notes, file metadata."),
+                ),
+                (
+                    "coding_source",
+                    models.CharField(
+                        choices=[("concord", "Coded in Concord"), ("import", "Imported coding sheet")],
+                        default="concord",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "stage",
+                    models.CharField(
+                        choices=[
+                            ("new", "Coders not named"),
+                            ("coding", "Coding"),
+                            ("moderation", "Moderation"),
+                            ("review", "Final review"),
+                            ("done", "Done"),
+                        ],
+                        db_index=True,
+                        default="new",
+                        max_length=12,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['project', 'number'],
+                "ordering": ["project", "number"],
             },
         ),
         migrations.CreateModel(
-            name='InterviewCoder',
+            name="InterviewCoder",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('moderator', 'Moderator'), ('evaluator', 'Evaluator')], max_length=10)),
-                ('slot', models.PositiveSmallIntegerField(blank=True, help_text='1 or 2 for evaluators.', null=True)),
-                ('done_at', models.DateTimeField(blank=True, help_text='When the evaluator marked the interview done.', null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "role",
+                    models.CharField(choices=[("moderator", "Moderator"), ("evaluator", "Evaluator")], max_length=10),
+                ),
+                ("slot", models.PositiveSmallIntegerField(blank=True, help_text="1 or 2 for evaluators.", null=True)),
+                (
+                    "done_at",
+                    models.DateTimeField(
+                        blank=True, help_text="When the evaluator marked the interview done.", null=True
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['interview', 'role', 'slot'],
+                "ordering": ["interview", "role", "slot"],
             },
         ),
         migrations.CreateModel(
-            name='Paragraph',
+            name="Paragraph",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveIntegerField()),
-                ('speaker', models.CharField(blank=True, max_length=200)),
-                ('start', models.PositiveIntegerField()),
-                ('end', models.PositiveIntegerField()),
-                ('start_time', models.FloatField(blank=True, help_text='Seconds from the start (subtitles).', null=True)),
-                ('speaker_note', models.CharField(blank=True, help_text='Why the speaker is uncertain, if it is.', max_length=300)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("position", models.PositiveIntegerField()),
+                ("speaker", models.CharField(blank=True, max_length=200)),
+                ("start", models.PositiveIntegerField()),
+                ("end", models.PositiveIntegerField()),
+                (
+                    "start_time",
+                    models.FloatField(blank=True, help_text="Seconds from the start (subtitles).", null=True),
+                ),
+                (
+                    "speaker_note",
+                    models.CharField(blank=True, help_text="Why the speaker is uncertain, if it is.", max_length=300),
+                ),
             ],
             options={
-                'ordering': ['interview', 'position'],
+                "ordering": ["interview", "position"],
             },
         ),
         migrations.CreateModel(
-            name='Piece',
+            name="Piece",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveIntegerField()),
-                ('kind', models.CharField(choices=[('agreement', 'Agreement'), ('conflict', 'Conflict'), ('one_sided', 'One-sided'), ('imported', 'Imported')], max_length=10)),
-                ('evaluator1_tag', models.TextField(blank=True, help_text="Evaluator 1's tag(s) on this piece, as recorded.")),
-                ('evaluator2_tag', models.TextField(blank=True, help_text="Evaluator 2's tag(s) on this piece, as recorded.")),
-                ('start', models.PositiveIntegerField(blank=True, null=True)),
-                ('end', models.PositiveIntegerField(blank=True, null=True)),
-                ('decision', models.CharField(choices=[('pending', 'Not moderated yet'), ('kept', 'Kept'), ('not_kept', 'Not kept')], db_index=True, default='pending', max_length=10)),
-                ('moderator_tag', models.TextField(blank=True)),
-                ('moderator_note', models.TextField(blank=True)),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
-                ('source_row', models.PositiveIntegerField(blank=True, help_text='Row of the imported coding sheet.', null=True)),
-                ('history', models.JSONField(blank=True, default=list, help_text='Earlier decisions, oldest first.')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("position", models.PositiveIntegerField()),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("agreement", "Agreement"),
+                            ("conflict", "Conflict"),
+                            ("one_sided", "One-sided"),
+                            ("imported", "Imported"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "evaluator1_tag",
+                    models.TextField(blank=True, help_text="Evaluator 1's tag(s) on this piece, as recorded."),
+                ),
+                (
+                    "evaluator2_tag",
+                    models.TextField(blank=True, help_text="Evaluator 2's tag(s) on this piece, as recorded."),
+                ),
+                ("start", models.PositiveIntegerField(blank=True, null=True)),
+                ("end", models.PositiveIntegerField(blank=True, null=True)),
+                (
+                    "decision",
+                    models.CharField(
+                        choices=[("pending", "Not moderated yet"), ("kept", "Kept"), ("not_kept", "Not kept")],
+                        db_index=True,
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("moderator_tag", models.TextField(blank=True)),
+                ("moderator_note", models.TextField(blank=True)),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "source_row",
+                    models.PositiveIntegerField(blank=True, help_text="Row of the imported coding sheet.", null=True),
+                ),
+                ("history", models.JSONField(blank=True, default=list, help_text="Earlier decisions, oldest first.")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['interview', 'position'],
+                "ordering": ["interview", "position"],
             },
         ),
         migrations.CreateModel(
-            name='FinalTag',
+            name="FinalTag",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('text', models.TextField(help_text='Stored as entered; may be long and span lines.')),
-                ('normalised', models.TextField(db_index=True, editable=False)),
-                ('status', models.CharField(choices=[('pending', 'Awaiting review'), ('accepted', 'Accepted'), ('removed', 'Removed')], default='pending', max_length=10)),
-                ('history', models.JSONField(blank=True, default=list, help_text='Earlier texts and statuses, oldest first.')),
-                ('reviewed_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('edited_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("text", models.TextField(help_text="Stored as entered; may be long and span lines.")),
+                ("normalised", models.TextField(db_index=True, editable=False)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("pending", "Awaiting review"), ("accepted", "Accepted"), ("removed", "Removed")],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "history",
+                    models.JSONField(blank=True, default=list, help_text="Earlier texts and statuses, oldest first."),
+                ),
+                ("reviewed_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "edited_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['interview', 'piece__position'],
+                "ordering": ["interview", "piece__position"],
             },
         ),
     ]

@@ -6,134 +6,207 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('interviews', '0001_initial'),
-        ('labelling', '0001_initial'),
-        ('taxonomy', '0001_initial'),
+        ("interviews", "0001_initial"),
+        ("labelling", "0001_initial"),
+        ("taxonomy", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='finaltag',
-            name='leaf',
-            field=models.ForeignKey(blank=True, help_text='Placed by a lead; otherwise the leaf whose label has the same normalised text.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='interview_tags', to='taxonomy.leaf'),
+            model_name="finaltag",
+            name="leaf",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="Placed by a lead; otherwise the leaf whose label has the same normalised text.",
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="interview_tags",
+                to="taxonomy.leaf",
+            ),
         ),
         migrations.AddField(
-            model_name='finaltag',
-            name='reviewed_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="finaltag",
+            name="reviewed_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='interview',
-            name='created_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="interview",
+            name="created_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='interview',
-            name='project',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='interviews', to='labelling.project'),
+            model_name="interview",
+            name="project",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="interviews", to="labelling.project"
+            ),
         ),
         migrations.AddField(
-            model_name='fragment',
-            name='interview',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='fragments', to='interviews.interview'),
+            model_name="fragment",
+            name="interview",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="fragments", to="interviews.interview"
+            ),
         ),
         migrations.AddField(
-            model_name='finaltag',
-            name='interview',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='final_tags', to='interviews.interview'),
+            model_name="finaltag",
+            name="interview",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="final_tags", to="interviews.interview"
+            ),
         ),
         migrations.AddField(
-            model_name='interviewcoder',
-            name='assigned_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="interviewcoder",
+            name="assigned_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='interviewcoder',
-            name='interview',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='coders', to='interviews.interview'),
+            model_name="interviewcoder",
+            name="interview",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="coders", to="interviews.interview"
+            ),
         ),
         migrations.AddField(
-            model_name='interviewcoder',
-            name='user',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='interview_coding', to=settings.AUTH_USER_MODEL),
+            model_name="interviewcoder",
+            name="user",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="interview_coding",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='fragment',
-            name='coder',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='fragments', to='interviews.interviewcoder'),
+            model_name="fragment",
+            name="coder",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="fragments", to="interviews.interviewcoder"
+            ),
         ),
         migrations.AddField(
-            model_name='paragraph',
-            name='interview',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='paragraphs', to='interviews.interview'),
+            model_name="paragraph",
+            name="interview",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="paragraphs", to="interviews.interview"
+            ),
         ),
         migrations.AddField(
-            model_name='piece',
-            name='decided_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="piece",
+            name="decided_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='piece',
-            name='interview',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='pieces', to='interviews.interview'),
+            model_name="piece",
+            name="interview",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="pieces", to="interviews.interview"
+            ),
         ),
         migrations.AddField(
-            model_name='fragment',
-            name='piece',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='fragments', to='interviews.piece'),
+            model_name="fragment",
+            name="piece",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="fragments",
+                to="interviews.piece",
+            ),
         ),
         migrations.AddField(
-            model_name='finaltag',
-            name='piece',
-            field=models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='final_tag', to='interviews.piece'),
+            model_name="finaltag",
+            name="piece",
+            field=models.OneToOneField(
+                on_delete=django.db.models.deletion.CASCADE, related_name="final_tag", to="interviews.piece"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='interview',
-            constraint=models.UniqueConstraint(fields=('project', 'number'), name='interview_unique_number'),
+            model_name="interview",
+            constraint=models.UniqueConstraint(fields=("project", "number"), name="interview_unique_number"),
         ),
         migrations.AddConstraint(
-            model_name='interviewcoder',
-            constraint=models.UniqueConstraint(fields=('interview', 'user'), name='interviewcoder_unique_user'),
+            model_name="interviewcoder",
+            constraint=models.UniqueConstraint(fields=("interview", "user"), name="interviewcoder_unique_user"),
         ),
         migrations.AddConstraint(
-            model_name='interviewcoder',
-            constraint=models.UniqueConstraint(condition=models.Q(('slot__isnull', False)), fields=('interview', 'slot'), name='interviewcoder_unique_slot'),
+            model_name="interviewcoder",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("slot__isnull", False)),
+                fields=("interview", "slot"),
+                name="interviewcoder_unique_slot",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='interviewcoder',
-            constraint=models.UniqueConstraint(condition=models.Q(('role', 'moderator')), fields=('interview',), name='interviewcoder_one_moderator'),
+            model_name="interviewcoder",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("role", "moderator")), fields=("interview",), name="interviewcoder_one_moderator"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='interviewcoder',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('role', 'moderator'), ('slot__isnull', True)), models.Q(('role', 'evaluator'), ('slot__in', [1, 2])), _connector='OR'), name='interviewcoder_role_slot'),
+            model_name="interviewcoder",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("role", "moderator"), ("slot__isnull", True)),
+                    models.Q(("role", "evaluator"), ("slot__in", [1, 2])),
+                    _connector="OR",
+                ),
+                name="interviewcoder_role_slot",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='paragraph',
-            constraint=models.UniqueConstraint(fields=('interview', 'position'), name='paragraph_unique_position'),
+            model_name="paragraph",
+            constraint=models.UniqueConstraint(fields=("interview", "position"), name="paragraph_unique_position"),
         ),
         migrations.AddConstraint(
-            model_name='paragraph',
-            constraint=models.CheckConstraint(condition=models.Q(('end__gte', models.F('start'))), name='paragraph_end_after_start'),
+            model_name="paragraph",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("end__gte", models.F("start"))), name="paragraph_end_after_start"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='piece',
-            constraint=models.UniqueConstraint(fields=('interview', 'position'), name='piece_unique_position'),
+            model_name="piece",
+            constraint=models.UniqueConstraint(fields=("interview", "position"), name="piece_unique_position"),
         ),
         migrations.AddIndex(
-            model_name='fragment',
-            index=models.Index(fields=['interview', 'coder', 'start'], name='interviews__intervi_fb5729_idx'),
+            model_name="fragment",
+            index=models.Index(fields=["interview", "coder", "start"], name="interviews__intervi_fb5729_idx"),
         ),
         migrations.AddConstraint(
-            model_name='fragment',
-            constraint=models.CheckConstraint(condition=models.Q(('end__gt', models.F('start'))), name='fragment_end_after_start'),
+            model_name="fragment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("end__gt", models.F("start"))), name="fragment_end_after_start"
+            ),
         ),
         migrations.AddIndex(
-            model_name='finaltag',
-            index=models.Index(fields=['interview', 'status'], name='interviews__intervi_2902d5_idx'),
+            model_name="finaltag",
+            index=models.Index(fields=["interview", "status"], name="interviews__intervi_2902d5_idx"),
         ),
     ]

@@ -8,136 +8,284 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('labelling', '0001_initial'),
+        ("labelling", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Survey',
+            name="Survey",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=200)),
-                ('intro', models.TextField(blank=True, help_text='Shown to respondents above the questions (plain text).')),
-                ('token', models.CharField(default=taxonomy.validation.models.new_token, editable=False, max_length=64, unique=True)),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('open', 'Open'), ('closed', 'Closed')], default='draft', max_length=10)),
-                ('ask_severity', models.BooleanField(default=True, help_text='Severity 1–5 when encountered.')),
-                ('ask_effort', models.BooleanField(default=True, help_text='Effort to diagnose and fix 1–5 when encountered.')),
-                ('ask_comment', models.BooleanField(default=True, help_text='An optional comment per category.')),
-                ('ask_background', models.BooleanField(default=True, help_text='Role, years of experience, frameworks used.')),
-                ('ask_missing', models.BooleanField(default=True, help_text='Free text: faults the taxonomy misses.')),
-                ('selection', models.JSONField(blank=True, default=dict, help_text='How the categories were chosen.')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('opened_at', models.DateTimeField(blank=True, null=True)),
-                ('closed_at', models.DateTimeField(blank=True, null=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='surveys', to='labelling.project')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("title", models.CharField(max_length=200)),
+                (
+                    "intro",
+                    models.TextField(blank=True, help_text="Shown to respondents above the questions (plain text)."),
+                ),
+                (
+                    "token",
+                    models.CharField(
+                        default=taxonomy.validation.models.new_token, editable=False, max_length=64, unique=True
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("draft", "Draft"), ("open", "Open"), ("closed", "Closed")],
+                        default="draft",
+                        max_length=10,
+                    ),
+                ),
+                ("ask_severity", models.BooleanField(default=True, help_text="Severity 1–5 when encountered.")),
+                (
+                    "ask_effort",
+                    models.BooleanField(default=True, help_text="Effort to diagnose and fix 1–5 when encountered."),
+                ),
+                ("ask_comment", models.BooleanField(default=True, help_text="An optional comment per category.")),
+                (
+                    "ask_background",
+                    models.BooleanField(default=True, help_text="Role, years of experience, frameworks used."),
+                ),
+                ("ask_missing", models.BooleanField(default=True, help_text="Free text: faults the taxonomy misses.")),
+                ("selection", models.JSONField(blank=True, default=dict, help_text="How the categories were chosen.")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("opened_at", models.DateTimeField(blank=True, null=True)),
+                ("closed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="surveys", to="labelling.project"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['project', '-created_at', '-id'],
+                "ordering": ["project", "-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Response',
+            name="Response",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('token', models.CharField(default=taxonomy.validation.models.new_token, editable=False, max_length=64, unique=True)),
-                ('role', models.CharField(blank=True, choices=[('developer', 'Developer / engineer in industry'), ('researcher', 'Researcher'), ('student', 'Student'), ('other', 'Other')], max_length=20)),
-                ('experience_years', models.PositiveSmallIntegerField(blank=True, help_text='Years of experience with deep learning.', null=True, validators=[django.core.validators.MaxValueValidator(70)])),
-                ('missing_faults', models.TextField(blank=True, help_text='Faults the respondent missed in the taxonomy.')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('submitted_at', models.DateTimeField(blank=True, null=True)),
-                ('survey', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='responses', to='validation.survey')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "token",
+                    models.CharField(
+                        default=taxonomy.validation.models.new_token, editable=False, max_length=64, unique=True
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("developer", "Developer / engineer in industry"),
+                            ("researcher", "Researcher"),
+                            ("student", "Student"),
+                            ("other", "Other"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "experience_years",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        help_text="Years of experience with deep learning.",
+                        null=True,
+                        validators=[django.core.validators.MaxValueValidator(70)],
+                    ),
+                ),
+                (
+                    "missing_faults",
+                    models.TextField(blank=True, help_text="Faults the respondent missed in the taxonomy."),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("submitted_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "survey",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="responses", to="validation.survey"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['survey', 'id'],
+                "ordering": ["survey", "id"],
             },
         ),
         migrations.CreateModel(
-            name='SurveyCategory',
+            name="SurveyCategory",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveIntegerField(help_text='Taxonomy order at creation.')),
-                ('kind', models.CharField(choices=[('node', 'Inner category'), ('leaf', 'Leaf')], default='node', max_length=4)),
-                ('source_id', models.BigIntegerField(blank=True, help_text='Id of the Node or Leaf it was copied from.', null=True)),
-                ('code', models.CharField(blank=True, max_length=40)),
-                ('name', models.CharField(max_length=200)),
-                ('path', models.JSONField(default=list, help_text='Names from the top-level category down to this one.')),
-                ('level', models.PositiveSmallIntegerField(default=1, help_text='Depth in the taxonomy (1 = top level).')),
-                ('description', models.TextField(blank=True)),
-                ('survey', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='categories', to='validation.survey')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("position", models.PositiveIntegerField(help_text="Taxonomy order at creation.")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("node", "Inner category"), ("leaf", "Leaf")], default="node", max_length=4
+                    ),
+                ),
+                (
+                    "source_id",
+                    models.BigIntegerField(
+                        blank=True, help_text="Id of the Node or Leaf it was copied from.", null=True
+                    ),
+                ),
+                ("code", models.CharField(blank=True, max_length=40)),
+                ("name", models.CharField(max_length=200)),
+                (
+                    "path",
+                    models.JSONField(default=list, help_text="Names from the top-level category down to this one."),
+                ),
+                (
+                    "level",
+                    models.PositiveSmallIntegerField(default=1, help_text="Depth in the taxonomy (1 = top level)."),
+                ),
+                ("description", models.TextField(blank=True)),
+                (
+                    "survey",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="categories", to="validation.survey"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['survey', 'position'],
+                "ordering": ["survey", "position"],
             },
         ),
         migrations.CreateModel(
-            name='Answer',
+            name="Answer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('encountered', models.BooleanField()),
-                ('severity', models.PositiveSmallIntegerField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(5)])),
-                ('effort', models.PositiveSmallIntegerField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(5)])),
-                ('comment', models.TextField(blank=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('response', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='answers', to='validation.response')),
-                ('category', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='answers', to='validation.surveycategory')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("encountered", models.BooleanField()),
+                (
+                    "severity",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(5),
+                        ],
+                    ),
+                ),
+                (
+                    "effort",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(5),
+                        ],
+                    ),
+                ),
+                ("comment", models.TextField(blank=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "response",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="answers", to="validation.response"
+                    ),
+                ),
+                (
+                    "category",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="answers",
+                        to="validation.surveycategory",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['response', 'category__position'],
+                "ordering": ["response", "category__position"],
             },
         ),
         migrations.CreateModel(
-            name='ResponseFramework',
+            name="ResponseFramework",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=60)),
-                ('response', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='frameworks', to='validation.response')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=60)),
+                (
+                    "response",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="frameworks", to="validation.response"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['response', 'name'],
-                'constraints': [models.UniqueConstraint(fields=('response', 'name'), name='responseframework_unique_name')],
+                "ordering": ["response", "name"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("response", "name"), name="responseframework_unique_name")
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='survey',
-            constraint=models.UniqueConstraint(fields=('project', 'title'), name='survey_unique_title'),
+            model_name="survey",
+            constraint=models.UniqueConstraint(fields=("project", "title"), name="survey_unique_title"),
         ),
         migrations.AddIndex(
-            model_name='response',
-            index=models.Index(fields=['survey', 'submitted_at'], name='validation__survey__d51272_idx'),
+            model_name="response",
+            index=models.Index(fields=["survey", "submitted_at"], name="validation__survey__d51272_idx"),
         ),
         migrations.AddConstraint(
-            model_name='surveycategory',
-            constraint=models.UniqueConstraint(fields=('survey', 'position'), name='surveycategory_unique_position'),
+            model_name="surveycategory",
+            constraint=models.UniqueConstraint(fields=("survey", "position"), name="surveycategory_unique_position"),
         ),
         migrations.AddConstraint(
-            model_name='surveycategory',
-            constraint=models.UniqueConstraint(condition=models.Q(('source_id__isnull', False)), fields=('survey', 'kind', 'source_id'), name='surveycategory_unique_source'),
+            model_name="surveycategory",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("source_id__isnull", False)),
+                fields=("survey", "kind", "source_id"),
+                name="surveycategory_unique_source",
+            ),
         ),
         migrations.AddIndex(
-            model_name='answer',
-            index=models.Index(fields=['category', 'encountered'], name='validation__categor_424d81_idx'),
+            model_name="answer",
+            index=models.Index(fields=["category", "encountered"], name="validation__categor_424d81_idx"),
         ),
         migrations.AddConstraint(
-            model_name='answer',
-            constraint=models.UniqueConstraint(fields=('response', 'category'), name='answer_unique_category'),
+            model_name="answer",
+            constraint=models.UniqueConstraint(fields=("response", "category"), name="answer_unique_category"),
         ),
         migrations.AddConstraint(
-            model_name='answer',
-            constraint=models.CheckConstraint(condition=models.Q(('severity__isnull', True), models.Q(('severity__gte', 1), ('severity__lte', 5)), _connector='OR'), name='answer_severity_range'),
+            model_name="answer",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("severity__isnull", True), models.Q(("severity__gte", 1), ("severity__lte", 5)), _connector="OR"
+                ),
+                name="answer_severity_range",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='answer',
-            constraint=models.CheckConstraint(condition=models.Q(('effort__isnull', True), models.Q(('effort__gte', 1), ('effort__lte', 5)), _connector='OR'), name='answer_effort_range'),
+            model_name="answer",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("effort__isnull", True), models.Q(("effort__gte", 1), ("effort__lte", 5)), _connector="OR"
+                ),
+                name="answer_effort_range",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='answer',
-            constraint=models.CheckConstraint(condition=models.Q(('encountered', True), models.Q(('severity__isnull', True), ('effort__isnull', True)), _connector='OR'), name='answer_ratings_only_when_encountered'),
+            model_name="answer",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("encountered", True),
+                    models.Q(("severity__isnull", True), ("effort__isnull", True)),
+                    _connector="OR",
+                ),
+                name="answer_ratings_only_when_encountered",
+            ),
         ),
     ]
