@@ -241,14 +241,14 @@ def parse_flag(value) -> bool | None:
 
 
 def parse_count(value) -> int | None:
+    """A count cell as a whole number; None when unreadable (text, NaN, infinite)."""
     if value is None:
         return None
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return int(value)
-    text = cell_text(value)
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        value = cell_text(value)
     try:
-        return int(float(text))
-    except ValueError:
+        return int(float(value)) if not isinstance(value, int) else value
+    except (ValueError, OverflowError):  # "abc", NaN; "inf", 1e999
         return None
 
 

@@ -118,3 +118,35 @@ def test_numbers_beyond_the_database_columns_are_a_400(team, lead):
     response = lead.post(f"/p/{slug}/import/round/", {"round": huge, "file": SimpleUploadedFile("r.xlsx", GOOD)})
     assert response.status_code == 400
     assert not Job.objects.exists() and not Round.objects.exists()
+
+
+def test_a_count_cell_reading_inf_or_nan_is_unreadable_not_a_crash(team):
+    """NumberOfEvaluators as "inf" or "1e999" (CSV), or Infinity and NaN (JSON): int() raised
+    OverflowError/ValueError, and the whole round import failed with "Unexpected error"."""
+    from labelling.importers.services import round_import_file
+    from labelling.importers.values import parse_count
+
+    assert [parse_count(v) for v in ("inf", "1e999", "nan", float("inf"), float("nan"), "3", 2.0, True)] == [
+        *(None,) * 5,
+        3,
+        2,
+        1,
+    ]
+    rows = [
+        {
+            "Link": "https://stackoverflow.com/questions/9",
+            "EntityType": "so-keras",
+            "NumberOfEvaluators": float("inf"),
+            "Evaluator1": "E1",
+            "Tag1": "nan loss",
+            "Evaluator2": "E2",
+            "Tag2": "nan loss",
+            "Conflict": float("nan"),
+            "Final Tag": "nan loss",
+        }
+    ]
+    report = round_import_file(
+        project=team.project, data=json.dumps(rows).encode(), filename="r.json", number=1, user=team.lead
+    )
+    assert Round.objects.filter(project=team.project, number=1).exists()
+    assert report
