@@ -24,6 +24,9 @@ from .models import Comparison, ComparisonClass, Leaf, Node, TaxonomyChange
 EDITOR_ROLES = ("lead", "moderator")
 MAX_NAME = 200
 MAX_CODE = 40
+# Categories nest at most this deep (a code of 40 characters has at most 20 levels). The tree page
+# renders nesting recursively; at some 60 levels it failed with a RecursionError for every member.
+MAX_DEPTH = 20
 _UNSET = object()
 
 
@@ -209,6 +212,8 @@ def node_create(
     with transaction.atomic():
         _lock(project)
         parent_node = _node_in(project, parent, field="parent")
+        if parent_node is not None:
+            _depth_check(_depths(project).get(parent_node.id, 0) + 1, field="parent")
         code = _code_validate(project, code)
         clash = _sibling_clash(project, parent_node.id if parent_node else None, name)
         if clash is not None:
@@ -290,6 +295,9 @@ def node_move(*, node: Node, user, parent=None) -> Node:
         clash = _sibling_clash(project, target_id, node.name, exclude_ids=[node.id])
         if clash is not None:
             raise Conflict(f'{_where(target)} already has a category named "{clash.name}".', field="parent")
+        if target is not None:
+            depths = _depths(project)
+            _depth_check(depths.get(target.id, 0) + _subtree_levels(project, node.id, depths), field="parent")
         rec = _Recorder()
         rec.node(node)
         old_parent = node.parent
@@ -303,6 +311,22 @@ def node_move(*, node: Node, user, parent=None) -> Node:
             rec,
         )
     return node
+
+
+def _depths(project: Project) -> dict[int, int]:
+    """Depth (1 = top level) of each of the project's categories."""
+    return selectors.node_depths(Node.objects.filter(project=project).values_list("id", "parent_id"))
+
+
+def _depth_check(depth: int, *, field: str) -> None:
+    if depth > MAX_DEPTH:
+        raise InvalidInput(f"Categories nest at most {MAX_DEPTH} levels deep; this would make {depth}.", field=field)
+
+
+def _subtree_levels(project: Project, node_id: int, depths: dict[int, int]) -> int:
+    """Levels of the subtree under `node_id`, the node itself included (1: no sub-categories)."""
+    below = [depths.get(i, 0) for i in _descendant_ids(project, node_id)]
+    return max(below, default=depths.get(node_id, 0)) - depths.get(node_id, 0) + 1
 
 
 def _descendant_ids(project: Project, node_id: int) -> set[int]:
@@ -383,6 +407,8 @@ def node_merge(*, source: Node, target: Node, user) -> Node:
             raise InvalidInput(
                 f'Cannot merge "{source.name}" into "{target.name}": "{target.name}" is inside it.', field="target"
             )
+        depths = _depths(project)  # the source's sub-categories move under the target
+        _depth_check(depths.get(target.id, 0) + _subtree_levels(project, source.id, depths) - 1, field="target")
         rec = _Recorder()
         summary = f'Merged "{source.name}" into "{target.name}"'
         _node_merge(source, target, rec)
@@ -718,6 +744,7 @@ def taxonomy_import_json(*, project: Project, user, data) -> dict:
         _lock(project)
         rounds = {r.number: r for r in Round.objects.filter(project=project)}
         fallback = selectors.current_round(project)
+        depths = _depths(project)
         rec = _Recorder()
 
         def entry_round(entry, path):
@@ -795,7 +822,9 @@ def taxonomy_import_json(*, project: Project, user, data) -> dict:
                         round_created=entry_round(entry, here) or fallback,
                         created_by=user if getattr(user, "is_authenticated", False) else None,
                     )
+                    _depth_check(depths.get(parent.id, 0) + 1 if parent else 1, field=here)
                     _save(node, what=f'"{name}"', field=here)
+                    depths[node.id] = depths.get(parent.id, 0) + 1 if parent else 1
                     rec.created_nodes.append(node.id)
                     report["nodes_created"] += 1
                 visit(children, node, f"{here}.children", depth + 1)
