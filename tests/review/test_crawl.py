@@ -210,6 +210,15 @@ QUERY_KEYS = [
     "interview",
     "category",
     "download",
+    "search",
+    "ordering",
+    "file_format",
+    "min_count",
+    "mine",
+    "pseudonymise",
+    "part",
+    "stage",
+    "pending",
 ]
 ODD_VALUES = ["²", "-1", "99999999999999999999", "abc", "\x00", "node-²", "x" * 3000]
 
@@ -236,4 +245,51 @@ def test_odd_query_parameters_never_raise(worlds):
                     status = f"raised {exc.__class__.__name__}: {exc}"
                 if not isinstance(status, int) or status >= 500:
                     problems.append((url, query if len(query) == 1 else str(query)[:60], status))
+    assert not problems, "\n".join(map(str, problems))
+
+
+JUNK_BODIES = [
+    {},
+    {"action": "bogus", "name": "x", "id": "abc", "label_id": "abc", "target": "abc", "parent": "abc", "node": "abc"},
+    {"action": "delete"},
+    {"action": "close"},
+    {"action": "flag", "term_id": "abc"},
+    {"action": "keep"},
+    {"action": "edit"},
+    {"action": "update"},
+    {"action": "reopen"},
+    {"action": "add_classes"},
+    {"action": "merge", "label_id": "1"},
+    {"action": "rename", "label_id": "1"},
+]
+
+
+@pytest.mark.django_db
+def test_every_url_takes_junk_writes_without_a_server_error(worlds):
+    """POST (and PUT, PATCH, DELETE) with empty and junk bodies to every route as a member holding every
+    role and as a plain evaluator: 4xx or a redirect, never a 5xx."""
+    a, _ = worlds
+    everyone = member(a.project, lead=True, moderator=True, evaluator=True, username="all-roles")
+    problems = []
+    for user in (everyone, a.evaluators[0]):
+        client = Client()
+        client.force_login(user)
+        for name, keys in url_names():
+            if name in ("logout", "login"):
+                continue
+            for url in fill(name, keys, a.ids)[:1]:
+                for body in JUNK_BODIES:
+                    calls = [("post", {"data": body}), ("post", {"data": body, "HTTP_HX_REQUEST": "true"})]
+                    if url.startswith("/api/"):
+                        calls = [
+                            (m, {"data": body, "content_type": "application/json"}) for m in ("post", "put", "patch")
+                        ]
+                        calls.append(("delete", {}))
+                    for method, kwargs in calls:
+                        try:
+                            status = getattr(client, method)(url, **kwargs).status_code
+                        except Exception as exc:  # noqa: BLE001
+                            status = f"raised {exc.__class__.__name__}: {exc}"
+                        if not isinstance(status, int) or status >= 500:
+                            problems.append((user.username, method, url, body, status))
     assert not problems, "\n".join(map(str, problems))
