@@ -34,17 +34,87 @@ class SqlNames:
         return self.quote(model._meta.get_field(name).column)
 
 
-class PreparedRead:
-    """One row of a hot read, loaded as model instances (and trailing scalar columns).
+class _Prepared:
+    """A statement with %(name)s parameters, prepared once per PostgreSQL session (elsewhere run as is).
+
+    `params`: (name, PostgreSQL type) pairs, the order of the prepared statement's $1, $2…
+    `prep`: parameters given as Python values of a model field ({name: (model, field name)}),
+    turned into database values by that field, as the ORM would."""
+
+    def __init__(self, name: str, *, params, prep=None):
+        self.name, self.params, self.prep = name, params, prep or {}
+        self._compiled = {}
+
+    def _connection(self, using):
+        return connections[using or DEFAULT_DB_ALIAS]
+
+    def _compiled_for(self, connection):
+        compiled = self._compiled.get(connection.vendor)
+        if compiled is None:
+            compiled = self._compiled[connection.vendor] = self._compile(connection)
+        return compiled
+
+    def _with_prepare(self, connection, sql: str) -> tuple[str, str | None]:
+        """The SQL, and on PostgreSQL its PREPARE statement (parameters numbered $1, $2…)."""
+        prepare = None
+        if connection.vendor == "postgresql":
+            numbered = sql % {name: f"${i}" for i, (name, _) in enumerate(self.params, start=1)}
+            prepare = f"PREPARE {self.name} ({', '.join(t for _, t in self.params)}) AS {numbered}"
+        return sql, prepare
+
+    def _execute(self, cursor, connection, sql, prepare, values) -> None:
+        for name, (model, field) in self.prep.items():
+            values[name] = model._meta.get_field(field).get_db_prep_save(values[name], connection)
+        if prepare:
+            self._prepare(connection, prepare)
+            placeholders = ", ".join(["%s"] * len(self.params))
+            cursor.execute(f"EXECUTE {self.name} ({placeholders})", [values[p] for p, _ in self.params])
+        else:
+            cursor.execute(sql, values)
+
+    def _prepare(self, connection, prepare: str) -> None:
+        """PREPARE once per database session (a reconnect starts a new one, without the statement)."""
+        raw = connection.connection
+        done = getattr(connection, "_concord_prepared", None)
+        if done is None or done[0] is not raw:
+            done = connection._concord_prepared = (raw, set())
+        if self.name not in done[1]:
+            with raw.cursor() as cursor:
+                cursor.execute("SELECT 1 FROM pg_prepared_statements WHERE name = %s", [self.name])
+                if cursor.fetchone() is None:
+                    cursor.execute(prepare)
+            done[1].add(self.name)
+
+
+class PreparedWrite(_Prepared):
+    """An INSERT or UPDATE; `statement(names)` returns its SQL given a `SqlNames`. `run` returns the
+    row of its RETURNING clause, if it has one."""
+
+    def __init__(self, name: str, *, params, statement, prep=None):
+        super().__init__(name, params=params, prep=prep)
+        self.statement = statement
+
+    def _compile(self, connection):
+        return self._with_prepare(connection, self.statement(SqlNames(connection)))
+
+    def run(self, *, using: str | None = None, **values) -> tuple | None:
+        connection = self._connection(using)
+        sql, prepare = self._compiled_for(connection)
+        with connection.cursor() as cursor:
+            self._execute(cursor, connection, sql, prepare, values)
+            return cursor.fetchone() if cursor.description else None
+
+
+class PreparedRead(_Prepared):
+    """Rows of a hot read, loaded as model instances (and trailing scalar columns).
 
     `tables`: (alias, model, attnames) in select order; a table whose primary key comes back NULL
-    (an outer join found nothing) loads as None. `params`: (name, PostgreSQL type) pairs, the order
-    of the prepared statement's $1, $2… `build(names)` returns (extra select expressions, the SQL from
-    FROM on) with %(name)s placeholders, given a `SqlNames`."""
+    (an outer join found nothing) loads as None. `build(names)` returns (extra select expressions,
+    the SQL from FROM on) with %(name)s placeholders, given a `SqlNames`."""
 
-    def __init__(self, name: str, *, tables, params, build):
-        self.name, self.tables, self.params, self.build = name, tables, params, build
-        self._compiled = {}
+    def __init__(self, name: str, *, tables, params, build, prep=None):
+        super().__init__(name, params=params, prep=prep)
+        self.tables, self.build = tables, build
 
     def fetch(self, *, using: str | None = None, **values) -> tuple | None:
         """The first row, or None."""
@@ -55,18 +125,10 @@ class PreparedRead:
         return self._run(using, values, many=True)
 
     def _run(self, using, values, *, many: bool) -> list[tuple]:
-        connection = connections[using or DEFAULT_DB_ALIAS]
-        compiled = self._compiled.get(connection.vendor)
-        if compiled is None:
-            compiled = self._compiled[connection.vendor] = self._compile(connection)
-        sql, prepare, loaders = compiled
+        connection = self._connection(using)
+        sql, prepare, loaders = self._compiled_for(connection)
         with connection.cursor() as cursor:
-            if prepare:
-                self._prepare(connection, prepare)
-                placeholders = ", ".join(["%s"] * len(self.params))
-                cursor.execute(f"EXECUTE {self.name} ({placeholders})", [values[p] for p, _ in self.params])
-            else:
-                cursor.execute(sql, values)
+            self._execute(cursor, connection, sql, prepare, values)
             rows = cursor.fetchall() if many else cursor.fetchmany(1)
         return [self._load(connection, loaders, row) for row in rows]
 
@@ -83,25 +145,8 @@ class PreparedRead:
             loaders.append((model, [f.attname for f in fields], converters))
             select += [f"{alias}.{names.quote(f.column)}" for f in fields]
         extras, rest = self.build(names)
-        sql = f"SELECT {', '.join([*select, *extras])} {rest}"
-        prepare = None
-        if connection.vendor == "postgresql":
-            numbered = sql % {name: f"${i}" for i, (name, _) in enumerate(self.params, start=1)}
-            prepare = f"PREPARE {self.name} ({', '.join(t for _, t in self.params)}) AS {numbered}"
+        sql, prepare = self._with_prepare(connection, f"SELECT {', '.join([*select, *extras])} {rest}")
         return sql, prepare, loaders
-
-    def _prepare(self, connection, prepare: str) -> None:
-        """PREPARE once per database session (a reconnect starts a new one, without the statement)."""
-        raw = connection.connection
-        done = getattr(connection, "_concord_prepared", None)
-        if done is None or done[0] is not raw:
-            done = connection._concord_prepared = (raw, set())
-        if self.name not in done[1]:
-            with raw.cursor() as cursor:
-                cursor.execute("SELECT 1 FROM pg_prepared_statements WHERE name = %s", [self.name])
-                if cursor.fetchone() is None:
-                    cursor.execute(prepare)
-            done[1].add(self.name)
 
     def _load(self, connection, loaders, row) -> tuple:
         loaded, start = [], 0

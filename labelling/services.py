@@ -14,7 +14,7 @@ from taxonomy.models import Leaf  # label merges move taxonomy leaves
 from .errors import Conflict, InvalidInput, NotAllowed, NotFound
 from .models import Annotation, Artefact, Assignment, Label, Membership, Project, Round, RoundItem, Verdict
 from .planning import plan_pairs
-from .prepared import PreparedRead
+from .prepared import PreparedRead, PreparedWrite
 from .text import MAX_LABEL_LENGTH, clean_label, normalise_label
 
 User = get_user_model()
@@ -530,6 +530,34 @@ _ITEM_ANSWERS = PreparedRead(
 )
 
 
+# A first answer: the annotation (every column, so a field added to the model fails here, not silently)…
+_ANNOTATION_FIELDS = ("id", "assignment_id", "label_id", "verdict", "note", "history", "created_at", "updated_at")
+assert tuple(f.attname for f in Annotation._meta.concrete_fields) == _ANNOTATION_FIELDS, "update the INSERT below"
+_ANNOTATION_INSERT = PreparedWrite(
+    "concord_annotation_insert",
+    params=(
+        *(("assignment", "bigint"), ("label", "bigint"), ("verdict", "text"), ("note", "text")),
+        *(("history", "jsonb"), ("now", "timestamptz")),
+    ),
+    prep={"history": (Annotation, "history"), "now": (Annotation, "created_at")},
+    statement=lambda n: (
+        f"INSERT INTO {n.table(Annotation)} ({', '.join(n.col(Annotation, f) for f in _ANNOTATION_FIELDS[1:])})"
+        " VALUES (%(assignment)s, %(label)s, %(verdict)s, %(note)s, %(history)s, %(now)s, %(now)s)"
+        f" RETURNING {n.col(Annotation, 'id')}"
+    ),
+)
+# …and the assignment done.
+_ASSIGNMENT_DONE = PreparedWrite(
+    "concord_assignment_done",
+    params=(("assignment", "bigint"), ("now", "timestamptz")),
+    prep={"now": (Assignment, "completed_at")},
+    statement=lambda n: (
+        f"UPDATE {n.table(Assignment)} SET {n.col(Assignment, 'completed_at')} = %(now)s"
+        f" WHERE {n.col(Assignment, 'id')} = %(assignment)s"
+    ),
+)
+
+
 def _annotation_write(*, assignment_id, user, label, verdict, note, project, membership) -> Annotation:
     key = normalise_label(label) if label else ""
     found = _ASSIGNMENT_FOR_SUBMIT.fetch(assignment=assignment_id, key=key)
@@ -563,21 +591,27 @@ def _annotation_write(*, assignment_id, user, label, verdict, note, project, mem
         label_obj = label_get_or_create(project=project, name=label, user=user)
     verdict = "" if label_obj else verdict
     annotation_id = next((row[2] for row in rows if row[0] == assignment.id), None)
-    if annotation_id is None:
-        annotation = Annotation(assignment=assignment)
+    label_id = label_obj.id if label_obj else None
+    now = timezone.now()
+    if annotation_id is None:  # the first answer: two prepared statements (the ORM's saves cost more here)
+        (new_id,) = _ANNOTATION_INSERT.run(
+            assignment=assignment.id, label=label_id, verdict=verdict, note=note, history=[], now=now
+        )
+        values = [new_id, assignment.id, label_id, verdict, note, [], now, now]
+        annotation = Annotation.from_db(assignment._state.db, _ANNOTATION_FIELDS, values)
+        annotation.was_created = True
     else:
         annotation = Annotation.objects.get(id=annotation_id)
-        if (annotation.label_id, annotation.verdict) != (label_obj.id if label_obj else None, verdict):
-            annotation.history = [*annotation.history, {"value": str(annotation), "at": timezone.now().isoformat()}]
+        if (annotation.label_id, annotation.verdict) != (label_id, verdict):
+            annotation.history = [*annotation.history, {"value": str(annotation), "at": now.isoformat()}]
+        annotation.was_created = False
+        annotation.label_id, annotation.verdict, annotation.note = label_id, verdict, note
+        annotation.save()
     annotation.assignment = assignment
-    annotation.was_created = annotation._state.adding
     annotation.label = label_obj
-    annotation.verdict = verdict
-    annotation.note = note
-    annotation.save()
     if assignment.completed_at is None:
-        assignment.completed_at = timezone.now()
-        assignment.save(update_fields=["completed_at"])
+        _ASSIGNMENT_DONE.run(assignment=assignment.id, now=now)
+        assignment.completed_at = now
     answers = [
         (order, label_obj.id if label_obj else None, verdict) if row_id == assignment.id else (order, label_id, v)
         for row_id, order, _, label_id, v in rows
@@ -716,7 +750,13 @@ _ESCALATION_CANDIDATE = PreparedRead(
     tables=(),
     params=(("project", "bigint"), ("item", "bigint"), ("round", "bigint")),
     build=lambda n: (
-        [f"m.{n.col(Membership, 'user')}"],
+        [
+            f"m.{n.col(Membership, 'user')}",
+            # whether they take part in the round already (then the round's evaluators need no insert)
+            f"EXISTS (SELECT 1 FROM {n.quote(Round.evaluators.through._meta.db_table)} e"
+            f" WHERE e.{n.col(Round.evaluators.through, 'round')} = %(round)s"
+            f" AND e.{n.col(Round.evaluators.through, 'user')} = m.{n.col(Membership, 'user')})",
+        ],
         f"FROM {n.table(Membership)} m INNER JOIN {n.table(User)} u"
         f" ON u.{n.col(User, 'id')} = m.{n.col(Membership, 'user')}"
         f" WHERE m.{n.col(Membership, 'project')} = %(project)s AND m.{n.col(Membership, 'is_evaluator')}"
@@ -755,14 +795,15 @@ def item_escalate(*, item_id: int) -> str:
             item.save(update_fields=["status", "is_conflict", "conflict_reason", "updated_at"])
             return "conflict"
         found = _ESCALATION_CANDIDATE.fetch(project=project.id, item=item.id, round=rnd.id)
-        candidate = found[0] if found else None
+        candidate, in_round = found if found else (None, False)
         if candidate is None:
             _item_to_conflict(item, reason="No eligible evaluator left to break the tie.")
             item.save(update_fields=["status", "is_conflict", "conflict_reason", "updated_at"])
             return "conflict"
         next_order = max(order for _, order, _ in assigned) + 1
         Assignment.objects.create(round=rnd, item=item, evaluator_id=candidate, order=next_order)
-        rnd.evaluators.add(candidate)  # idempotent for many-to-many
+        if not in_round:
+            rnd.evaluators.add(candidate)  # idempotent for many-to-many
         return "assigned"
 
 

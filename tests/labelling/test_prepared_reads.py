@@ -173,3 +173,21 @@ def test_token_and_membership_are_one_query_and_refusals_stay_as_they_were(team,
     session = APIClient()
     session.force_login(team.evaluators[2])  # session authentication is untouched
     assert session.get(url).status_code in (200, 204)
+
+
+def test_a_first_answer_written_by_prepared_statements_is_what_the_orm_reads_back(team):
+    eva1, eva2, _ = team.evaluators
+    rnd = make_round(team, [eva1, eva2], 1)
+    a1, a2 = rnd.items.get().assignments.order_by("order")
+    first = services.annotation_submit(assignment_id=a1.id, user=eva1, label="Shape  mismatch.", note="n")
+    second = services.annotation_submit(assignment_id=a2.id, user=eva2, verdict="generic")
+    for written in (first, second):
+        stored = Annotation.objects.get(pk=written.pk)
+        assert fields(written) == fields(stored) and written.was_created
+        assert stored.history == [] and stored.created_at == stored.updated_at and stored.created_at.tzinfo
+        done = Assignment.objects.get(pk=stored.assignment_id)
+        assert done.completed_at == stored.created_at
+    assert first.label.name == "Shape mismatch." and Annotation.objects.get(pk=first.pk).note == "n"
+    assert second.label is None and second.verdict == "generic"
+    edited = services.annotation_submit(assignment_id=a1.id, user=eva1, label="other")  # the ORM path
+    assert not edited.was_created and fields(edited) == fields(Annotation.objects.get(pk=first.pk))
