@@ -76,7 +76,12 @@ TEMPLATES = [
 # --- Database -----------------------------------------------------------------
 DEFAULT_SQLITE_URL = f"sqlite:///{BASE_DIR / 'var' / 'concord.sqlite3'}"
 DATABASE_URL = os.environ.get("DATABASE_URL") or DEFAULT_SQLITE_URL
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=int(os.environ.get("CONN_MAX_AGE", "0")))}
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
+# Persistent connections for a database server (a new PostgreSQL connection per request costs more than
+# the labelling loop's queries), checked before reuse in each request; SQLite opens files cheaply.
+_server_db = DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3"
+DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("CONN_MAX_AGE") or (600 if _server_db else 0))
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env_bool("CONN_HEALTH_CHECKS", _server_db)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     _name = DATABASES["default"].get("NAME")
     if _name and _name != ":memory:":
