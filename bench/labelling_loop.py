@@ -8,13 +8,16 @@ For each scale (default 1,000 and 100,000 artefacts) it:
    kept back) went through a closed past round, two to six evaluators each, agreed,
    decided by majority or resolved by a moderator; the rest form an open round created
    by the real `round_create` service for 20 evaluators;
-3. starts gunicorn on 127.0.0.1 (a free port) serving Concord, wrapped so that every
-   response carries `X-Query-Count` (the SQL statements the request ran);
-4. drives the loop with 20 concurrent clients (threads, keep-alive HTTP, token auth) for
-   a bounded time. One operation = POST my annotation for the current assignment and
-   receive my next assignment in the same response (one request);
-5. prints operations per second, p50/p95/p99 latency and queries per request, then stops
-   gunicorn and drops the database (unless --keep).
+3. starts gunicorn on 127.0.0.1 (a free port) with the deployed settings (gunicorn.conf.py,
+   the settings' persistent connections; --workers/--threads override) serving Concord,
+   wrapped so that every response carries `X-Query-Count` (the SQL statements the request ran);
+4. drives the loop with 20 concurrent clients (threads, keep-alive HTTP, token auth): a warm-up,
+   then a measured window that ends after --duration seconds or when a client's queue runs
+   empty (at small scales the open round is soon done). One operation = POST my annotation for
+   the current assignment and receive my next assignment in the same response (one request);
+5. prints operations per second, p50/p95/p99 latency (also per number of queries: a first label,
+   a decision, a disagreement with its escalation), CPU per operation and queries per request,
+   whether the target is met, then stops gunicorn and drops the database (unless --keep).
 
 Escalations after a disagreement run through Celery: eagerly inside the request by
 default (as embedded), or by a real worker with --redis-url.
@@ -52,15 +55,21 @@ SLUG = "bench"
 _django_app = None
 
 
-def counting_app(environ, start_response):
-    """Concord's WSGI application, adding `X-Query-Count` to every response (bench only)."""
+def django_app():
     global _django_app
     if _django_app is None:
         from django.core.wsgi import get_wsgi_application
 
         _django_app = get_wsgi_application()
+    return _django_app
+
+
+def counting_app(environ, start_response):
+    """Concord's WSGI application, adding `X-Query-Count` (the SQL statements the request ran) and
+    `X-Worker` (the serving process) to every response (bench only)."""
     from django.db import connection
 
+    app = django_app()
     count = [0]
 
     def counter(execute, sql, params, many, context):
@@ -69,10 +78,15 @@ def counting_app(environ, start_response):
 
     def start(status, headers, exc_info=None):
         headers.append(("X-Query-Count", str(count[0])))
+        headers.append(("X-Worker", str(os.getpid())))
         return start_response(status, headers, exc_info)
 
     with connection.execute_wrapper(counter):
-        return _django_app(environ, start)
+        return app(environ, start)
+
+
+if os.environ.get("CONCORD_BENCH_SERVER"):  # imported by gunicorn: load Django now (preload_app loads it once)
+    django_app()
 
 
 # --- setup ---------------------------------------------------------------------------------------
@@ -83,11 +97,17 @@ def parse_args(argv=None):
     parser.add_argument("--scales", default="1000,100000", help="artefact counts to run, comma-separated")
     parser.add_argument("--clients", type=int, default=20, help="concurrent clients (each a different evaluator)")
     parser.add_argument("--duration", type=float, default=20.0, help="seconds of measured load per scale")
-    parser.add_argument("--warmup", type=float, default=3.0, help="seconds of unmeasured load first")
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=3.0,
+        help="seconds of unmeasured load first (less when a tenth of the open round is done before)",
+    )
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE))
     parser.add_argument("--redis-url", default="", help="run escalations in a real Celery worker using this Redis")
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
+    parser.add_argument("--workers", type=int, help="gunicorn worker processes (default: gunicorn.conf.py's)")
+    parser.add_argument("--threads", type=int, help="gunicorn threads per worker (default: gunicorn.conf.py's)")
+    parser.add_argument("--worker-class", help="gunicorn worker class (default: gunicorn.conf.py's)")
     parser.add_argument("--keep", action="store_true", help="keep the bench database afterwards")
     args = parser.parse_args(argv)
     args.scales = [int(s) for s in args.scales.split(",") if s.strip()]
@@ -294,7 +314,8 @@ def seed(n_artefacts: int, *, annotations_per_artefact: int = 3) -> dict:
         project=project, user=lead, evaluator_ids=evaluator_ids, sample_size=live, seed=2, name="Live round"
     )
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+        # As autovacuum leaves a database after bulk loads (and so that it does not start mid-measurement).
+        cursor.execute("VACUUM ANALYZE")
     return {
         "artefacts": Artefact.objects.count(),
         "annotations": Annotation.objects.count(),
@@ -315,6 +336,20 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def gunicorn_settings(args) -> dict:
+    """What the server runs with: gunicorn.conf.py (as deployed), overridden by the command line."""
+    import runpy
+
+    conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    return {
+        "workers": args.workers or conf["workers"],
+        "threads": args.threads or conf["threads"],
+        "worker_class": args.worker_class or conf["worker_class"],
+        "reuse_port": conf.get("reuse_port", False),
+        "keepalive": conf.get("keepalive"),
+    }
+
+
 def start_gunicorn(args, port: int) -> subprocess.Popen:
     env = {
         **os.environ,
@@ -322,35 +357,37 @@ def start_gunicorn(args, port: int) -> subprocess.Popen:
         "REDIS_URL": args.redis_url,
         "DJANGO_SETTINGS_MODULE": "concord.settings",
         "DEBUG": "0",
-        "CONN_MAX_AGE": "600",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'bench'}",
+        "CONCORD_BENCH_SERVER": "1",
     }
+    env.pop("CONN_MAX_AGE", None)  # the settings' default for PostgreSQL, as deployed
     command = [
         str(Path(sys.executable).parent / "gunicorn"),
         "labelling_loop:counting_app",
+        "--config",
+        str(ROOT / "gunicorn.conf.py"),
         "--bind",
         f"127.0.0.1:{port}",
-        "--workers",
-        str(args.workers),
-        "--worker-class",
-        "gthread",
-        "--threads",
-        str(args.threads),
-        "--keep-alive",
-        "30",
         "--log-level",
         "warning",
         "--chdir",
         str(ROOT),
     ]
+    for option, value in (
+        ("--workers", args.workers),
+        ("--threads", args.threads),
+        ("--worker-class", args.worker_class),
+    ):
+        if value:
+            command += [option, str(value)]
     return subprocess.Popen(command, env=env, start_new_session=True)
 
 
 def start_worker(args) -> subprocess.Popen | None:
     if not args.redis_url:
         return None
-    env = {**os.environ, "DATABASE_URL": args.database_url, "REDIS_URL": args.redis_url, "CONN_MAX_AGE": "600"}
+    env = {**os.environ, "DATABASE_URL": args.database_url, "REDIS_URL": args.redis_url}
     celery = str(Path(sys.executable).parent / "celery")
     command = [celery, "-A", "concord", "worker", "--concurrency", "2", "--loglevel", "warning"]
     return subprocess.Popen(command, env=env, cwd=ROOT, start_new_session=True)
@@ -367,18 +404,26 @@ def stop(process: subprocess.Popen | None) -> None:
         process.wait()
 
 
-def wait_until_up(port: int, token: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
+def wait_until_up(port: int, token: str, workers: int, timeout: float = 60) -> None:
+    """Until every worker process has answered a request (new connections land on any of them), so
+    that no client's keep-alive connection waits on a process still starting."""
+    seen, deadline = set(), time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
             conn.request("GET", "/api/projects/", headers={"Authorization": f"Token {token}"})
-            if conn.getresponse().status == 200:
-                return
+            response = conn.getresponse()
+            response.read()
+            conn.close()
+            if response.status == 200:
+                seen.add(response.getheader("X-Worker"))
+                if len(seen) >= workers:
+                    return
+                continue
         except OSError:
             pass
-        time.sleep(0.2)
-    raise RuntimeError("gunicorn did not come up")
+        time.sleep(0.1)
+    raise RuntimeError(f"gunicorn did not come up ({len(seen)} of {workers} workers answered)")
 
 
 # --- the clients ---------------------------------------------------------------------------------
@@ -391,7 +436,8 @@ class Evaluator(threading.Thread):
         super().__init__(daemon=True)
         self.port, self.token, self.rng, self.phases = port, token, random.Random(seed), phases
         self.latencies, self.queries, self.next_queries, self.statuses = [], Counter(), Counter(), Counter()
-        self.ops = 0
+        self.by_queries = {}  # queries per request: latencies (a first label, a decision, an escalation…)
+        self.ops = self.done = 0  # measured operations; all operations
         self.error = None
 
     def request(self, conn, method, path, body=None):
@@ -424,6 +470,8 @@ class Evaluator(threading.Thread):
                     if measuring:
                         self.next_queries[queries] += 1
                     if status == 204:
+                        if measuring:  # my queue ran empty: from now on fewer clients would load the server
+                            self.phases["exhausted"].set()
                         idle += 1
                         if idle > 100:
                             return  # the round is done for me
@@ -433,10 +481,12 @@ class Evaluator(threading.Thread):
                 idle = 0
                 body = {"label": self.label_for(current["artefact"]["id"])}
                 status, data, elapsed, queries = self.request(conn, "POST", f"{base}{current['id']}/annotation/", body)
-                if measuring:
+                self.done += 1
+                if measuring and not self.phases["stop"].is_set():
                     self.statuses[status] += 1
                     self.latencies.append(elapsed)
                     self.queries[queries] += 1
+                    self.by_queries.setdefault(queries, []).append(elapsed)
                     self.ops += 1
                 if status not in (200, 201):
                     current = None
@@ -482,22 +532,27 @@ def postgres_backends(url: str) -> list[int]:
         conn.close()
 
 
-def drive(port: int, tokens: list[str], args, server_pid: int) -> dict:
-    phases = {"start": threading.Event(), "measure": threading.Event(), "stop": threading.Event()}
+def drive(port: int, tokens: list[str], args, server_pid: int, open_assignments: int, worker_pid=None) -> dict:
+    """Warm up, then measure for `--duration` seconds or until a client's queue runs empty (a small
+    round: from then on fewer clients would load the server), whichever comes first."""
+    phases = {name: threading.Event() for name in ("start", "measure", "stop", "exhausted")}
     clients = [Evaluator(port, tokens[i % len(tokens)], i, phases) for i in range(args.clients)]
     for c in clients:
         c.start()
     phases["start"].set()
-    time.sleep(args.warmup)
+    warm_until = time.monotonic() + args.warmup
+    while time.monotonic() < warm_until and sum(c.done for c in clients) < open_assignments // 10:
+        time.sleep(0.01)
     server, database = process_tree(server_pid), postgres_backends(args.database_url)
-    cpu_before = (cpu_seconds(server), cpu_seconds(database), cpu_seconds([os.getpid()]))
+    worker = process_tree(worker_pid) if worker_pid else []
+    cpu_before = (cpu_seconds(server), cpu_seconds(database), cpu_seconds([os.getpid()]), cpu_seconds(worker))
     load_before = os.getloadavg()[0]
     phases["measure"].set()
     started = time.perf_counter()
-    time.sleep(args.duration)
+    exhausted = phases["exhausted"].wait(timeout=args.duration)
     phases["stop"].set()
     elapsed = time.perf_counter() - started
-    cpu_after = (cpu_seconds(server), cpu_seconds(database), cpu_seconds([os.getpid()]))
+    cpu_after = (cpu_seconds(server), cpu_seconds(database), cpu_seconds([os.getpid()]), cpu_seconds(worker))
     load = max(load_before, os.getloadavg()[0])
     for c in clients:
         c.join(timeout=60)
@@ -512,10 +567,28 @@ def drive(port: int, tokens: list[str], args, server_pid: int) -> dict:
 
     cpu = [after - before for before, after in zip(cpu_before, cpu_after, strict=True)]
     per_op = [round(1000 * c / ops, 2) if ops else None for c in cpu]
+    by_queries = {}
+    for c in clients:
+        for n, values in c.by_queries.items():
+            by_queries.setdefault(n, []).extend(values)
+    latency_by_queries = {
+        n: {
+            "requests": len(v),
+            "p50_ms": round(1000 * sorted(v)[len(v) // 2], 1),
+            "p95_ms": round(1000 * sorted(v)[int(0.95 * len(v))], 1),
+        }
+        for n, v in sorted(by_queries.items())
+    }
     return {
         "ops": ops,
         "seconds": round(elapsed, 1),
-        "cpu_ms_per_op": {"gunicorn": per_op[0], "postgres": per_op[1], "clients": per_op[2]},
+        "stopped_early": exhausted,
+        "cpu_ms_per_op": {
+            "gunicorn": per_op[0],
+            "postgres": per_op[1],
+            "clients": per_op[2],
+            **({"celery_worker": per_op[3]} if worker_pid else {}),
+        },
         "load_average": round(load, 1),
         "ops_per_second": round(ops / elapsed, 1),
         "p50_ms": round(pct(0.50), 1),
@@ -524,6 +597,7 @@ def drive(port: int, tokens: list[str], args, server_pid: int) -> dict:
         "mean_ms": round(1000 * statistics.fmean(latencies), 1) if latencies else None,
         "queries_per_submit": dict(sorted(queries.items())),
         "queries_per_next": dict(sorted(next_queries.items())),
+        "latency_by_queries": latency_by_queries,
         "statuses": dict(sorted(statuses.items())),
         "client_errors": [c.error for c in clients if c.error],
     }
@@ -566,8 +640,8 @@ def run_scale(args, n: int) -> dict:
     server = start_gunicorn(args, port)
     worker = start_worker(args)
     try:
-        wait_until_up(port, tokens[0])
-        result = drive(port, tokens, args, server.pid)
+        wait_until_up(port, tokens[0], gunicorn_settings(args)["workers"])
+        result = drive(port, tokens, args, server.pid, info["open_assignments"], worker.pid if worker else None)
     finally:
         stop(server)
         stop(worker)
@@ -577,10 +651,12 @@ def run_scale(args, n: int) -> dict:
 def main(argv=None) -> int:
     args = parse_args(argv)
     setup_django(args)
+    server = gunicorn_settings(args)
     print(
-        f"Concord labelling loop: {args.clients} clients, {args.duration:.0f} s measured per scale, gunicorn "
-        f"{args.workers}×{args.threads} (gthread), escalations {'in a Celery worker' if args.redis_url else 'eager'}, "
-        f"{os.cpu_count()} CPUs",
+        f"Concord labelling loop: {args.clients} clients, up to {args.duration:.0f} s measured per scale, gunicorn "
+        f"{server['workers']}×{server['threads']} ({server['worker_class']}"
+        f"{', reuse_port' if server['reuse_port'] else ''}), "
+        f"escalations {'in a Celery worker' if args.redis_url else 'eager'}, {os.cpu_count()} CPUs",
         flush=True,
     )
     results = []
@@ -597,14 +673,20 @@ def main(argv=None) -> int:
             print(
                 f"{result['ops']:,} operations in {result['seconds']} s: {result['ops_per_second']} ops/s, "
                 f"latency p50 {result['p50_ms']} ms, p95 {result['p95_ms']} ms, p99 {result['p99_ms']} ms"
+                + (" (stopped early: a queue ran empty)" if result["stopped_early"] else "")
             )
             cpu = result["cpu_ms_per_op"]
             print(
                 f"CPU per operation: gunicorn {cpu['gunicorn']} ms, PostgreSQL {cpu['postgres']} ms, "
-                f"clients {cpu['clients']} ms (load average {result['load_average']} on {os.cpu_count()} CPUs)"
+                + (f"Celery worker {cpu['celery_worker']} ms, " if "celery_worker" in cpu else "")
+                + f"clients {cpu['clients']} ms (load average {result['load_average']} on {os.cpu_count()} CPUs)"
             )
             print(f"queries per submit+next request: {result['queries_per_submit']} (queries: requests)")
             print(f"queries per GET next: {result['queries_per_next']}")
+            for n, row in result["latency_by_queries"].items():
+                print(
+                    f"  requests with {n} queries: {row['requests']:,}, p50 {row['p50_ms']} ms, p95 {row['p95_ms']} ms"
+                )
             print(f"statuses: {result['statuses']}  client errors: {result['client_errors'] or 'none'}", flush=True)
     finally:
         from django.db import connections
@@ -612,6 +694,14 @@ def main(argv=None) -> int:
         connections.close_all()
         if not args.keep:
             drop_database(args.database_url)
+    if results:
+        print("\ntarget: ≥ 200 ops/s with p95 < 100 ms, the same queries per request at every scale")
+        for r in results:
+            met = r["ops_per_second"] >= 200 and r["p95_ms"] < 100
+            verdict = "met" if met else "NOT met"
+            print(f"  {r['artefacts']:>9,} artefacts: {r['ops_per_second']} ops/s, p95 {r['p95_ms']} ms: {verdict}")
+        shapes = {(tuple(r["queries_per_submit"]), tuple(r["queries_per_next"])) for r in results}
+        print(f"  queries per request the same at every scale: {'yes' if len(shapes) == 1 else 'NO'}")
     print("\nsummary (JSON):")
     print(json.dumps([{k: v for k, v in r.items()} for r in results]))
     return 0
