@@ -110,11 +110,12 @@ class PreparedRead(_Prepared):
 
     `tables`: (alias, model, attnames) in select order; a table whose primary key comes back NULL
     (an outer join found nothing) loads as None. `build(names)` returns (extra select expressions,
-    the SQL from FROM on) with %(name)s placeholders, given a `SqlNames`."""
+    the SQL from FROM on) with %(name)s placeholders, given a `SqlNames`. Or, for a statement of
+    another shape, `statement(names, columns)` returns it whole, given the tables' column list."""
 
-    def __init__(self, name: str, *, tables, params, build, prep=None):
+    def __init__(self, name: str, *, tables, params, build=None, statement=None, prep=None):
         super().__init__(name, params=params, prep=prep)
-        self.tables, self.build = tables, build
+        self.tables, self.build, self.statement = tables, build, statement
 
     def fetch(self, *, using: str | None = None, **values) -> tuple | None:
         """The first row, or None."""
@@ -144,8 +145,12 @@ class PreparedRead(_Prepared):
                 converters.append((col, connection.ops.get_db_converters(col) + field.get_db_converters(connection)))
             loaders.append((model, [f.attname for f in fields], converters))
             select += [f"{alias}.{names.quote(f.column)}" for f in fields]
-        extras, rest = self.build(names)
-        sql, prepare = self._with_prepare(connection, f"SELECT {', '.join([*select, *extras])} {rest}")
+        if self.statement is not None:
+            sql = self.statement(names, select)
+        else:
+            extras, rest = self.build(names)
+            sql = f"SELECT {', '.join([*select, *extras])} {rest}"
+        sql, prepare = self._with_prepare(connection, sql)
         return sql, prepare, loaders
 
     def _load(self, connection, loaders, row) -> tuple:

@@ -469,11 +469,10 @@ _NEXT_OPEN = PreparedRead(
         ("l", Label, ("id", "name")),
     ),
     params=(("user", "bigint"), ("project", "bigint"), ("labelling", "text"), ("open", "text")),
-    build=lambda n: (
-        [],
+    statement=lambda n, columns: (
         # The first open round of the project holding open work of the user (a few rows of the partial
-        # index `assignment_open_queue`), then the first of that work by id whose item is being labelled.
-        f"FROM {n.table(Assignment)} a"
+        # index `assignment_open_queue`), then the first of that work by id whose item is being labelled…
+        f"SELECT * FROM (SELECT {', '.join(columns)}, 0 AS missing FROM {n.table(Assignment)} a"
         f" INNER JOIN {n.table(RoundItem)} i ON i.{n.col(RoundItem, 'id')} = a.{n.col(Assignment, 'item')}"
         f" INNER JOIN {n.table(Round)} r ON r.{n.col(Round, 'id')} = a.{n.col(Assignment, 'round')}"
         f" INNER JOIN {n.table(Artefact)} f ON f.{n.col(Artefact, 'id')} = i.{n.col(RoundItem, 'artefact')}"
@@ -488,18 +487,29 @@ _NEXT_OPEN = PreparedRead(
         f" AND u.{n.col(Assignment, 'round')} = r2.{n.col(Round, 'id')}"
         f" AND u.{n.col(Assignment, 'completed_at')} IS NULL)"
         f" ORDER BY r2.{n.col(Round, 'number')} LIMIT 1)"
-        f" ORDER BY a.{n.col(Assignment, 'id')} LIMIT 1",
+        f" ORDER BY a.{n.col(Assignment, 'id')} LIMIT 1) found"
+        # …or, when there is none, a row of NULLs saying whether the user has open work in an open round of
+        # the project at all (1: the general query decides, 2: nothing to do).
+        f" UNION ALL SELECT {', '.join(['NULL'] * len(columns))}, CASE WHEN EXISTS (SELECT 1"
+        f" FROM {n.table(Assignment)} u INNER JOIN {n.table(Round)} r3"
+        f" ON r3.{n.col(Round, 'id')} = u.{n.col(Assignment, 'round')}"
+        f" WHERE u.{n.col(Assignment, 'evaluator')} = %(user)s AND u.{n.col(Assignment, 'completed_at')} IS NULL"
+        f" AND r3.{n.col(Round, 'project')} = %(project)s AND r3.{n.col(Round, 'status')} = %(open)s)"
+        f" THEN 1 ELSE 2 END ORDER BY {len(columns) + 1} LIMIT 1"
     ),
 )
 
+_NO_OPEN_WORK = object()  # what the fast path says when the user has no open work in an open round
+
 
 def _next_open_fast(*, project, user):
+    """The next assignment, None when it is not on the fast path, or _NO_OPEN_WORK."""
     found = _NEXT_OPEN.fetch(
         user=user.id, project=project.id, labelling=RoundItem.Status.LABELLING.value, open=Round.Status.OPEN.value
     )
-    if found is None:
-        return None
-    assignment, rnd, item, artefact, annotation, label = found
+    assignment, rnd, item, artefact, annotation, label, missing = found
+    if assignment is None:
+        return _NO_OPEN_WORK if missing == 2 else None
     item.artefact = artefact
     item.round = assignment.round = rnd
     assignment.item = item
@@ -519,9 +529,12 @@ def assignment_next(*, project, user):
     holding open work of the user, then its first open assignment by id whose item is
     being labelled; both read a handful of index rows however large the project grows.
     (An open assignment on a decided item cannot arise in Concord's own flow: items are
-    decided only when every assignment is answered.) When the fast path finds nothing,
-    the general query decides, so the answer is the same in every case."""
+    decided only when every assignment is answered.) When the fast path finds nothing although
+    the user has open work in an open round (it says which in the same query), the general
+    query decides, so the answer is the same in every case."""
     found = _next_open_fast(project=project, user=user)
+    if found is _NO_OPEN_WORK:  # no open work in an open round of the project: nothing to look for
+        return None
     if found is None:
         related = ("round", "item__artefact", "annotation__label")
         found = evaluator_open_assignments(project=project, user=user).select_related(*related).first()

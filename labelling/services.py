@@ -286,7 +286,7 @@ def _items_decide_after_merge(*, item_ids: list[int], label: Label, user) -> Non
             if item.status == RoundItem.Status.CONFLICT:
                 entry["was"] = {"status": item.status, "conflict_reason": item.conflict_reason}
                 item.is_conflict, item.conflict_reason = False, ""
-            _decide(item, label_id=answer[0], verdict=answer[1], status=outcome, label=label)
+            _decide(item, label_id=answer[0], verdict=answer[1], status=outcome, labels={label.id: label})
             item.history = [*(item.history or []), entry]
             item.updated_at = item.decided_at  # bulk_update leaves auto_now fields alone
             decided.append(item)
@@ -515,16 +515,19 @@ _ASSIGNMENT_FOR_SUBMIT = PreparedRead(
     ),
 )
 
-# Every assignment of an item in order, with its annotation's id and answer (None where not answered).
+# Every assignment of an item in order, with its annotation's id and answer (None where not answered):
+# (the answer's label or None, assignment id, order, annotation id, label id, verdict). The labels come
+# along so that a decision for any of them is shown without reading its name again.
 _ITEM_ANSWERS = PreparedRead(
     "concord_item_answers",
-    tables=(),
+    tables=(("l", Label, ("id", "name")),),
     params=(("item", "bigint"),),
     build=lambda n: (
         [f"a.{n.col(Assignment, 'id')}", f"a.{n.col(Assignment, 'order')}"]
         + [f"n.{n.col(Annotation, field)}" for field in ("id", "label", "verdict")],
         f"FROM {n.table(Assignment)} a LEFT OUTER JOIN {n.table(Annotation)} n"
         f" ON n.{n.col(Annotation, 'assignment')} = a.{n.col(Assignment, 'id')}"
+        f" LEFT OUTER JOIN {n.table(Label)} l ON l.{n.col(Label, 'id')} = n.{n.col(Annotation, 'label')}"
         f" WHERE a.{n.col(Assignment, 'item')} = %(item)s ORDER BY a.{n.col(Assignment, 'order')}",
     ),
 )
@@ -590,7 +593,7 @@ def _annotation_write(*, assignment_id, user, label, verdict, note, project, mem
     else:
         label_obj = label_get_or_create(project=project, name=label, user=user)
     verdict = "" if label_obj else verdict
-    annotation_id = next((row[2] for row in rows if row[0] == assignment.id), None)
+    annotation_id = next((row[3] for row in rows if row[1] == assignment.id), None)
     label_id = label_obj.id if label_obj else None
     now = timezone.now()
     if annotation_id is None:  # the first answer: two prepared statements (the ORM's saves cost more here)
@@ -614,14 +617,18 @@ def _annotation_write(*, assignment_id, user, label, verdict, note, project, mem
         assignment.completed_at = now
     answers = [
         (order, label_obj.id if label_obj else None, verdict) if row_id == assignment.id else (order, label_id, v)
-        for row_id, order, _, label_id, v in rows
+        for _, row_id, order, _, label_id, v in rows
     ]
-    item_evaluate(item=item, rows=answers, label=label_obj)
+    labels = {other.id: other for other, *_ in rows if other is not None}
+    if label_obj is not None:
+        labels[label_obj.id] = label_obj
+    item_evaluate(item=item, rows=answers, labels=labels)
     return annotation
 
 
-def _decide(item: RoundItem, *, label_id: int | None, verdict: str, status: str, label: Label | None = None) -> None:
-    if label is not None and label.id == label_id:  # the label object at hand: reading its name needs no query
+def _decide(item: RoundItem, *, label_id: int | None, verdict: str, status: str, labels: dict | None = None) -> None:
+    label = (labels or {}).get(label_id)
+    if label is not None:  # a label object at hand: reading the decision's name needs no query
         item.final_label = item.taxonomy_label = label
     else:
         item.final_label_id = item.taxonomy_label_id = label_id
@@ -659,7 +666,7 @@ ITEM_DECISION_FIELDS = [
 ]
 
 
-def item_evaluate(*, item: RoundItem, rows: list[tuple] | None = None, label: Label | None = None) -> str:
+def item_evaluate(*, item: RoundItem, rows: list[tuple] | None = None, labels: dict | None = None) -> str:
     """Decide, escalate or wait, from the item's annotations. The caller holds the item's lock.
 
     `rows`: (order, label id, verdict) of every assignment of the item, if the caller read them
@@ -677,12 +684,12 @@ def item_evaluate(*, item: RoundItem, rows: list[tuple] | None = None, label: La
     if outcome == "waiting":
         return outcome
     if outcome == "agreed":
-        _decide(item, label_id=answer[0], verdict=answer[1], status=RoundItem.Status.AGREED, label=label)
+        _decide(item, label_id=answer[0], verdict=answer[1], status=RoundItem.Status.AGREED, labels=labels)
         item.save(update_fields=ITEM_DECISION_FIELDS)
         return outcome
     item.had_disagreement = True
     if outcome == "majority":
-        _decide(item, label_id=answer[0], verdict=answer[1], status=RoundItem.Status.MAJORITY, label=label)
+        _decide(item, label_id=answer[0], verdict=answer[1], status=RoundItem.Status.MAJORITY, labels=labels)
         item.save(update_fields=ITEM_DECISION_FIELDS)
         return outcome
     if outcome == "conflict":

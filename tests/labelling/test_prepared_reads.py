@@ -53,11 +53,15 @@ def test_fast_path_matches_the_orm_query_in_every_state(team, django_assert_num_
             expected = orm_next(team.project, user)
             with django_assert_num_queries(1):
                 fast = selectors._next_open_fast(project=team.project, user=user)
-                data = assignment_data(fast) if fast is not None else None
+                data = assignment_data(fast) if isinstance(fast, Assignment) else None
             found = selectors.assignment_next(project=team.project, user=user)  # falls back when fast is None
             assert (found and found.id) == (expected and expected.id), user
+            has_open_work = Assignment.objects.filter(
+                evaluator=user, completed_at__isnull=True, round__project=team.project, round__status="open"
+            ).exists()
+            assert (fast is selectors._NO_OPEN_WORK) == (not has_open_work)  # then no second query is needed
             if expected is None:
-                assert fast is None
+                assert fast is None or fast is selectors._NO_OPEN_WORK
                 continue
             assert assignment_data(found) == assignment_data(expected)
             if fast is None:  # its first round with open work holds only decided items: the fallback decides
@@ -84,7 +88,7 @@ def test_public_selector_falls_back_to_the_orm_query_when_the_first_round_has_on
     first = make_round(team, [eva1, eva2], 2)
     second = make_round(team, [eva1, eva2], 2)
     RoundItem.objects.filter(round=first).update(status=RoundItem.Status.CONFLICT, is_conflict=True)
-    assert selectors._next_open_fast(project=team.project, user=eva1) is None
+    assert selectors._next_open_fast(project=team.project, user=eva1) is None  # open work, none on the fast path
     found = selectors.assignment_next(project=team.project, user=eva1)
     assert found is not None and found.round_id == second.id
     assert found.id == orm_next(team.project, eva1).id
@@ -137,9 +141,10 @@ def test_the_submission_reads_load_what_the_orm_loads(team, django_assert_num_qu
         assert isinstance(item_.history, list) and item_.updated_at.tzinfo is not None
         assert label_name == expected and (label_id is None) == (expected is None)
     assert services._ASSIGNMENT_FOR_SUBMIT.fetch(assignment=10**9, key="") is None
-    answers = services._ITEM_ANSWERS.fetch_all(item=item.id)
+    (label1, *answer1), (label2, *answer2) = services._ITEM_ANSWERS.fetch_all(item=item.id)
     annotation = a1.annotation
-    assert answers == [(a1.id, 1, annotation.id, annotation.label_id, ""), (a2.id, 2, None, None, None)]
+    assert answer1 == [a1.id, 1, annotation.id, annotation.label_id, ""] and answer2 == [a2.id, 2, None, None, None]
+    assert (label1.id, label1.name, label2) == (annotation.label_id, "Wrong Loss!", None)
 
 
 def token_client(user):
@@ -155,6 +160,10 @@ def test_token_and_membership_are_one_query_and_refusals_stay_as_they_were(team,
     client = token_client(eva1)
     with django_assert_num_queries(2):  # the token with the membership, then the next assignment
         assert client.get(url).status_code == 200
+    mine = Assignment.objects.get(evaluator=eva1)
+    services.annotation_submit(assignment_id=mine.id, user=eva1, label="done")
+    with django_assert_num_queries(2):  # an empty queue is known from the same query
+        assert client.get(url).status_code == 204
     assert token_client(team.lead).get(url).status_code == 403  # a member without the role
     outsider = member(ProjectFactory(), evaluator=True, username="outsider")
     assert token_client(outsider).get(url).status_code == 404  # a member of another project only
