@@ -341,13 +341,9 @@ def gunicorn_settings(args) -> dict:
     import runpy
 
     conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
-    return {
-        "workers": args.workers or conf["workers"],
-        "threads": args.threads or conf["threads"],
-        "worker_class": args.worker_class or conf["worker_class"],
-        "reuse_port": conf.get("reuse_port", False),
-        "keepalive": conf.get("keepalive"),
-    }
+    worker_class = args.worker_class or conf.get("worker_class", "sync")
+    threads = (args.threads or conf.get("threads", 1)) if worker_class == "gthread" else 1
+    return {"workers": args.workers or conf["workers"], "threads": threads, "worker_class": worker_class}
 
 
 def start_gunicorn(args, port: int) -> subprocess.Popen:
@@ -405,24 +401,28 @@ def stop(process: subprocess.Popen | None) -> None:
 
 
 def wait_until_up(port: int, token: str, workers: int, timeout: float = 60) -> None:
-    """Until every worker process has answered a request (new connections land on any of them), so
-    that no client's keep-alive connection waits on a process still starting."""
-    seen, deadline = set(), time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    """Until every worker process has answered a request (bursts of concurrent requests on new
+    connections reach them all), so that no client waits on a process still starting."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def ask(_):
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
             conn.request("GET", "/api/projects/", headers={"Authorization": f"Token {token}"})
             response = conn.getresponse()
             response.read()
             conn.close()
-            if response.status == 200:
-                seen.add(response.getheader("X-Worker"))
-                if len(seen) >= workers:
-                    return
-                continue
+            return response.getheader("X-Worker") if response.status == 200 else None
         except OSError:
-            pass
-        time.sleep(0.1)
+            return None
+
+    seen, deadline = set(), time.monotonic() + timeout
+    with ThreadPoolExecutor(max_workers=3 * workers) as pool:
+        while time.monotonic() < deadline:
+            seen.update(pid for pid in pool.map(ask, range(3 * workers)) if pid)
+            if len(seen) >= workers:
+                return
+            time.sleep(0.1)
     raise RuntimeError(f"gunicorn did not come up ({len(seen)} of {workers} workers answered)")
 
 
@@ -652,10 +652,10 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     setup_django(args)
     server = gunicorn_settings(args)
+    threads = f" × {server['threads']} threads" if server["worker_class"] == "gthread" else ""
     print(
         f"Concord labelling loop: {args.clients} clients, up to {args.duration:.0f} s measured per scale, gunicorn "
-        f"{server['workers']}×{server['threads']} ({server['worker_class']}"
-        f"{', reuse_port' if server['reuse_port'] else ''}), "
+        f"{server['workers']} {server['worker_class']} workers{threads}, "
         f"escalations {'in a Celery worker' if args.redis_url else 'eager'}, {os.cpu_count()} CPUs",
         flush=True,
     )

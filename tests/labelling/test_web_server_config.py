@@ -16,12 +16,13 @@ def test_compose_and_dockerfile_run_gunicorn_with_the_config_file():
     assert '"--config", "gunicorn.conf.py"' in (ROOT / "Dockerfile").read_text()
 
 
-def test_gunicorn_config_uses_processes_for_cores_and_threads_for_waits(monkeypatch):
-    for var in ("GUNICORN_WORKERS", "GUNICORN_THREADS", "GUNICORN_BIND"):
+def test_gunicorn_config_runs_two_sync_workers_per_core(monkeypatch):
+    for var in ("GUNICORN_WORKERS", "GUNICORN_TIMEOUT", "GUNICORN_BIND"):
         monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
     conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
-    assert conf["bind"] == "0.0.0.0:8000" and conf["worker_class"] == "gthread"
-    assert conf["workers"] >= 2 and conf["threads"] >= 2 and conf["reuse_port"] and conf["preload_app"]
+    assert conf["bind"] == "0.0.0.0:8000" and conf["worker_class"] == "sync"
+    assert conf["workers"] == 4 and conf["preload_app"] and not conf.get("reuse_port")
     monkeypatch.setenv("GUNICORN_WORKERS", "5")
     assert runpy.run_path(str(ROOT / "gunicorn.conf.py"))["workers"] == 5
 
