@@ -1,7 +1,5 @@
 """Reads. Plain functions returning querysets or values; aggregation happens in SQL."""
 
-from django.shortcuts import get_object_or_404
-
 from .errors import NotFound
 from .models import Membership, Project
 from .services import membership_require
@@ -18,9 +16,6 @@ def project_for_member(*, slug: str, user, roles: tuple[str, ...] = ()) -> tuple
     if project is None:
         raise NotFound("No such project.")
     return project, membership_require(project=project, user=user, roles=roles)
-
-
-__all__ = ["get_object_or_404", "project_for_member", "projects_for_user"]
 
 
 # --- pages (server-rendered views) ----------------------------------------------------
