@@ -52,8 +52,9 @@ def main() -> None:
     _rounds_db.setup(args.database_url)
     from django.db import connection
 
-    from labelling.importers.services import artefacts_import_file
-    from labelling.models import Artefact, Project
+    from collection.models import Artefact
+    from collection.services import artefacts_import_file
+    from core.models import Project
 
     try:
         data = make_csv(args.artefacts)

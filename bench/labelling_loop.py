@@ -207,8 +207,10 @@ def seed(n_artefacts: int, *, annotations_per_artefact: int = 3) -> dict:
     from django.db import connection, transaction
     from rest_framework.authtoken.models import Token
 
+    from collection.models import Artefact
+    from core.models import Membership
     from labelling import services
-    from labelling.models import Annotation, Artefact, Assignment, Label, Membership, Round, RoundItem
+    from labelling.models import Annotation, Assignment, Label, Round, RoundItem
 
     started = time.monotonic()
     User = get_user_model()

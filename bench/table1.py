@@ -25,7 +25,9 @@ ROUNDS = 6
 def seed(n_artefacts: int) -> object:
     from django.contrib.auth import get_user_model
 
-    from labelling.models import Artefact, Label, Project, Round, RoundImport, RoundItem
+    from collection.models import Artefact
+    from core.models import Project
+    from labelling.models import Label, Round, RoundImport, RoundItem
     from taxonomy.models import Leaf, Node
 
     rng = random.Random(20)
@@ -108,7 +110,7 @@ def main() -> None:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from labelling.stats import table1
+    from reports.table1 import table1
 
     try:
         started = time.perf_counter()

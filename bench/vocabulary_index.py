@@ -120,7 +120,8 @@ def make_words(rng: random.Random, n: int = 6000) -> list[str]:
 def seed(n: int, words_per_body: int, rng: random.Random):
     from django.contrib.auth import get_user_model
 
-    from labelling.models import Artefact, Membership, Project
+    from collection.models import Artefact
+    from core.models import Membership, Project
 
     vocabulary = make_words(rng)
     for word in DL_TERMS:  # the deep-learning words at random ranks: some frequent, most rare
@@ -163,15 +164,16 @@ def main(argv=None) -> None:
     from django.db import connection, reset_queries
     from django.test.utils import CaptureQueriesContext
 
-    from labelling.models import Artefact, ArtefactTerm, RoundItem, VocabularyTerm
-    from labelling.vocabulary import stem
-    from labelling.vocabulary_selectors import (
+    from collection.models import Artefact, ArtefactTerm, VocabularyTerm
+    from collection.selectors import (
         artefacts_matching_vocabulary,
         matching_artefact_ids,
         vocabulary_summary,
         vocabulary_terms,
     )
-    from labelling.vocabulary_services import INDEX_BATCH, term_flag, vocabulary_index
+    from collection.services import INDEX_BATCH, term_flag, vocabulary_index
+    from collection.vocabulary import stem
+    from labelling.models import RoundItem
 
     rng = random.Random(args.seed)
     vendor = connection.vendor

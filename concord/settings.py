@@ -37,10 +37,14 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_htmx",
+    "core",
+    "collection",
     "labelling",
-    "labelling.interviews",
     "taxonomy",
-    "taxonomy.validation",
+    "interviews",
+    "validation",
+    "reports",
 ]
 
 MIDDLEWARE = [
@@ -52,7 +56,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "labelling.middleware.DomainErrorMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "core.htmx.VaryOnHtmxMiddleware",
+    "core.middleware.DomainErrorMiddleware",
 ]
 
 ROOT_URLCONF = "concord.urls"
@@ -112,7 +118,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "labelling:home"
+LOGIN_REDIRECT_URL = "core:home"
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-gb"
@@ -150,10 +156,10 @@ REST_FRAMEWORK = {
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "labelling.api.errors.exception_handler",
+    "EXCEPTION_HANDLER": "core.api.errors.exception_handler",
     # DRF's parsers, with JSON nested too deeply a 400 rather than a RecursionError (500)
     "DEFAULT_PARSER_CLASSES": [
-        "labelling.api.parsers.JSONParser",
+        "core.api.parsers.JSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
@@ -170,18 +176,18 @@ SPECTACULAR_SETTINGS = {
     # One schema enum per choice set (the same choices appear under several field names).
     "ENUM_NAME_OVERRIDES": {
         "Verdict": "labelling.models.Verdict",
-        "ArtefactKind": "labelling.models.Artefact.Kind",
+        "ArtefactKind": "collection.models.Artefact.Kind",
         "RoundStatus": "labelling.models.Round.Status",
         "RoundItemStatus": "labelling.models.RoundItem.Status",
-        "SurveyStatus": "taxonomy.validation.models.Survey.Status",
+        "SurveyStatus": "validation.models.Survey.Status",
         "TaxonomyEntryKind": [("node", "node"), ("leaf", "leaf")],
         "ComparisonKind": "taxonomy.models.Comparison.Kind",
-        "InterviewStage": "labelling.interviews.models.Interview.Stage",
-        "InterviewCodingSource": "labelling.interviews.models.Interview.Source",
-        "InterviewCoderRole": "labelling.interviews.models.InterviewCoder.Role",
-        "InterviewPieceKind": "labelling.interviews.models.Piece.Kind",
-        "InterviewPieceDecision": "labelling.interviews.models.Piece.Decision",
-        "InterviewFinalTagStatus": "labelling.interviews.models.FinalTag.Status",
+        "InterviewStage": "interviews.models.Interview.Stage",
+        "InterviewCodingSource": "interviews.models.Interview.Source",
+        "InterviewCoderRole": "interviews.models.InterviewCoder.Role",
+        "InterviewPieceKind": "interviews.models.Piece.Kind",
+        "InterviewPieceDecision": "interviews.models.Piece.Decision",
+        "InterviewFinalTagStatus": "interviews.models.FinalTag.Status",
     },
 }
 

@@ -1,7 +1,24 @@
+"""Every page of a project lives under /p/<slug>/<area>/…; the API under /api/.
+
+Pages that lived elsewhere before (/taxonomy/<slug>/…, /interviews/<slug>/…, /survey/<slug>/…)
+redirect to their place (301, query string kept)."""
+
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from core.views import legacy_redirect
+from validation.urls import public_urlpatterns as survey_public
+
+project_pages = [
+    path("", include("labelling.urls")),
+    path("", include("collection.urls")),
+    path("", include("taxonomy.urls")),
+    path("", include("interviews.urls")),
+    path("", include("validation.urls")),
+    path("", include("reports.urls")),
+]
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -9,12 +26,13 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
-    path("api/", include("labelling.api.urls")),
+    path("api/", include("concord.api_urls")),
     path("api/", include("taxonomy.api_urls")),
-    path("api/", include("labelling.interviews.api_urls")),
-    path("api/", include("taxonomy.validation.api_urls")),
-    path("taxonomy/", include("taxonomy.urls")),
-    path("survey/", include("taxonomy.validation.urls")),
-    path("interviews/", include("labelling.interviews.urls")),
-    path("", include("labelling.urls")),
+    path("api/", include("interviews.api_urls")),
+    path("api/", include("validation.api_urls")),
+    path("survey/", include((survey_public, "survey"))),
+    path("p/<slug:slug>/", include(project_pages)),
+    re_path(r"^(?P<area>taxonomy|interviews)/(?P<slug>[-a-zA-Z0-9_]+)/(?P<rest>.*)$", legacy_redirect),
+    re_path(r"^survey/(?P<slug>[-a-zA-Z0-9_]+)/(?P<rest>.*)$", legacy_redirect, {"area": "survey"}),
+    path("", include("core.urls")),
 ]

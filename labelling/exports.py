@@ -1,7 +1,7 @@
 """Exports: a round in the study's spreadsheet layout (XLSX, CSV) and a project's annotations and
 decisions as JSON Lines.
 
-The round layout is the one the importer reads (labelling.importers.rounds), so
+The round layout is the one the importer reads (taxonomy.round_import), so
 import → export → import gives the same Table 1:
 
 - sheet 1 "Round N All": EntityType (`so-keras`, `issue-torch` — pull requests are
@@ -29,9 +29,14 @@ import io
 import json
 from collections.abc import Iterator
 
-from .importers.common import Progress, Throttled
-from .models import Annotation, Artefact, Assignment, Membership, Round, RoundItem, Verdict
-from .tables import xlsx_bytes
+from collection.models import Artefact
+from core.errors import InvalidInput, NotFound
+from core.jobs import job_create, job_enqueue, job_execute
+from core.models import Job, Membership
+from core.progress import Progress, Throttled
+from core.tables import xlsx_bytes
+from labelling import tasks
+from labelling.models import Annotation, Assignment, Round, RoundItem, Verdict
 
 KIND_PREFIX = {
     Artefact.Kind.SO_QUESTION: "so",
@@ -302,3 +307,66 @@ def annotations_export_jsonl(project, progress: Progress | None = None) -> Itera
         if done % 1000 == 0:
             tick(done, total, "decisions")
     tick(total, max(total, 1), "done")
+
+
+# --- files and jobs -------------------------------------------------------------------------
+
+EXPORT_FORMATS = ("xlsx", "csv")
+
+
+def export_round_file(*, project, number: int, fmt: str, progress: Progress | None = None) -> tuple:
+    """(content, filename, content type) of round `number` in the study's layout."""
+    rnd = Round.objects.filter(project=project, number=number).first()
+    if rnd is None:
+        raise NotFound(f"No round {number} in {project}.")
+    if fmt not in EXPORT_FORMATS:
+        raise InvalidInput(f"Export format is one of {', '.join(EXPORT_FORMATS)}.", field="format")
+    name = f"{project.slug}-round-{number}.{fmt}"
+    if fmt == "xlsx":
+        return (
+            round_export_xlsx(rnd, progress),
+            name,
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+    return round_export_csv(rnd, progress), name, "text/csv; charset=utf-8"
+
+
+def export_annotations_file(*, project, progress: Progress | None = None) -> tuple:
+    lines = annotations_export_jsonl(project, progress)
+    content = "".join(line + "\n" for line in lines).encode("utf-8")
+    return content, f"{project.slug}-annotations.jsonl", "application/x-ndjson"
+
+
+def export_round_job_create(*, project, user, number: int, fmt: str) -> Job:
+    if fmt not in EXPORT_FORMATS:
+        raise InvalidInput(f"Export format is one of {', '.join(EXPORT_FORMATS)}.", field="format")
+    if not Round.objects.filter(project=project, number=number).exists():
+        raise NotFound(f"No round {number} in {project}.")
+    job = job_create(project=project, user=user, kind=Job.Kind.EXPORT_ROUND, params={"round": number, "format": fmt})
+    return job_enqueue(job=job, task=tasks.export_round_task)
+
+
+def export_annotations_job_create(*, project, user) -> Job:
+    job = job_create(project=project, user=user, kind=Job.Kind.EXPORT_ANNOTATIONS)
+    return job_enqueue(job=job, task=tasks.export_annotations_task)
+
+
+def _export_round_work(job: Job, progress: Progress | None) -> tuple[dict, tuple]:
+    params = job.params
+    content, name, content_type = export_round_file(
+        project=job.project, number=params["round"], fmt=params["format"], progress=progress
+    )
+    return {"round": params["round"], "format": params["format"], "bytes": len(content)}, (content, name, content_type)
+
+
+def _export_annotations_work(job: Job, progress: Progress | None) -> tuple[dict, tuple]:
+    content, name, content_type = export_annotations_file(project=job.project, progress=progress)
+    return {"lines": content.count(b"\n"), "bytes": len(content)}, (content, name, content_type)
+
+
+def export_round_job_run(*, job_id: int, progress: Progress | None = None) -> str:
+    return job_execute(job_id=job_id, work=_export_round_work, progress=progress)
+
+
+def export_annotations_job_run(*, job_id: int, progress: Progress | None = None) -> str:
+    return job_execute(job_id=job_id, work=_export_annotations_work, progress=progress)

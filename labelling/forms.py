@@ -5,8 +5,9 @@ import re
 
 from django import forms
 
-from .errors import DomainError
-from .models import Artefact, Verdict
+from collection.models import Artefact
+from core.errors import DomainError
+from labelling.models import Verdict
 
 VERDICT_CHOICES = [("", "—"), *Verdict.choices]
 MAX_ID = 2**63 - 1  # ids beyond a 64-bit integer are refused before they reach the database

@@ -1,28 +1,8 @@
 """Reads. Plain functions returning querysets or values; aggregation happens in SQL."""
 
-from .errors import NotFound
-from .models import Membership, Project
-from .services import membership_require
-
-
-def projects_for_user(*, user):
-    """Projects the user is an active member of (others stay invisible)."""
-    return Project.objects.filter(memberships__user=user, memberships__is_active=True).distinct()
-
-
-def project_for_member(*, slug: str, user, roles: tuple[str, ...] = ()) -> tuple[Project, Membership]:
-    """The project by slug and the user's membership; 404 for non-members, 403 without the role."""
-    project = Project.objects.filter(slug=slug).first()
-    if project is None:
-        raise NotFound("No such project.")
-    return project, membership_require(project=project, user=user, roles=roles)
-
-
 # --- pages (server-rendered views) ----------------------------------------------------
 # Every list below is a single query (plus the paginator's COUNT); counts are SQL
 # aggregates or correlated subqueries, so page query counts stay flat as data grows.
-
-
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.db.models import (  # noqa: E402
     Case,
@@ -30,26 +10,19 @@ from django.db.models import (  # noqa: E402
     IntegerField,
     OuterRef,
     Q,
-    Subquery,
     Value,
     When,
 )
-from django.db.models.functions import Coalesce  # noqa: E402
 
-from .errors import NotAllowed  # noqa: E402
-from .models import Annotation, Artefact, Assignment, Label, Round, RoundItem  # noqa: E402
-from .text import normalise_label  # noqa: E402
-
-
-def _count_subquery(queryset, group_by: str):
-    """A scalar subquery counting `queryset` rows (already filtered on an OuterRef), 0 when none."""
-    counted = queryset.order_by().values(group_by).annotate(n=Count("*")).values("n")
-    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
-
-
-def memberships_for_user(*, user):
-    """The user's active memberships with their projects, for the home page."""
-    return Membership.objects.filter(user=user, is_active=True).select_related("project").order_by("project__name")
+from collection.models import Artefact  # noqa: E402
+from core.errors import (
+    NotAllowed,  # noqa: E402
+    NotFound,
+)
+from core.models import Membership
+from core.selectors import count_subquery
+from core.text import normalise_label  # noqa: E402
+from labelling.models import Annotation, Assignment, Label, Round, RoundItem
 
 
 def evaluator_round_progress(*, project, user):
@@ -149,8 +122,8 @@ def label_suggestions(*, project, user, query: str = "", limit: int = 10):
     if key:
         qs = qs.filter(normalised__contains=key)
     qs = qs.annotate(
-        decided_count=_count_subquery(decided, "final_label"),
-        my_count=_count_subquery(mine, "label"),
+        decided_count=count_subquery(decided, "final_label"),
+        my_count=count_subquery(mine, "label"),
         prefix=Case(When(normalised__startswith=key, then=Value(0)), default=Value(1), output_field=IntegerField()),
     ).filter(Q(in_catalogue=True) | Q(decided_count__gt=0) | Q(my_count__gt=0))
     return qs.order_by("prefix", "-decided_count", "-my_count", "normalised")[:limit]
@@ -176,14 +149,14 @@ def rounds_overview(*, project):
             items_decided=Count("items", filter=Q(items__status__in=RoundItem.DECIDED)),
             items_conflict=Count("items", filter=Q(items__status=RoundItem.Status.CONFLICT)),
             items_disagreed=Count("items", filter=Q(items__had_disagreement=True)),
-            assignments_total=_count_subquery(total, "round"),
-            assignments_done=_count_subquery(done, "round"),
+            assignments_total=count_subquery(total, "round"),
+            assignments_done=count_subquery(done, "round"),
         )
         .order_by("-number")
     )
 
 
-def round_by_number(*, project, number: int):
+def round_get(*, project, number: int):
     rnd = Round.objects.filter(project=project, number=number).first()
     if rnd is None:
         raise NotFound(f"No round {number} in this project.")
@@ -295,12 +268,12 @@ def label_catalogue(*, project, user, blind: bool, query: str = "", label_id: in
     if blind:
         used = used.filter(Q(assignment__item__status__in=RoundItem.DECIDED) | Q(assignment__evaluator=user))
     qs = Label.objects.filter(project=project).annotate(
-        annotation_count=_count_subquery(used, "label"), decided_count=_count_subquery(decided, "final_label")
+        annotation_count=count_subquery(used, "label"), decided_count=count_subquery(decided, "final_label")
     )
     if label_id is not None:
         return qs.filter(pk=label_id)
     if blind:
-        qs = qs.annotate(my_count=_count_subquery(mine, "label")).filter(
+        qs = qs.annotate(my_count=count_subquery(mine, "label")).filter(
             Q(in_catalogue=True) | Q(decided_count__gt=0) | Q(my_count__gt=0)
         )
     key = normalise_label(query)
@@ -367,26 +340,6 @@ def active_evaluators(*, project):
 
 from django.db.models import Exists, F, Prefetch  # noqa: E402
 
-
-def projects_with_roles(*, user):
-    """The user's projects, each with `is_lead`, `is_moderator`, `is_evaluator` of the user (one query)."""
-    mine = Membership.objects.filter(project=OuterRef("pk"), user=user, is_active=True)
-    return (
-        Project.objects.filter(Exists(mine))
-        .annotate(
-            is_lead=Exists(mine.filter(is_lead=True)),
-            is_moderator=Exists(mine.filter(is_moderator=True)),
-            is_evaluator=Exists(mine.filter(is_evaluator=True)),
-        )
-        .order_by("name", "id")
-    )
-
-
-def project_members(*, project):
-    """Every membership of the project with its user, by username."""
-    return Membership.objects.filter(project=project).select_related("user").order_by("user__username", "id")
-
-
 ARTEFACT_STATUSES = ("pool", "decided", *RoundItem.Status.values)
 
 
@@ -444,7 +397,7 @@ def assignments_mine(*, project, user, round_number: int | None = None, state: s
 # --- the next assignment -------------------------------------------------------------------------
 # Read on every labelling operation, so in plain SQL prepared once per session (see labelling/prepared.py).
 
-from .prepared import PreparedRead  # noqa: E402
+from core.prepared import PreparedRead  # noqa: E402
 
 ANNOTATION_COLUMNS = ("id", "assignment_id", "label_id", "verdict", "note", "history", "created_at", "updated_at")
 
@@ -544,3 +497,37 @@ def conflicts_with_annotations(*, project, resolved: bool = False, round_number:
     return conflict_queue(project=project, resolved=resolved, round_number=round_number).prefetch_related(
         Prefetch("assignments", queryset=assignments)
     )
+
+
+# --- exports and blind labelling ---------------------------------------------------------------
+
+
+def exports_require_unblinded(*, project, user, round_number: int | None = None) -> None:
+    """Exports show every evaluator's labels: not to someone with artefacts of their own still to label,
+    nor to an evaluator of the project while another evaluator's label sits on an artefact still being
+    labelled in an open round: their own annotation on it stays editable until it is decided, and they
+    may yet be asked to break its tie (blind labelling)."""
+    open_work = Assignment.objects.filter(
+        round__project=project, evaluator=user, completed_at__isnull=True, item__status=RoundItem.Status.LABELLING
+    )
+    if round_number is not None:
+        open_work = open_work.filter(round__number=round_number)
+    if open_work.exists():
+        raise NotAllowed(
+            "You still have artefacts to label here; exports show every evaluator's labels, "
+            "so they open once you have submitted yours (blind labelling)."
+        )
+    if not Membership.objects.filter(project=project, user=user, is_active=True, is_evaluator=True).exists():
+        return
+    undecided = Annotation.objects.filter(
+        assignment__round__project=project,
+        assignment__round__status=Round.Status.OPEN,
+        assignment__item__status=RoundItem.Status.LABELLING,
+    ).exclude(assignment__evaluator=user)
+    if round_number is not None:
+        undecided = undecided.filter(assignment__round__number=round_number)
+    if undecided.exists():
+        raise NotAllowed(
+            "You also evaluate in this project, and other evaluators' labels sit on artefacts still being "
+            "labelled; exports show every label, so they open once those artefacts are decided (blind labelling)."
+        )

@@ -1,6 +1,8 @@
 """Writes. Every service is keyword-only, named <entity>_<action>, runs in one
 transaction and raises a DomainError (nothing written) when a rule is broken."""
 
+from __future__ import annotations
+
 import random
 from collections import Counter
 
@@ -9,70 +11,23 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
+from collection.models import Artefact
+from core.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from core.models import Membership, Project
+from core.prepared import PreparedRead, PreparedWrite
+from core.services import membership_require
+from core.text import MAX_LABEL_LENGTH, clean_label, normalise_label
+from labelling import tasks
+from labelling.models import Annotation, Assignment, Label, Round, RoundItem, Verdict
+from labelling.planning import plan_pairs
 from taxonomy.models import Leaf  # label merges move taxonomy leaves
 
-from .errors import Conflict, InvalidInput, NotAllowed, NotFound
-from .models import Annotation, Artefact, Assignment, Label, Membership, Project, Round, RoundItem, Verdict
-from .planning import plan_pairs
-from .prepared import PreparedRead, PreparedWrite
-from .text import MAX_LABEL_LENGTH, clean_label, normalise_label
-
 User = get_user_model()
-ROLES = ("lead", "moderator", "evaluator")
 MAX_NOTE_LENGTH = 10_000
 BULK_BATCH = 2000
 
 
 # --- roles ------------------------------------------------------------------------
-
-
-def membership_require(
-    *, project: Project, user, roles: tuple[str, ...] = (), membership: Membership | None = None
-) -> Membership:
-    """The user's active membership of the project holding one of `roles` (any role if empty).
-
-    Non-members get NotFound, so that projects of others stay invisible. A `membership`
-    the caller read in this request is used instead of a query when it is that user's
-    active membership of that project."""
-    if not getattr(user, "is_authenticated", False):
-        raise NotAllowed("Log in first.")
-    if not (
-        membership is not None
-        and membership.project_id == project.id
-        and membership.user_id == user.pk
-        and membership.is_active
-    ):
-        # No default ordering: it would join the project and the user only to sort a single row.
-        membership = Membership.objects.filter(project=project, user=user, is_active=True).order_by().first()
-    if membership is None:
-        raise NotFound("No such project.")
-    if roles and not any(getattr(membership, f"is_{role}") for role in roles):
-        raise NotAllowed(f"This needs the {' or '.join(roles)} role in {project}.")
-    return membership
-
-
-def membership_set(*, project: Project, user, lead=False, moderator=False, evaluator=False, active=True) -> Membership:
-    membership, _ = Membership.objects.update_or_create(
-        project=project,
-        user=user,
-        defaults={"is_lead": lead, "is_moderator": moderator, "is_evaluator": evaluator, "is_active": active},
-    )
-    return membership
-
-
-def project_create(
-    *, name: str, slug: str, lead, description: str = "", max_evaluators_per_artefact: int = 3
-) -> Project:
-    if not (2 <= max_evaluators_per_artefact <= 10):
-        raise InvalidInput("Must be between 2 and 10.", field="max_evaluators_per_artefact")
-    if Project.objects.filter(slug=slug).exists():
-        raise InvalidInput(f"A project with slug {slug!r} exists already.", field="slug")
-    with transaction.atomic():
-        project = Project.objects.create(
-            name=name, slug=slug, description=description, max_evaluators_per_artefact=max_evaluators_per_artefact
-        )
-        membership_set(project=project, user=lead, lead=True)
-    return project
 
 
 # --- labels -----------------------------------------------------------------------
@@ -397,7 +352,7 @@ def round_create(
             if frameworks:
                 pool = pool.filter(framework__in=frameworks)
             if vocabulary_only:  # sample only artefacts matching the relevance vocabulary
-                from .vocabulary_selectors import matching_artefact_ids
+                from collection.selectors import matching_artefact_ids
 
                 pool = pool.filter(id__in=matching_artefact_ids(project=project))
             candidates = list(pool.order_by("id").values_list("id", flat=True))
@@ -697,10 +652,8 @@ def item_evaluate(*, item: RoundItem, rows: list[tuple] | None = None, labels: d
         item.save(update_fields=ITEM_DECISION_FIELDS)
         return outcome
     item.save(update_fields=["had_disagreement", "updated_at"])
-    from .tasks import item_escalate_task
-
     item_id = item.id
-    transaction.on_commit(lambda: item_escalate_task.delay(item_id))
+    transaction.on_commit(lambda: tasks.item_escalate_task.delay(item_id))
     return outcome
 
 
@@ -861,3 +814,39 @@ def conflict_resolve(
         item.resolution_note = note or ""
         item.save()
     return item
+
+
+def label_name(text: str) -> tuple[str, bool]:
+    """The label's display name as imported and whether it had to be shortened to fit the column.
+
+    Imports keep history as it was: the core's length limit does not reject imported
+    tags, but the column holds MAX_LABEL_LENGTH characters, so longer tags are cut
+    (with an ellipsis) and the importer keeps the full text in the annotation's note."""
+    name = clean_label(text)
+    if len(name) <= MAX_LABEL_LENGTH:
+        return name, False
+    return name[: MAX_LABEL_LENGTH - 1].rstrip() + "…", True
+
+
+def labels_bulk(*, project: Project, names: list[str], user=None) -> tuple[dict[str, int], int]:
+    """{normalised name: label id} for `names` (display names), creating missing labels in bulk.
+
+    Returns the mapping and how many labels were created."""
+    wanted: dict[str, str] = {}
+    for name in names:
+        key = normalise_label(name)
+        if key and key not in wanted:
+            wanted[key] = name
+    ids: dict[str, int] = {}
+    keys = list(wanted)
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        ids.update(Label.objects.filter(project=project, normalised__in=chunk).values_list("normalised", "id"))
+    missing = [Label(project=project, name=wanted[k], normalised=k, created_by=user) for k in keys if k not in ids]
+    if missing:
+        Label.objects.bulk_create(missing, batch_size=500, ignore_conflicts=True)
+        created_keys = [label.normalised for label in missing]
+        for start in range(0, len(created_keys), 500):
+            chunk = created_keys[start : start + 500]
+            ids.update(Label.objects.filter(project=project, normalised__in=chunk).values_list("normalised", "id"))
+    return ids, len(missing)

@@ -8,15 +8,15 @@ written) or rendered as a 4xx page by DomainErrorMiddleware.
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods
 
-from . import selectors, services
-from .errors import Conflict, InvalidInput, NotAllowed
-from .forms import (
+from core.errors import Conflict, InvalidInput, NotAllowed
+from core.htmx import render_page_or_fragment
+from core.views import int_param, member, paginate
+from labelling import selectors, services
+from labelling.forms import (
     AnnotationForm,
     ArtefactFilterForm,
     CatalogueAddForm,
@@ -27,45 +27,10 @@ from .forms import (
     RoundCreateForm,
     attach_error,
 )
-from .models import Round, RoundItem, Verdict
+from labelling.models import Round, RoundItem, Verdict
 
 PAGE_SIZE = 25
 FORM_ERRORS = (InvalidInput, Conflict)  # shown on the form; NotFound/NotAllowed become 4xx pages
-
-
-def _htmx(request) -> bool:
-    """An htmx request wanting a fragment (a history restore after a cache miss wants the whole page)."""
-    return bool(request.headers.get("HX-Request")) and not request.headers.get("HX-History-Restore-Request")
-
-
-def _member(request, slug, roles=()):
-    """The project and the viewer's membership (404 for non-members, 403 without a role)."""
-    project, membership = selectors.project_for_member(slug=slug, user=request.user, roles=roles)
-    request.concord_memberships = {project.pk: membership}  # spares the navigation's lookup
-    return project, membership
-
-
-def _page(request, queryset, per_page=PAGE_SIZE):
-    return Paginator(queryset, per_page).get_page(request.GET.get("page"))
-
-
-def _int_param(request, name):
-    value = (request.GET.get(name) or "").strip()
-    if not value:
-        return None
-    if not value.isdecimal():
-        raise InvalidInput(f"{name} must be a whole number.", field=name)
-    return int(value)
-
-
-def _render(request, template, context, partial=None, status=200):
-    """One URL, page or fragment: htmx requests get `partial` when there is one."""
-    if partial and _htmx(request):
-        template = partial
-    response = render(request, template, context, status=status)
-    if partial:
-        patch_vary_headers(response, ["HX-Request"])  # caches must not serve a fragment for the page
-    return response
 
 
 # --- projects -------------------------------------------------------------------------
@@ -73,15 +38,10 @@ def _render(request, template, context, partial=None, status=200):
 
 @login_required
 @require_GET
-def home(request):
-    memberships = selectors.memberships_for_user(user=request.user)
-    return render(request, "labelling/home.html", {"memberships": memberships})
-
-
 @login_required
 @require_GET
 def project(request, slug):
-    project, membership = _member(request, slug)
+    project, membership = member(request, slug)
     context = {"project": project, "membership": membership}
     if membership.is_evaluator:
         context["my_rounds"] = list(selectors.evaluator_round_progress(project=project, user=request.user)[:5])
@@ -103,10 +63,10 @@ def project(request, slug):
 @login_required
 @require_GET
 def queue(request, slug):
-    project, membership = _member(request, slug, roles=("evaluator",))
-    round_number = _int_param(request, "round")
+    project, membership = member(request, slug, roles=("evaluator",))
+    round_number = int_param(request, "round")
     rounds = list(selectors.evaluator_round_progress(project=project, user=request.user))
-    page = _page(
+    page = paginate(
         request, selectors.evaluator_open_assignments(project=project, user=request.user, round_number=round_number)
     )
     context = {
@@ -116,13 +76,15 @@ def queue(request, slug):
         "page": page,
         "round_number": round_number,
     }
-    return _render(request, "labelling/queue.html", context, partial="labelling/partials/queue_list.html")
+    return render_page_or_fragment(
+        request, "labelling/queue.html", context, partial="labelling/partials/queue_list.html"
+    )
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def assignment(request, slug, assignment_id):
-    project, membership = _member(request, slug, roles=("evaluator",))
+    project, membership = member(request, slug, roles=("evaluator",))
     assignment = selectors.evaluator_assignment(project=project, user=request.user, assignment_id=assignment_id)
     annotation = getattr(assignment, "annotation", None)
     item = assignment.item
@@ -184,20 +146,22 @@ def assignment(request, slug, assignment_id):
 @require_GET
 def label_suggestions(request, slug):
     """Autocomplete fragment: labels from decided items, the catalogue and the viewer's own annotations."""
-    project, membership = _member(request, slug)
+    project, membership = member(request, slug)
     query = (request.GET.get("q") or request.GET.get("label") or "")[:200]
     suggestions = list(selectors.label_suggestions(project=project, user=request.user, query=query))
     context = {"project": project, "membership": membership, "suggestions": suggestions, "query": query}
-    return _render(request, "labelling/suggestions.html", context, partial="labelling/partials/suggestions.html")
+    return render_page_or_fragment(
+        request, "labelling/suggestions.html", context, partial="labelling/partials/suggestions.html"
+    )
 
 
 @login_required
 @require_GET
 def my_annotations(request, slug):
-    project, membership = _member(request, slug, roles=("evaluator",))
-    page = _page(request, selectors.evaluator_annotations(project=project, user=request.user))
+    project, membership = member(request, slug, roles=("evaluator",))
+    page = paginate(request, selectors.evaluator_annotations(project=project, user=request.user))
     context = {"project": project, "membership": membership, "page": page}
-    return _render(
+    return render_page_or_fragment(
         request, "labelling/my_annotations.html", context, partial="labelling/partials/my_annotations_list.html"
     )
 
@@ -218,7 +182,7 @@ def _round_form(project, data=None):
 @login_required
 @require_http_methods(["GET", "POST"])
 def rounds(request, slug):
-    project, membership = _member(request, slug, roles=("lead", "moderator"))
+    project, membership = member(request, slug, roles=("lead", "moderator"))
     status = 200
     form = None
     if request.method == "POST":
@@ -241,7 +205,7 @@ def rounds(request, slug):
     context = {
         "project": project,
         "membership": membership,
-        "page": _page(request, selectors.rounds_overview(project=project)),
+        "page": paginate(request, selectors.rounds_overview(project=project)),
         "form": form,
         "artefacts": selectors.artefact_counts(project=project) if membership.is_lead else None,
     }
@@ -265,8 +229,8 @@ def _status_segments(summary: dict, width: int = 1000) -> list[dict]:
 @login_required
 @require_http_methods(["GET", "POST"])
 def round_detail(request, slug, number):
-    project, membership = _member(request, slug, roles=("lead", "moderator"))
-    rnd = selectors.round_by_number(project=project, number=number)
+    project, membership = member(request, slug, roles=("lead", "moderator"))
+    rnd = selectors.round_get(project=project, number=number)
     if request.method == "POST":
         if request.POST.get("action") != "close":
             raise InvalidInput("Unknown action; the round page only closes rounds.", field="action")
@@ -286,7 +250,9 @@ def round_detail(request, slug, number):
         ),
         "conflicts": list(selectors.round_open_items(round=rnd, status=RoundItem.Status.CONFLICT)[:20]),
     }
-    return _render(request, "labelling/round.html", context, partial="labelling/partials/round_progress.html")
+    return render_page_or_fragment(
+        request, "labelling/round.html", context, partial="labelling/partials/round_progress.html"
+    )
 
 
 # --- moderators: conflicts -------------------------------------------------------------------
@@ -295,24 +261,26 @@ def round_detail(request, slug, number):
 @login_required
 @require_GET
 def conflicts(request, slug):
-    project, membership = _member(request, slug, roles=("lead", "moderator"))
+    project, membership = member(request, slug, roles=("lead", "moderator"))
     resolved = request.GET.get("show") == "resolved"
-    round_number = _int_param(request, "round")
+    round_number = int_param(request, "round")
     queue = selectors.conflict_queue(project=project, resolved=resolved, round_number=round_number)
     context = {
         "project": project,
         "membership": membership,
-        "page": _page(request, queue),
+        "page": paginate(request, queue),
         "resolved": resolved,
         "round_number": round_number,
     }
-    return _render(request, "labelling/conflicts.html", context, partial="labelling/partials/conflict_list.html")
+    return render_page_or_fragment(
+        request, "labelling/conflicts.html", context, partial="labelling/partials/conflict_list.html"
+    )
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def conflict(request, slug, item_id):
-    project, membership = _member(request, slug, roles=("lead", "moderator"))
+    project, membership = member(request, slug, roles=("lead", "moderator"))
     item = selectors.conflict_item(project=project, item_id=item_id)
     status = 200
     if request.method == "POST":
@@ -396,7 +364,7 @@ def _label_action(request, project, action):
 @login_required
 @require_http_methods(["GET", "POST"])
 def labels(request, slug):
-    project, membership = _member(request, slug, roles=("lead",))
+    project, membership = member(request, slug, roles=("lead",))
     status = 200
     add_form = CatalogueAddForm(prefix="add")
     failed_id = failed_form = None  # the row whose rename/merge did not go through
@@ -427,7 +395,7 @@ def labels(request, slug):
     context = {
         "project": project,
         "membership": membership,
-        "page": _page(request, catalogue, per_page=50),
+        "page": paginate(request, catalogue, per_page=50),
         "query": query,
         "add_form": add_form,
         "failed_id": failed_id,
@@ -442,11 +410,11 @@ def labels(request, slug):
 @login_required
 @require_GET
 def artefacts(request, slug):
-    project, membership = _member(request, slug)
+    project, membership = member(request, slug)
     frameworks = selectors.artefact_frameworks(project=project)
     filters = ArtefactFilterForm(request.GET, frameworks=frameworks)
     if not filters.is_valid():
-        return _render(
+        return render_page_or_fragment(
             request,
             "labelling/artefacts.html",
             {"project": project, "membership": membership, "filters": filters, "page": None},
@@ -461,7 +429,9 @@ def artefacts(request, slug):
         "project": project,
         "membership": membership,
         "filters": filters,
-        "page": _page(request, listing, per_page=50),
+        "page": paginate(request, listing, per_page=50),
         "evaluators": list(selectors.active_evaluators(project=project)) if membership.is_lead else [],
     }
-    return _render(request, "labelling/artefacts.html", context, partial="labelling/partials/artefact_list.html")
+    return render_page_or_fragment(
+        request, "labelling/artefacts.html", context, partial="labelling/partials/artefact_list.html"
+    )

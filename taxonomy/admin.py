@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Comparison, ComparisonClass, Leaf, Node, TaxonomyChange
+from taxonomy.models import Comparison, ComparisonClass, Leaf, Node, TaxonomyChange
 
 
 @admin.register(Node)

@@ -21,13 +21,12 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 
-from labelling.api.parsers import JSONParser
-from labelling.api.views import ApiViewMixin
-from labelling.errors import InvalidInput
-from labelling.permissions import IsLead, IsModerator, IsProjectMember
-
-from . import exports, selectors, services
-from .models import Comparison, TaxonomyChange
+from core.api.base import ApiViewMixin
+from core.api.parsers import JSONParser
+from core.errors import InvalidInput
+from core.permissions import IsLead, IsModerator, IsProjectMember
+from taxonomy import exports, selectors, services
+from taxonomy.models import Comparison, TaxonomyChange
 
 MAX_IDS = 10_000
 ROUND = {"min_value": 1, "max_value": 2**31 - 1}
@@ -527,7 +526,7 @@ class ChangeViewSet(TaxonomyApiMixin, mixins.ListModelMixin, viewsets.GenericVie
 
     @property
     def paginator(self):
-        from labelling.api.views import ApiPagination
+        from core.api.base import ApiPagination
 
         if not hasattr(self, "_paginator"):
             self._paginator = ApiPagination()

@@ -3,7 +3,7 @@
 from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
-from . import api
+from taxonomy import api
 
 router = SimpleRouter()
 router.register("taxonomy/nodes", api.NodeViewSet, basename="taxonomy-node")

@@ -14,11 +14,10 @@ import csv
 import io
 import json
 
-from labelling.models import Project
-
-from . import selectors
-from .selectors import Entry, Filters, Tree
-from .svg import figure_svg
+from core.models import Project
+from taxonomy import selectors
+from taxonomy.selectors import Entry, Filters, Tree
+from taxonomy.svg import figure_svg
 
 FORMATS = ("json", "csv", "svg")
 CONTENT_TYPES = {

@@ -11,7 +11,7 @@ from django.db.models import Q
 
 
 class Node(models.Model):
-    project = models.ForeignKey("labelling.Project", on_delete=models.CASCADE, related_name="taxonomy_nodes")
+    project = models.ForeignKey("core.Project", on_delete=models.CASCADE, related_name="taxonomy_nodes")
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
     name = models.CharField(max_length=200, help_text="Stored exactly as entered; escaped when rendered.")
     code = models.CharField(max_length=40, blank=True, help_text="Category code such as 4.2.1.")
@@ -77,7 +77,7 @@ class TaxonomyChange(models.Model):
         IMPORT = "import", "Imported a taxonomy"
         ROUNDS = "rounds", "Recomputed rounds"
 
-    project = models.ForeignKey("labelling.Project", on_delete=models.CASCADE, related_name="taxonomy_changes")
+    project = models.ForeignKey("core.Project", on_delete=models.CASCADE, related_name="taxonomy_changes")
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -105,7 +105,7 @@ class Comparison(models.Model):
         TAXONOMY = "taxonomy", "Another taxonomy"
         MUTATION_OPERATORS = "mutation_operators", "Mutation operators"
 
-    project = models.ForeignKey("labelling.Project", on_delete=models.CASCADE, related_name="taxonomy_comparisons")
+    project = models.ForeignKey("core.Project", on_delete=models.CASCADE, related_name="taxonomy_comparisons")
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.TAXONOMY)
     description = models.TextField(blank=True, help_text="Source, citation, notes.")

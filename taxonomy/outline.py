@@ -20,9 +20,8 @@ import re
 from django.db import transaction
 from django.db.models import Min
 
-from labelling.errors import InvalidInput
-
-from .models import Leaf, Node
+from core.errors import InvalidInput
+from taxonomy.models import Leaf, Node
 
 _CODE = re.compile(r"^\w+(?:\.\w+)*$")
 
@@ -117,8 +116,8 @@ class NodeIndex:
 
 def outline_rows(table) -> tuple[list[tuple[int, str, str]], list[dict]]:
     """[(row, code, name)] and problems from a table read by labelling.importers.reading."""
-    from labelling.importers.headers import header_words
-    from labelling.importers.values import parse_code
+    from collection.importers.headers import header_words
+    from collection.importers.values import parse_code
 
     sheet = table.first
     code_col, name_col = None, None
@@ -132,7 +131,7 @@ def outline_rows(table) -> tuple[list[tuple[int, str, str]], list[dict]]:
     if code_col is None or name_col is None:
         first_code, _ = parse_code(sheet.header[0] if sheet.header else "")
         if first_code and len(sheet.header) >= 2:  # no header row: the first row is data
-            from labelling.importers.reading import Row
+            from collection.importers.reading import Row
 
             rows.insert(0, Row(number=sheet.header_row, values=list(sheet.header)))
         code_col, name_col = 0, 1
@@ -160,7 +159,7 @@ def outline_rows(table) -> tuple[list[tuple[int, str, str]], list[dict]]:
 
 
 def outline_read(data: bytes, filename: str = "") -> tuple[list[tuple[int, str, str]], list[dict]]:
-    from labelling.importers.reading import read_table
+    from collection.importers.reading import read_table
 
     return outline_rows(read_table(data, filename))
 

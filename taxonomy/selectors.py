@@ -8,22 +8,22 @@ ancestor closure); Python only arranges the already-counted nodes into a tree.
 An artefact instance of a leaf is a relevant round item (``taxonomy_label``
 set) that either points at the leaf (``RoundItem.leaf``) or, without a leaf of
 its own, carries the leaf's label ("label mapping"). Interview instances come
-from the interviews app through the pluggable ``interview_counts_by_leaf``.
+from the interviews app's final tags, read through reverse relations.
 """
 
 from __future__ import annotations
 
-import importlib
 import re
 from dataclasses import dataclass, field
 
 from django.db import connection
-from django.db.models import Count, Min
+from django.db.models import Count, F, Min
 
-from labelling.errors import InvalidInput, NotFound
-from labelling.models import Artefact, Label, Project, Round, RoundItem
-
-from .models import Comparison, ComparisonClass, Leaf, Node, TaxonomyChange
+from collection.models import Artefact
+from core.errors import InvalidInput, NotFound
+from core.models import Project
+from labelling.models import Label, Round, RoundItem
+from taxonomy.models import Comparison, ComparisonClass, Leaf, Node, TaxonomyChange
 
 INTERVIEWS = "interviews"
 SOURCE_CHOICES = [*Artefact.Kind.choices, (INTERVIEWS, "Interviews")]
@@ -95,36 +95,74 @@ def filters_from_params(params, *, project: Project) -> Filters:
     return Filters(sources=frozenset(raw_sources) if raw_sources else None, round_number=round_number)
 
 
-# --- the interviews hook ------------------------------------------------------------
+# --- interview instances, read through the project's reverse relation ---------------------------
+
+# The interviews app builds on the taxonomy (its final tags point at leaves), so the taxonomy reads
+# interview rows only through reverse relations (`project.interviews`, `final_tags`), never its code.
+ACCEPTED_TAG = "accepted"  # interviews.FinalTag.Status.ACCEPTED
+_TAGS = "interviews__final_tags"
 
 
-def _interview_hook(name: str):
-    """A function of `labelling.interviews.selectors`, or None while that module or function does not exist."""
-    try:
-        interview_selectors = importlib.import_module("labelling.interviews.selectors")
-    except ModuleNotFoundError as exc:
-        if exc.name == "labelling.interviews.selectors":
-            return None
-        raise
-    return getattr(interview_selectors, name, None)
+def _accepted_tag_groups(project: Project) -> list[dict]:
+    """Accepted interview final tags grouped by (placed leaf, normalised text): one aggregate query."""
+    return list(
+        Project.objects.filter(pk=project.pk, **{f"{_TAGS}__status": ACCEPTED_TAG})
+        .values(placed=F(f"{_TAGS}__leaf_id"), normalised=F(f"{_TAGS}__normalised"))
+        .annotate(n=Count(_TAGS))
+        .order_by()
+    )
+
+
+def _leaves_by_label_text(project: Project, texts: set[str]) -> dict[str, int]:
+    """{normalised label text: the oldest leaf of that label} — where an unplaced tag counts."""
+    found: dict[str, int] = {}
+    rows = (
+        Leaf.objects.filter(node__project=project, label__normalised__in=texts)
+        .order_by("id")
+        .values_list("label__normalised", "id")
+    )
+    for text, leaf_id in rows:
+        found.setdefault(text, leaf_id)
+    return found
 
 
 def interview_counts_by_leaf(project: Project) -> dict[int, int]:
-    """Interview instances (accepted final tags) per leaf id, as the interviews app counts them.
+    """Interview instances (accepted final tags) per leaf id — the MM of "NN+MM".
 
-    The interviews app implements `interview_counts_by_leaf(project) -> {leaf_id: count}` in
-    `labelling/interviews/selectors.py`; until it does, there are no interview instances."""
-    hook = _interview_hook("interview_counts_by_leaf")
-    return {int(k): int(v) for k, v in (hook(project) if hook else {}).items() if v}
+    A tag counts for the leaf a lead placed it under, else for the leaf whose label has
+    the tag's normalised text (the oldest such leaf)."""
+    groups = _accepted_tag_groups(project)
+    auto = _leaves_by_label_text(project, {g["normalised"] for g in groups if g["placed"] is None})
+    counts: dict[int, int] = {}
+    for group in groups:
+        leaf_id = group["placed"] if group["placed"] is not None else auto.get(group["normalised"])
+        if leaf_id is not None:
+            counts[leaf_id] = counts.get(leaf_id, 0) + group["n"]
+    return counts
 
 
 def interview_unmapped_tags(project: Project) -> dict[str, int]:
-    """Accepted interview final tags that join no leaf yet, as {tag text: instances}.
-
-    Optional hook of the interviews app (`interview_unmapped_tags(project)` in
-    `labelling/interviews/selectors.py`); without it the unmapped list holds artefact labels only."""
-    hook = _interview_hook("interview_unmapped_tags")
-    return {str(k): int(v) for k, v in (hook(project) if hook else {}).items() if v}
+    """Accepted interview final tags that join no leaf yet, as {tag text: instances}; the text shown
+    is the one of the earliest interview's tag."""
+    groups = _accepted_tag_groups(project)
+    unplaced = {g["normalised"]: g["n"] for g in groups if g["placed"] is None}
+    unmapped = set(unplaced) - set(_leaves_by_label_text(project, set(unplaced)))
+    if not unmapped:
+        return {}
+    texts: dict[str, str] = {}
+    rows = (
+        Project.objects.filter(pk=project.pk, **{f"{_TAGS}__normalised__in": unmapped, f"{_TAGS}__leaf__isnull": True})
+        .values_list(f"{_TAGS}__normalised", f"{_TAGS}__text")
+        .order_by(f"{_TAGS}__normalised", "interviews__number", f"{_TAGS}__id")
+    )
+    for normalised, text in rows:
+        texts.setdefault(normalised, text)
+    counts: dict[str, int] = {}
+    for normalised in sorted(unmapped, key=lambda n: (-unplaced[n], n)):
+        counts[texts.get(normalised, normalised)] = (
+            counts.get(texts.get(normalised, normalised), 0) + unplaced[normalised]
+        )
+    return counts
 
 
 # --- counting ------------------------------------------------------------------------
@@ -469,7 +507,7 @@ def unmapped_labels(project: Project, filters: Filters | None = None) -> list[Un
     if filters.include_interviews:
         extra = interview_unmapped_tags(project)
         if extra:
-            from labelling.text import normalise_label
+            from core.text import normalise_label
 
             keys = {normalise_label(text): text for text in extra}
             known = dict(Label.objects.filter(project=project, normalised__in=keys).values_list("normalised", "id"))

@@ -14,12 +14,13 @@ from django.db.models import Min
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from labelling.errors import Conflict, InvalidInput, NotFound
-from labelling.models import Label, Project, Round, RoundItem
-from labelling.services import label_get_or_create, membership_require
-
-from . import selectors
-from .models import Comparison, ComparisonClass, Leaf, Node, TaxonomyChange
+from core.errors import Conflict, InvalidInput, NotFound
+from core.models import Project
+from core.services import membership_require
+from labelling.models import Label, Round, RoundItem
+from labelling.services import label_get_or_create
+from taxonomy import selectors
+from taxonomy.models import Comparison, ComparisonClass, Leaf, Node, TaxonomyChange
 
 EDITOR_ROLES = ("lead", "moderator")
 MAX_NAME = 200
@@ -844,7 +845,7 @@ def taxonomy_import_json(*, project: Project, user, data) -> dict:
 def taxonomy_import_outline(*, project: Project, user, data: bytes, filename: str = "") -> dict:
     """Create or name the coded categories of an outline CSV (`code,name`) with the round-import
     code (`taxonomy.outline`), recorded as one undoable change. Rows it cannot read are listed."""
-    from . import outline
+    from taxonomy import outline
 
     editor_require(project=project, user=user)
     rows, problems = outline.outline_read(data, filename)

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from xml.sax.saxutils import escape, quoteattr
 
-from .selectors import Entry, Tree
+from taxonomy.selectors import Entry, Tree
 
 FONT = "DejaVu Sans, Verdana, Helvetica, Arial, sans-serif"
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")

@@ -11,34 +11,27 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import transaction
+from django.db.models import Max
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from labelling import selectors as labelling_selectors
-from labelling.errors import InvalidInput, NotFound
+from core.errors import DomainError, InvalidInput, NotFound
+from core.htmx import wants_fragment
+from core.selectors import job_recent
+from core.views import member
 from labelling.models import Round
-
-from . import exports, selectors, services
-from .models import Comparison, TaxonomyChange
-from .svg import figure_svg, growth_chart_svg
+from taxonomy import exports, round_import, selectors, services
+from taxonomy.models import Comparison, TaxonomyChange
+from taxonomy.svg import figure_svg, growth_chart_svg
 
 MAX_UPLOAD = 20 * 1024 * 1024
-
-
-def _htmx(request) -> bool:
-    return bool(request.headers.get("HX-Request"))
-
-
-def _member(request, slug):
-    project, membership = labelling_selectors.project_for_member(slug=slug, user=request.user)
-    request.concord_memberships = {project.pk: membership}  # spares the navigation's lookup
-    return project, membership
 
 
 def _can_edit(membership) -> bool:
@@ -139,7 +132,7 @@ def selected_pair(selected) -> tuple[str, str]:
 
 def _after_edit(request, project, membership, *, selected=None, notice=""):
     """The re-rendered workspace for htmx, else a redirect back to the page."""
-    if _htmx(request):
+    if wants_fragment(request):
         context = workspace_context(request, project, membership, request.POST, selected=selected, notice=notice)
         return render(request, "taxonomy/partials/workspace.html", context)
     if notice:
@@ -153,9 +146,9 @@ def _after_edit(request, project, membership, *, selected=None, notice=""):
 @login_required
 @require_GET
 def tree(request, slug):
-    project, membership = _member(request, slug)
+    project, membership = member(request, slug)
     context = workspace_context(request, project, membership, request.GET, selected=_selected(request.GET))
-    if _htmx(request) and request.headers.get("HX-Target") == "tx-workspace":
+    if wants_fragment(request) and request.headers.get("HX-Target") == "tx-workspace":
         return render(request, "taxonomy/partials/workspace.html", context)
     return render(request, "taxonomy/tree.html", context)
 
@@ -163,9 +156,9 @@ def tree(request, slug):
 @login_required
 @require_GET
 def node_panel(request, slug, node_id):
-    project, membership = _member(request, slug)
+    project, membership = member(request, slug)
     selectors.node_get(project, node_id)  # 404 for strangers' ids
-    if not _htmx(request):
+    if not wants_fragment(request):
         return redirect(_tree_url(project, ("node", node_id), request.GET))
     filters = selectors.filters_from_params(request.GET, project=project)
     tree = selectors.build_tree(project, filters=filters)
@@ -178,9 +171,9 @@ def node_panel(request, slug, node_id):
 @login_required
 @require_GET
 def leaf_panel(request, slug, leaf_id):
-    project, membership = _member(request, slug)
+    project, membership = member(request, slug)
     selectors.leaf_get(project, leaf_id)
-    if not _htmx(request):
+    if not wants_fragment(request):
         return redirect(_tree_url(project, ("leaf", leaf_id), request.GET))
     filters = selectors.filters_from_params(request.GET, project=project)
     tree = selectors.build_tree(project, filters=filters)
@@ -195,7 +188,7 @@ def leaf_panel(request, slug, leaf_id):
 @login_required
 @require_POST
 def node_create(request, slug):
-    project, membership = _member(request, slug)
+    project, membership = member(request, slug)
     post = request.POST
     round_value = post.get("node_round", "").strip() or services._UNSET
     node = services.node_create(
@@ -213,7 +206,7 @@ def node_create(request, slug):
 @login_required
 @require_POST
 def node_update(request, slug, node_id):
-    project, membership = _member(request, slug)
+    project, membership = member(request, slug)
     node = selectors.node_get(project, node_id)
     post = request.POST
     round_value = services._UNSET
@@ -233,7 +226,7 @@ def node_update(request, slug, node_id):
 @login_required
 @require_POST
 def node_move(request, slug, node_id):
-    project, membership = _member(request, slug)
+    project, membership = member(request, slug)
     node = selectors.node_get(project, node_id)
     parent = request.POST.get("parent", "")
     node = services.node_move(node=node, user=request.user, parent=parent or None)
@@ -246,7 +239,7 @@ def node_move(request, slug, node_id):
 @login_required
 @require_POST
 def node_merge(request, slug, node_id):
-    project, membership = _member(request, slug)
+    project, membership = member(request, slug)
     source = selectors.node_get(project, node_id, field_name="source")
     target_id = request.POST.get("target", "")
     if not target_id:
@@ -262,7 +255,7 @@ def node_merge(request, slug, node_id):
 @login_required
 @require_POST
 def node_delete(request, slug, node_id):
-    project, membership = _member(request, slug)
+    project, membership = member(request, slug)
     node = selectors.node_get(project, node_id)
     name, parent_id = node.name, node.parent_id
     services.node_delete(node=node, user=request.user)
@@ -274,7 +267,7 @@ def node_delete(request, slug, node_id):
 @require_POST
 def attach(request, slug):
     """Attach the chosen unmapped labels to a category, or to a new category created on the way."""
-    project, membership = _member(request, slug)
+    project, membership = member(request, slug)
     post = request.POST
     labels = post.getlist("labels") + [f"name:{n}" for n in post.getlist("label_names") if n.strip()]
     if not labels:
@@ -301,7 +294,7 @@ def attach(request, slug):
 @login_required
 @require_POST
 def leaf_move(request, slug, leaf_id):
-    project, membership = _member(request, slug)
+    project, membership = member(request, slug)
     leaf = selectors.leaf_get(project, leaf_id)
     if not request.POST.get("node"):
         raise InvalidInput("Choose the category to move the leaf to.", field="node")
@@ -313,7 +306,7 @@ def leaf_move(request, slug, leaf_id):
 @login_required
 @require_POST
 def leaf_detach(request, slug, leaf_id):
-    project, membership = _member(request, slug)
+    project, membership = member(request, slug)
     leaf = selectors.leaf_get(project, leaf_id)
     name, node_id = leaf.label.name, leaf.node_id
     services.leaf_detach(leaf=leaf, user=request.user)
@@ -324,7 +317,7 @@ def leaf_detach(request, slug, leaf_id):
 @login_required
 @require_POST
 def undo(request, slug):
-    project, membership = _member(request, slug)
+    project, membership = member(request, slug)
     change = services.change_undo(project=project, user=request.user)
     return _after_edit(
         request, project, membership, selected=_selected(request.POST), notice=f"Undone: {change.summary}."
@@ -334,7 +327,7 @@ def undo(request, slug):
 @login_required
 @require_POST
 def rounds_from_evidence(request, slug):
-    project, membership = _member(request, slug)
+    project, membership = member(request, slug)
     changed = services.taxonomy_rounds_from_evidence(project=project, user=request.user)
     notice = f"{changed} categor{'y' if changed == 1 else 'ies'} now date from their first round with an artefact."
     return _after_edit(request, project, membership, notice=notice)
@@ -344,7 +337,7 @@ def rounds_from_evidence(request, slug):
 @require_POST
 def import_file(request, slug):
     """Upload the JSON export or an outline CSV (`code,name`)."""
-    project, membership = _member(request, slug)
+    project, membership = member(request, slug)
     services.editor_require(project=project, user=request.user)
     upload = request.FILES.get("file")
     if upload is None:
@@ -363,7 +356,7 @@ def import_file(request, slug):
 @login_required
 @require_GET
 def export(request, slug, fmt):
-    project, membership = _member(request, slug)
+    project, membership = member(request, slug)
     if fmt not in exports.FORMATS:
         raise NotFound(f"No export as {fmt!r}; choose {', '.join(exports.FORMATS)}.", field="format")
     filters = selectors.filters_from_params(request.GET, project=project)
@@ -381,7 +374,7 @@ def export(request, slug, fmt):
 @login_required
 @require_GET
 def history(request, slug):
-    project, membership = _member(request, slug)
+    project, membership = member(request, slug)
     changes = TaxonomyChange.objects.filter(project=project).select_related("user", "undone_by")
     page = Paginator(changes, 50).get_page(request.GET.get("page"))
     context = {
@@ -400,7 +393,7 @@ def history(request, slug):
 @login_required
 @require_http_methods(["GET", "POST"])
 def comparisons(request, slug):
-    project, membership = _member(request, slug)
+    project, membership = member(request, slug)
     if request.method == "POST":
         comparison = services.comparison_create(
             project=project,
@@ -453,7 +446,7 @@ def _comparison_context(request, project, membership, comparison, *, editing=Non
 @login_required
 @require_http_methods(["GET", "POST"])
 def comparison(request, slug, comparison_id):
-    project, membership = _member(request, slug)
+    project, membership = member(request, slug)
     comparison = selectors.comparison_get(project, comparison_id)
     if request.method == "POST":
         action = request.POST.get("action", "update")
@@ -475,14 +468,14 @@ def comparison(request, slug, comparison_id):
                 kind=request.POST.get("kind"),
                 description=request.POST.get("description"),
             )
-        if not _htmx(request):
+        if not wants_fragment(request):
             return redirect("taxonomy:comparison", slug=project.slug, comparison_id=comparison.id)
     editing = None
     if request.GET.get("edit"):
         editing = selectors.comparison_class_get(comparison, request.GET["edit"])
     context = _comparison_context(request, project, membership, comparison, editing=editing)
     template = "taxonomy/comparison.html"
-    if _htmx(request) and request.headers.get("HX-Target") == "comparison-body":
+    if wants_fragment(request) and request.headers.get("HX-Target") == "comparison-body":
         template = "taxonomy/partials/comparison_body.html"
     return render(request, template, context)
 
@@ -490,7 +483,7 @@ def comparison(request, slug, comparison_id):
 @login_required
 @require_POST
 def comparison_class(request, slug, comparison_id, class_id):
-    project, membership = _member(request, slug)
+    project, membership = member(request, slug)
     comparison = selectors.comparison_get(project, comparison_id)
     cls = selectors.comparison_class_get(comparison, class_id)
     if request.POST.get("action") == "delete":
@@ -507,7 +500,57 @@ def comparison_class(request, slug, comparison_id, class_id):
             node_ids=node_ids if "targets_sent" in request.POST else None,
             leaf_ids=leaf_ids if "targets_sent" in request.POST else None,
         )
-    if _htmx(request):
+    if wants_fragment(request):
         context = _comparison_context(request, project, membership, comparison)
         return render(request, "taxonomy/partials/comparison_body.html", context)
     return redirect("taxonomy:comparison", slug=project.slug, comparison_id=comparison.id)
+
+
+# --- labelled rounds from the study's spreadsheets --------------------------------------------
+
+
+class RoundUploadForm(forms.Form):
+    file = forms.FileField(help_text="XLSX in the study's layout, or CSV with the first sheet's columns.")
+    round = forms.IntegerField(min_value=1, max_value=2**31 - 1, label="Round number")
+    outline = forms.FileField(required=False, help_text="Optional code,name CSV naming the taxonomy's categories.")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def import_round(request, slug):
+    project, membership = member(request, slug, roles=("lead",))
+    next_number = (Round.objects.filter(project=project).aggregate(n=Max("number"))["n"] or 0) + 1
+    form = RoundUploadForm(request.POST or None, request.FILES or None, initial={"round": next_number})
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            upload, outline = form.cleaned_data["file"], form.cleaned_data["outline"]
+            try:
+                job = round_import.round_import_job_create(
+                    project=project,
+                    user=request.user,
+                    number=form.cleaned_data["round"],
+                    input_name=upload.name,
+                    input_data=upload.read(),
+                    outline_data=outline.read() if outline else None,
+                    outline_name=outline.name if outline else "",
+                )
+            except DomainError as error:
+                if error.status_code >= 403:
+                    raise
+                field = error.field if error.field in form.fields else None
+                form.add_error(field, error.message)
+                status = error.status_code
+            else:
+                return redirect("labelling:task_progress", slug=project.slug, job_id=job.id)
+        else:
+            status = 400
+    rounds = Round.objects.filter(project=project).order_by("number")
+    context = {
+        "project": project,
+        "membership": membership,
+        "form": form,
+        "rounds": rounds,
+        "jobs": job_recent(project=project),
+    }
+    return render(request, "labelling/import_round.html", context, status=status)

@@ -3,7 +3,9 @@
 import factory
 from django.contrib.auth import get_user_model
 
-from labelling.models import Annotation, Artefact, Assignment, Label, Membership, Project, Round, RoundItem
+from collection.models import Artefact
+from core.models import Membership, Project
+from labelling.models import Annotation, Assignment, Label, Round, RoundItem
 from taxonomy.models import Leaf, Node
 
 PASSWORD = "concord-test-pw"

@@ -1,6 +1,6 @@
 """Table 1 and the taxonomy page count a category's level the same way: its depth in the tree."""
 
-from labelling.stats import table1
+from reports.table1 import table1
 from taxonomy.selectors import new_categories_by_round
 from tests.factories import LeafFactory, NodeFactory, RoundFactory
 

@@ -75,8 +75,9 @@ def _load() -> dict:
     from django.test.utils import setup_test_environment
     from rest_framework.authtoken.models import Token
 
+    from collection.models import Artefact
     from labelling import services
-    from labelling.models import Annotation, Artefact, Assignment, RoundItem
+    from labelling.models import Annotation, Assignment, RoundItem
     from tests.factories import member
 
     setup_test_environment()  # lets the test client's "testserver" host in

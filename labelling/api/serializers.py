@@ -8,8 +8,10 @@ which only moderators reach and only for items every annotation of which is in.
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from labelling.models import Annotation, Artefact, Assignment, Label, Membership, Project, Round, RoundItem, Verdict
-from labelling.text import sanitise_html
+from collection.models import Artefact
+from core.api.serializers import UserBriefSerializer
+from core.text import sanitise_html
+from labelling.models import Annotation, Assignment, Label, Round, RoundItem, Verdict
 
 # Shape guards only (the services give the precise limits and messages).
 MAX_TEXT_INPUT = 20_000
@@ -93,31 +95,6 @@ def assignment_data(assignment, *, with_artefact: bool = True) -> dict:
         data["artefact"] = artefact_data(assignment.item.artefact)
     data["annotation"] = annotation_data(annotation) if annotation is not None else None
     return data
-
-
-class ProjectSerializer(serializers.ModelSerializer):
-    roles = serializers.SerializerMethodField(help_text="The requester's roles in the project.")
-
-    class Meta:
-        model = Project
-        fields = ["slug", "name", "description", "max_evaluators_per_artefact", "created_at", "roles"]
-
-    @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(["lead", "moderator", "evaluator"])))
-    def get_roles(self, obj):
-        return [role for role in ("lead", "moderator", "evaluator") if getattr(obj, f"is_{role}", False)]
-
-
-class UserBriefSerializer(serializers.Serializer):
-    id = serializers.IntegerField(read_only=True)
-    username = serializers.CharField(read_only=True)
-
-
-class MemberSerializer(serializers.ModelSerializer):
-    user = UserBriefSerializer(read_only=True)
-
-    class Meta:
-        model = Membership
-        fields = ["id", "user", "is_lead", "is_moderator", "is_evaluator", "is_active", "external_id"]
 
 
 class ArtefactBriefSerializer(serializers.ModelSerializer):

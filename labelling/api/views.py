@@ -9,85 +9,24 @@ from django.db.models import Prefetch
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.decorators import action
 from rest_framework.filters import SearchFilter
-from rest_framework.pagination import PageNumberPagination
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from labelling import selectors, services
-from labelling.errors import NotFound
-from labelling.models import Artefact, Assignment, Label, Membership, Project, Round, RoundItem
-from labelling.permissions import (
-    PROJECT_KWARG,
+from collection.models import Artefact
+from core.api.base import ApiViewMixin
+from core.errors import NotFound
+from core.permissions import (
     IsEvaluator,
     IsLead,
     IsModerator,
     IsProjectMember,
-    project_membership,
 )
-
-from . import serializers as s
-from .authentication import authenticate_with_membership
-
-
-class ApiPagination(PageNumberPagination):
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 500
-
-
-class ApiViewMixin:
-    # Token first: an anonymous request is answered 401 with `WWW-Authenticate: Token`.
-    authentication_classes = [TokenAuthentication, SessionAuthentication]
-    pagination_class = ApiPagination
-    filter_backends = []
-
-    def initial(self, request, *args, **kwargs):
-        # A token request to a project URL: the user and their membership in one query (see there).
-        authenticate_with_membership(request, kwargs.get(PROJECT_KWARG))
-        super().initial(request, *args, **kwargs)
-
-    @property
-    def membership(self) -> Membership:
-        return project_membership(self.request, self)
-
-    @property
-    def project(self) -> Project:
-        return self.membership.project
-
-    def query_params(self, serializer_class) -> dict:
-        """Query parameters checked by a serializer: a bad value is a 400 naming the parameter."""
-        params = serializer_class(data=self.request.query_params)
-        params.is_valid(raise_exception=True)
-        return params.validated_data
-
+from labelling import selectors, services
+from labelling.api import serializers as s
+from labelling.models import Assignment, Label, Round, RoundItem
 
 # --- projects -----------------------------------------------------------------------------
-
-
-class ProjectViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
-    """The requester's projects (others' projects do not exist for them) with their roles."""
-
-    serializer_class = s.ProjectSerializer
-    permission_classes = [IsAuthenticated]
-    queryset = Project.objects.none()
-    lookup_field = "slug"
-    lookup_value_regex = r"[-a-zA-Z0-9_]+"
-
-    def get_queryset(self):
-        return selectors.projects_with_roles(user=self.request.user)
-
-
-@extend_schema_view(list=extend_schema(summary="Members of the project (leads)"))
-class MemberViewSet(ApiViewMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
-    serializer_class = s.MemberSerializer
-    permission_classes = [IsLead]
-    queryset = Membership.objects.none()
-
-    def get_queryset(self):
-        return selectors.project_members(project=self.project)
 
 
 # --- artefacts ----------------------------------------------------------------------------
@@ -165,7 +104,7 @@ class RoundViewSet(ApiViewMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModel
     @action(detail=True, methods=["get"])
     def progress(self, request, *args, **kwargs):
         """Per evaluator done/total, disagreements and conflicts (counted apart), percent agreement so far."""
-        rnd = selectors.round_by_number(project=self.project, number=int(kwargs["number"]))
+        rnd = selectors.round_get(project=self.project, number=int(kwargs["number"]))
         summary = selectors.round_summary(round=rnd)
         evaluators = [
             {**row, "percent": round(100 * row["done"] / row["total"], 1) if row["total"] else 0.0}

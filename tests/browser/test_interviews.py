@@ -7,8 +7,8 @@ import os
 import pytest
 from playwright.sync_api import expect
 
-from labelling.interviews import services
-from labelling.interviews.models import FinalTag, Fragment, Piece
+from interviews import services
+from interviews.models import FinalTag, Fragment, Piece
 from labelling.models import Label
 from tests.factories import ProjectFactory, member
 

@@ -7,9 +7,9 @@ import os
 import pytest
 from playwright.sync_api import expect
 
-from taxonomy.validation.models import Response, Survey
 from tests.factories import ProjectFactory, member
 from tests.validation.factories import small_taxonomy
+from validation.models import Response, Survey
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -8,7 +8,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from labelling.models import Job, TermFlag, VocabularyTerm
+from collection.models import TermFlag, VocabularyTerm
+from core.models import Job
 from tests.factories import ArtefactFactory, ProjectFactory, member
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -1,6 +1,6 @@
 import pytest
 
-from labelling.interviews import services
+from interviews import services
 from tests.interviews.factories import upload
 
 

@@ -2,8 +2,8 @@
 
 import factory
 
-from labelling.interviews import services
-from labelling.interviews.models import Interview
+from interviews import services
+from interviews.models import Interview
 from tests.factories import ProjectFactory
 
 PARAGRAPHS = [

@@ -3,7 +3,7 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from labelling.interviews.models import FinalTag, Fragment, Interview, InterviewCoder, Piece
+from interviews.models import FinalTag, Fragment, Interview, InterviewCoder, Piece
 from tests.factories import ProjectFactory, member
 from tests.helpers import api_client as api
 from tests.interviews.factories import span, tag, transcript_txt

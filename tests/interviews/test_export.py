@@ -7,8 +7,8 @@ import openpyxl
 import pytest
 from django.core.management import call_command
 
-from labelling.interviews import exports, selectors, services
-from labelling.interviews.sheets import HEADERS
+from interviews import exports, selectors, services
+from interviews.sheets import HEADERS
 from tests.factories import ProjectFactory, member
 from tests.interviews.factories import tag, upload
 

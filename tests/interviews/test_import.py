@@ -7,11 +7,11 @@ import openpyxl
 import pytest
 from django.core.management import CommandError, call_command
 
-from labelling.errors import InvalidInput
-from labelling.interviews import selectors, services
-from labelling.interviews.models import FinalTag, Interview, Piece
-from labelling.interviews.sheets import header_key, match_header
-from labelling.models import Project
+from core.errors import InvalidInput
+from core.models import Project
+from interviews import selectors, services
+from interviews.models import FinalTag, Interview, Piece
+from interviews.sheets import header_key, match_header
 from tests.interviews.factories import tag
 
 pytestmark = pytest.mark.django_db
@@ -229,7 +229,7 @@ def test_an_interview_coded_in_concord_is_not_overwritten(coding):
 
 def test_only_leads_import(team):
     rows = [["Interview Num", "Tag", "Status"], [1, "t", "A"]]
-    from labelling.errors import NotAllowed
+    from core.errors import NotAllowed
 
     with pytest.raises(NotAllowed):
         services.coding_sheet_import(project=team.project, user=team.moderator, filename="x.xlsx", data=xlsx(rows))

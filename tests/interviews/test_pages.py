@@ -1,8 +1,8 @@
 import pytest
 from django.urls import reverse
 
-from labelling.interviews import services
-from labelling.interviews.models import FinalTag, Fragment, Piece
+from interviews import services
+from interviews.models import FinalTag, Fragment, Piece
 from tests.factories import ProjectFactory, member
 from tests.interviews.factories import span, tag, transcript_txt, upload
 
@@ -205,7 +205,7 @@ def test_a_fragment_across_paragraphs_is_highlighted_in_both(coding, client):
 
 
 def test_lead_corrects_a_speaker_and_edits_details(coding, client):
-    from labelling.interviews.models import Paragraph
+    from interviews.models import Paragraph
 
     paragraph = Paragraph.objects.get(interview=coding.interview, position=2)
     client.force_login(coding.eva1)

@@ -7,8 +7,8 @@ import pytest
 from docx.enum.dml import MSO_THEME_COLOR
 from docx.shared import RGBColor
 
-from labelling.errors import InvalidInput
-from labelling.interviews.parsers import colour_distance, nearest_colour_name, parse_transcript
+from core.errors import InvalidInput
+from interviews.parsers import colour_distance, nearest_colour_name, parse_transcript
 
 # --- the study's transcripts --------------------------------------------------------------------------
 

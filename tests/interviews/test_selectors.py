@@ -5,9 +5,10 @@ import io
 import openpyxl
 import pytest
 
-from labelling.errors import InvalidInput, NotAllowed
-from labelling.interviews import selectors, services
-from labelling.interviews.models import FinalTag
+from core.errors import InvalidInput, NotAllowed
+from interviews import selectors, services
+from interviews.models import FinalTag
+from taxonomy import selectors as taxonomy_selectors
 from tests.factories import LabelFactory, LeafFactory, NodeFactory, RoundFactory, RoundItemFactory
 
 pytestmark = pytest.mark.django_db
@@ -82,12 +83,21 @@ def test_placing_unmapped_tags_under_a_leaf_or_as_a_new_leaf(imported):
         services.final_tags_place(project=p, final_tag_ids=[layers.id], user=imported.lead, leaf_id=10**9)
 
 
-def test_the_taxonomy_counts_interview_instances_through_the_hook(imported):
-    from taxonomy import selectors as taxonomy_selectors
-
+def test_the_taxonomy_reads_the_same_interview_instances(imported):
+    """The taxonomy counts interview tags through reverse relations; it agrees with this app's own reading,
+    before and after a tag is placed, and its tree shows them as the MM of "NN+MM"."""
     p = imported.project
-    leaf = LeafFactory(node=NodeFactory(project=p), label=LabelFactory(project=p, name="not enough training data"))
-    assert taxonomy_selectors.interview_counts_by_leaf(p) == {leaf.id: 2}
+    node = NodeFactory(project=p)
+    leaf = LeafFactory(node=node, label=LabelFactory(project=p, name="not enough training data"))
+    assert taxonomy_selectors.interview_counts_by_leaf(p) == selectors.interview_counts_by_leaf(p) == {leaf.id: 2}
+    unmapped = {g["text"]: g["count"] for g in selectors.unmapped_final_tags(project=p)}
+    assert taxonomy_selectors.interview_unmapped_tags(p) == unmapped
+    layers = FinalTag.objects.get(text="layers dimension mismatch")
+    services.final_tags_place(project=p, final_tag_ids=[layers.id], user=imported.lead, leaf_id=leaf.id)
+    assert taxonomy_selectors.interview_counts_by_leaf(p) == selectors.interview_counts_by_leaf(p) == {leaf.id: 3}
+    assert taxonomy_selectors.interview_unmapped_tags(p) == {"missing preprocessing step (oversampling)": 1}
+    tree = taxonomy_selectors.build_tree(p)
+    assert tree.interview_total == 3 and tree.nodes[node.id].interview_count == 3
 
 
 def test_stats_row_of_an_imported_project(imported):
@@ -119,7 +129,7 @@ def test_new_inner_categories_and_leaves_come_from_interviews_only(imported):
 
 
 def test_table1_has_the_interviews_row_and_total(imported):
-    from labelling import stats
+    from reports import table1 as stats
 
     table = stats.table1(imported.project)
     interviews = next(r for r in table["rows"] if r["round"] == "interviews")

@@ -3,9 +3,9 @@ from types import SimpleNamespace
 import pytest
 from django.db import connection
 
-from labelling.errors import Conflict, InvalidInput, NotAllowed, NotFound
-from labelling.interviews import alignment, selectors, services
-from labelling.interviews.models import FinalTag, Fragment, Interview, InterviewCoder, Piece
+from core.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from interviews import alignment, selectors, services
+from interviews.models import FinalTag, Fragment, Interview, InterviewCoder, Piece
 from tests.factories import member
 from tests.helpers import in_threads
 from tests.interviews.factories import PARAGRAPHS, span, tag, upload

@@ -1,4 +1,4 @@
-"""The coding sheet is read by the round importer's file reader (labelling.importers.reading)."""
+"""The coding sheet is read by the round importer's file reader (collection.importers.reading)."""
 
 import codecs
 import io
@@ -6,9 +6,9 @@ import io
 import openpyxl
 import pytest
 
-from labelling.errors import InvalidInput
-from labelling.interviews import services
-from labelling.interviews.models import Piece
+from core.errors import InvalidInput
+from interviews import services
+from interviews.models import Piece
 
 pytestmark = pytest.mark.django_db
 

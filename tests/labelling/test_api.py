@@ -7,8 +7,9 @@ from django.test import TestCase
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from collection.models import Artefact
 from labelling import services
-from labelling.models import Annotation, Artefact, Assignment, Label, Round, RoundItem
+from labelling.models import Annotation, Assignment, Label, Round, RoundItem
 from tests.factories import ArtefactFactory, ProjectFactory, UserFactory, member, team_round
 
 
@@ -367,7 +368,7 @@ def test_annotating_someone_elses_assignment_or_as_a_stranger(team, api):
         artefact_ids=[ArtefactFactory(project=other).id],
     )
     theirs = elsewhere.items.get().assignments.get(order=1)
-    from labelling.models import Membership
+    from core.models import Membership
 
     Membership.objects.create(project=team.project, user=theirs.evaluator, is_evaluator=True)
     before = written()
@@ -446,7 +447,7 @@ def test_openapi_schema_of_the_labelling_api_generates_without_warnings(db):
     from drf_spectacular.validation import validate_schema
 
     GENERATOR_STATS.reset()
-    generator = SchemaGenerator(patterns=[path("api/", include("labelling.api.urls"))])
+    generator = SchemaGenerator(patterns=[path("api/", include("concord.api_urls"))])
     schema = generator.get_schema(request=None, public=True)
     assert dict(GENERATOR_STATS._warn_cache) == {} and dict(GENERATOR_STATS._error_cache) == {}
     validate_schema(schema)

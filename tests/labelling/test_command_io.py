@@ -5,7 +5,7 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 
-from labelling.models import Project
+from core.models import Project
 
 
 @pytest.mark.parametrize(

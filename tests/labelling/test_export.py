@@ -8,11 +8,12 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
+from core.models import Job
 from labelling import services
 from labelling.exports import annotations_export_jsonl, round_export_csv, round_export_xlsx
-from labelling.importers.services import round_import_file
-from labelling.models import Annotation, Job, Round, RoundItem
-from labelling.stats import table1
+from labelling.models import Annotation, Round, RoundItem
+from reports.table1 import table1
+from taxonomy.round_import import round_import_file
 from tests.factories import ArtefactFactory, ProjectFactory, member
 
 from . import roundsheets
@@ -141,7 +142,7 @@ def test_exports_are_for_leads_only(study, client):
 
 def test_a_lead_with_open_work_cannot_export_others_labels(team, client):
     ArtefactFactory.create_batch(2, project=team.project)
-    from labelling.models import Membership
+    from core.models import Membership
 
     Membership.objects.filter(project=team.project, user=team.lead).update(is_evaluator=True)
     rnd = services.round_create(

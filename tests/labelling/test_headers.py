@@ -2,10 +2,15 @@
 
 import pytest
 
-from labelling.importers.headers import artefact_field, guess_artefact_mapping, match_round_headers, round_field
-from labelling.importers.services import round_import_file
+from collection.importers.headers import (
+    artefact_field,
+    guess_artefact_mapping,
+    match_round_headers,
+    round_field,
+)
 from labelling.models import Annotation, Assignment, RoundItem
-from labelling.stats import table1
+from reports.table1 import table1
+from taxonomy.round_import import round_import_file
 
 from . import roundsheets
 

@@ -8,10 +8,11 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from labelling.errors import InvalidInput
-from labelling.importers.reading import decode_text
-from labelling.importers.services import artefacts_import_file
-from labelling.models import Artefact, Project
+from collection.importers.reading import decode_text
+from collection.models import Artefact
+from collection.services import artefacts_import_file
+from core.errors import InvalidInput
+from core.models import Project
 
 pytestmark = pytest.mark.django_db
 

@@ -5,10 +5,10 @@ import json
 import pytest
 from django.core.management import call_command
 
-from labelling.errors import InvalidInput
-from labelling.importers.services import outline_import_file, round_import_file
+from core.errors import InvalidInput
 from taxonomy.models import Node
 from taxonomy.outline import NodeIndex, code_ancestors, outline_import
+from taxonomy.round_import import outline_import_file, round_import_file
 
 from . import roundsheets
 

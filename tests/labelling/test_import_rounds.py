@@ -6,11 +6,13 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from labelling.errors import InvalidInput
-from labelling.importers.services import round_import_file
-from labelling.models import Annotation, Artefact, Assignment, Label, Membership, Round, RoundImport, RoundItem
-from labelling.stats import table1
+from collection.models import Artefact
+from core.errors import InvalidInput
+from core.models import Membership
+from labelling.models import Annotation, Assignment, Label, Round, RoundImport, RoundItem
+from reports.table1 import table1
 from taxonomy.models import Leaf, Node
+from taxonomy.round_import import round_import_file
 from tests.factories import ArtefactFactory, member
 
 from . import roundsheets
@@ -243,7 +245,7 @@ def test_unreadable_file_changes_nothing_and_the_command_fails(project, tmp_path
         no_link.write_text("EntityType,Tag1\nso-keras,wrong\n")
         call_command("import_round", "brand-new", str(no_link), "--round", "1", "--lead", "alice")
     assert not Round.objects.exists()
-    from labelling.models import Project
+    from core.models import Project
 
     assert not Project.objects.filter(slug="brand-new").exists()  # the project's creation rolled back too
 

@@ -6,8 +6,11 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from labelling.importers.services import job_create, job_enqueue, job_progress
-from labelling.models import Artefact, Job, Round
+from collection.models import Artefact
+from core.jobs import job_create, job_progress
+from core.models import Job
+from labelling.models import Round
+from taxonomy.round_import import round_import_job_create, round_import_job_run
 from tests.factories import ProjectFactory, member
 
 from . import roundsheets
@@ -28,11 +31,11 @@ def lead_client(project, client):
 
 
 def test_upload_preview_guessed_mapping_and_import(project, lead_client, django_capture_on_commit_callbacks):
-    url = reverse("labelling:import_artefacts", args=[project.slug])
+    url = reverse("collection:import_artefacts", args=[project.slug])
     assert lead_client.get(url).status_code == 200
     response = lead_client.post(url, {"file": SimpleUploadedFile("a.csv", CSV)})
     job = Job.objects.get(project=project, kind=Job.Kind.IMPORT_ARTEFACTS)
-    mapping_url = reverse("labelling:import_artefacts_mapping", args=[project.slug, job.id])
+    mapping_url = reverse("collection:import_artefacts_mapping", args=[project.slug, job.id])
     assert response.status_code == 302 and response["Location"] == mapping_url
     page = lead_client.get(mapping_url).content.decode()
     assert "&lt;b&gt;Loss&lt;/b&gt; is NaN" in page  # preview escaped
@@ -58,7 +61,7 @@ def test_mapping_without_url_is_refused(project, lead_client):
         input_name="a.csv",
         input_data=CSV,
     )
-    url = reverse("labelling:import_artefacts_mapping", args=[project.slug, job.id])
+    url = reverse("collection:import_artefacts_mapping", args=[project.slug, job.id])
     response = lead_client.post(url, {"col0": "ignore", "col1": "title"})
     assert response.status_code == 400 and "Map one column to url" in response.content.decode()
     job.refresh_from_db()
@@ -66,14 +69,14 @@ def test_mapping_without_url_is_refused(project, lead_client):
 
 
 def test_unreadable_upload_is_a_clear_400(project, lead_client):
-    url = reverse("labelling:import_artefacts", args=[project.slug])
+    url = reverse("collection:import_artefacts", args=[project.slug])
     response = lead_client.post(url, {"file": SimpleUploadedFile("a.xlsx", b"PK\x03\x04 nope")})
     assert response.status_code == 400 and "Unreadable XLSX" in response.content.decode()
     assert not Job.objects.exists()
 
 
 def test_round_upload(project, lead_client, django_capture_on_commit_callbacks):
-    url = reverse("labelling:import_round", args=[project.slug])
+    url = reverse("taxonomy:import_round", args=[project.slug])
     assert 'value="1"' in lead_client.get(url).content.decode()  # the next free round number
     with django_capture_on_commit_callbacks(execute=True):
         response = lead_client.post(
@@ -95,14 +98,12 @@ def test_round_upload(project, lead_client, django_capture_on_commit_callbacks):
 
 
 def test_round_upload_errors(project, lead_client):
-    url = reverse("labelling:import_round", args=[project.slug])
+    url = reverse("taxonomy:import_round", args=[project.slug])
     response = lead_client.post(url, {"file": SimpleUploadedFile("r.csv", b"EntityType\nso-keras\n"), "round": 1})
     # readable, so the job is created; the missing Link column fails the job, which changes nothing
     assert response.status_code == 302
     job = Job.objects.get(project=project)
-    from labelling.importers.services import job_run
-
-    job_run(job_id=job.id)
+    round_import_job_run(job_id=job.id)
     job.refresh_from_db()
     assert job.status == Job.Status.FAILED and "no Link column" in job.error
     assert not Round.objects.exists()
@@ -123,10 +124,10 @@ def test_progress_fragment_polls_while_running(project, lead_client):
 
 def test_import_pages_are_for_leads(project, client):
     client.force_login(member(project, evaluator=True, moderator=True, username="eva"))
-    for name in ("import_artefacts", "import_round"):
-        assert client.get(reverse(f"labelling:{name}", args=[project.slug])).status_code == 403
+    for name in ("collection:import_artefacts", "taxonomy:import_round"):
+        assert client.get(reverse(name, args=[project.slug])).status_code == 403
     client.force_login(member(ProjectFactory(), lead=True, username="stranger"))
-    assert client.get(reverse("labelling:import_round", args=[project.slug])).status_code == 404
+    assert client.get(reverse("taxonomy:import_round", args=[project.slug])).status_code == 404
     other = ProjectFactory()
     job = Job.objects.create(project=other, kind=Job.Kind.IMPORT_ROUND)
     client.force_login(member(project, lead=True, username="lead"))
@@ -136,15 +137,10 @@ def test_import_pages_are_for_leads(project, client):
 @pytest.mark.services
 def test_round_import_runs_on_a_real_worker(project, celery_worker_live):
     lead = member(project, lead=True, username="lead-live")
-    job = job_create(
-        project=project,
-        user=lead,
-        kind=Job.Kind.IMPORT_ROUND,
-        params={"round": 2},
-        input_name="r.xlsx",
-        input_data=roundsheets.build(),
+    # outside a transaction: sent at once
+    job = round_import_job_create(
+        project=project, user=lead, number=2, input_name="r.xlsx", input_data=roundsheets.build()
     )
-    job_enqueue(job=job)  # outside a transaction: sent at once
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         job.refresh_from_db()

@@ -4,8 +4,10 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from labelling.models import Artefact, Membership, Project, Round
-from labelling.stats import table1
+from collection.models import Artefact
+from core.models import Membership, Project
+from labelling.models import Round
+from reports.table1 import table1
 from taxonomy.models import Node
 
 pytestmark = pytest.mark.django_db

@@ -8,9 +8,9 @@ from django.test import TestCase
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from core.permissions import IsEvaluator, IsLead, IsModerator, IsProjectMember
 from labelling import services
 from labelling.models import Label, RoundItem
-from labelling.permissions import IsEvaluator, IsLead, IsModerator, IsProjectMember
 from tests.factories import AnnotationFactory, ArtefactFactory, AssignmentFactory, LabelFactory, UserFactory
 
 ROLES = ["lead", "moderator", "evaluator", "stranger", "anonymous"]
@@ -146,7 +146,7 @@ def test_every_api_route_is_in_the_matrix():
 
 def test_role_permissions_compose_with_or_and_and(rf, team):
     """Doccano-style composition: (IsLead | IsModerator), (IsEvaluator & IsModerator)."""
-    from labelling.models import Membership
+    from core.models import Membership
 
     both = UserFactory(username="both")
     Membership.objects.create(project=team.project, user=both, is_moderator=True, is_evaluator=True)

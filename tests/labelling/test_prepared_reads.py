@@ -8,9 +8,10 @@ from django.db import connection
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from core.models import Membership
 from labelling import selectors, services
 from labelling.api.serializers import assignment_data
-from labelling.models import Annotation, Assignment, Membership, Round, RoundItem
+from labelling.models import Annotation, Assignment, Round, RoundItem
 from tests.factories import ArtefactFactory, ProjectFactory, member
 
 

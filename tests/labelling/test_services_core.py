@@ -4,9 +4,10 @@ from collections import Counter
 
 import pytest
 
+from collection.models import Artefact
+from core.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from labelling import services
-from labelling.errors import Conflict, InvalidInput, NotAllowed, NotFound
-from labelling.models import Annotation, Artefact, Assignment, Label, Round, RoundItem, Verdict
+from labelling.models import Annotation, Assignment, Label, Round, RoundItem, Verdict
 from labelling.tasks import item_escalate_task
 from tests.factories import ArtefactFactory, UserFactory, member, team_round
 

@@ -2,8 +2,8 @@
 
 import pytest
 
+from core.errors import InvalidInput, NotAllowed, NotFound
 from labelling import services
-from labelling.errors import InvalidInput, NotAllowed, NotFound
 from labelling.models import Annotation, Label, RoundItem
 from taxonomy.models import Leaf
 from tests.factories import ArtefactFactory, LabelFactory, LeafFactory, NodeFactory, ProjectFactory, UserFactory

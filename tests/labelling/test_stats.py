@@ -11,10 +11,13 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from labelling import services, stats, tables
-from labelling.importers.services import round_import_file
+from core import tables
+from labelling import services
 from labelling.models import Assignment
+from reports import table1 as stats
+from taxonomy.round_import import round_import_file
 from tests.factories import ArtefactFactory, member
+from tests.interviews.factories import upload
 
 from . import roundsheets
 
@@ -107,14 +110,9 @@ def test_interview_row_plugs_in_and_total_adds_it(study, monkeypatch):
     assert ("final", "Final") in stats.columns({"rows": rows})
 
 
-def test_default_provider_asks_the_interviews_app(project, monkeypatch):
-    import sys
-    import types
-
-    module = types.ModuleType("labelling.interviews.stats")
-    module.interview_row = lambda p: {"analysed": 1, "new_inner": [], "new_leaves": 0, "final": 1, "removed": 0}
-    monkeypatch.setitem(sys.modules, "labelling.interviews.stats", module)
-    rows = stats.table1(project)["rows"]
+def test_the_interviews_row_comes_from_the_interviews_app(team):
+    upload(team.project, team.lead)
+    rows = stats.table1(team.project)["rows"]
     assert [r["round"] for r in rows] == ["subtotal", "interviews", "total"]
 
 
@@ -228,7 +226,7 @@ def test_round_stats_command_xlsx_needs_output(study, tmp_path):
 def test_stats_page_for_members(study, client):
     evaluator = member(study, evaluator=True, username="eve")
     client.force_login(evaluator)
-    url = reverse("labelling:stats", args=[study.slug])
+    url = reverse("reports:stats", args=[study.slug])
     response = client.get(url)
     assert response.status_code == 200
     html = response.content.decode()
@@ -251,7 +249,7 @@ def test_stats_page_for_members(study, client):
 )
 def test_stats_downloads(study, client, fmt, content_type):
     client.force_login(member(study, lead=True, username="lead"))
-    response = client.get(reverse("labelling:stats", args=[study.slug]), {"format": fmt})
+    response = client.get(reverse("reports:stats", args=[study.slug]), {"format": fmt})
     assert response.status_code == 200 and response["Content-Type"].startswith(content_type)
     assert "attachment" in response["Content-Disposition"]
     if fmt == "json":
@@ -261,7 +259,7 @@ def test_stats_downloads(study, client, fmt, content_type):
 def test_stats_page_bad_format_and_outsiders(study, client):
     lead = member(study, lead=True, username="lead")
     client.force_login(lead)
-    url = reverse("labelling:stats", args=[study.slug])
+    url = reverse("reports:stats", args=[study.slug])
     assert client.get(url, {"format": "pdf"}).status_code == 400
     outsider = member(ArtefactFactory().project, lead=True, username="outsider")
     client.force_login(outsider)
@@ -270,13 +268,13 @@ def test_stats_page_bad_format_and_outsiders(study, client):
 
 def test_stats_page_empty_state(project, client):
     client.force_login(member(project, lead=True, username="lead"))
-    response = client.get(reverse("labelling:stats", args=[project.slug]))
+    response = client.get(reverse("reports:stats", args=[project.slug]))
     assert response.status_code == 200 and "No rounds yet" in response.content.decode()
 
 
 def test_stats_page_queries_flat(project, client, django_assert_max_num_queries):
     client.force_login(member(project, lead=True, username="lead"))
-    url = reverse("labelling:stats", args=[project.slug])
+    url = reverse("reports:stats", args=[project.slug])
     round_import_file(project=project, data=roundsheets.build(), filename="r.xlsx", number=1)
     with CaptureQueriesContext(connection) as ctx:
         assert client.get(url).status_code == 200

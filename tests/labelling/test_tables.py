@@ -4,7 +4,8 @@ import io
 
 import openpyxl
 
-from labelling import stats, tables
+from core import tables
+from reports import table1 as stats
 
 HEADINGS = ["Name", "Kind", "N", "Mean"]
 ROWS = [["a|b\\c", "x", 3, 1.25], ["=1+1", "", None, 2.0], ["plain", "y", 0, None]]

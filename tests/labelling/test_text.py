@@ -1,6 +1,6 @@
 import pytest
 
-from labelling.text import clean_label, normalise_label, sanitise_html
+from core.text import clean_label, normalise_label, sanitise_html
 
 
 @pytest.mark.parametrize(

@@ -453,8 +453,8 @@ def test_lead_creates_round_by_sample(team, login_as):
 
 
 def test_lead_samples_only_artefacts_matching_the_relevance_vocabulary(team, login_as):
-    from labelling.models import VocabularyTerm
-    from labelling.vocabulary_services import term_flag, vocabulary_index
+    from collection.models import VocabularyTerm
+    from collection.services import term_flag, vocabulary_index
 
     relevant = ArtefactFactory.create_batch(3, project=team.project, title="Gradient explodes", body="gradients")
     ArtefactFactory.create_batch(20, project=team.project, title="Install fails", body="pip wheel")

@@ -5,22 +5,18 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from labelling import services
-from labelling.errors import InvalidInput, NotAllowed, NotFound
-from labelling.models import ArtefactTerm, Job, TermFlag, VocabularyTerm
-from labelling.vocabulary import example_word, normalise_query, stem_forms, stems, tokenise
-from labelling.vocabulary_selectors import (
+from collection.models import ArtefactTerm, TermFlag, VocabularyTerm
+from collection.selectors import (
     artefacts_matching_vocabulary,
     matching_preview,
     vocabulary_summary,
     vocabulary_terms,
 )
-from labelling.vocabulary_services import (
-    term_flag,
-    vocabulary_index,
-    vocabulary_index_job_run,
-    vocabulary_index_start,
-)
+from collection.services import term_flag, vocabulary_index, vocabulary_index_job_run, vocabulary_index_start
+from collection.vocabulary import example_word, normalise_query, stem_forms, stems, tokenise
+from core.errors import InvalidInput, NotAllowed, NotFound
+from core.models import Job
+from labelling import services
 from tests.factories import ArtefactFactory, ProjectFactory, member
 
 # --- tokenising and stemming ----------------------------------------------------------------
@@ -352,7 +348,7 @@ def test_a_failing_build_is_recorded_on_its_job(team, monkeypatch):
     def broken(**kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr("labelling.vocabulary_services.vocabulary_index", broken)
+    monkeypatch.setattr("collection.services.vocabulary_index", broken)
     assert vocabulary_index_job_run(job_id=job.id) == Job.Status.FAILED
     job.refresh_from_db()
     assert job.status == Job.Status.FAILED and job.error == "disk full" and job.finished_at

@@ -2,8 +2,9 @@
 
 import pytest
 
-from labelling.models import Job, TermFlag, VocabularyTerm
-from labelling.vocabulary_services import term_flag, vocabulary_index
+from collection.models import TermFlag, VocabularyTerm
+from collection.services import term_flag, vocabulary_index
+from core.models import Job
 from tests.factories import ArtefactFactory, ProjectFactory, member
 from tests.labelling.test_api import client_for
 

@@ -7,8 +7,9 @@ import time
 import pytest
 from django.db import close_old_connections, connection
 
-from labelling.models import ArtefactIndexState, ArtefactTerm, Job, TermFlag, VocabularyTerm
-from labelling.vocabulary_services import term_flag, vocabulary_index, vocabulary_index_start
+from collection.models import ArtefactIndexState, ArtefactTerm, TermFlag, VocabularyTerm
+from collection.services import term_flag, vocabulary_index, vocabulary_index_start
+from core.models import Job
 from tests.factories import ArtefactFactory, ProjectFactory, member
 from tests.helpers import in_threads
 

@@ -4,13 +4,14 @@ building the index with its progress panel, fragments, bad input and flat query 
 import pytest
 from django.urls import reverse
 
-from labelling.models import Job, TermFlag, VocabularyTerm
-from labelling.vocabulary_services import term_flag, vocabulary_index
+from collection.models import TermFlag, VocabularyTerm
+from collection.services import term_flag, vocabulary_index
+from core.models import Job
 from tests.factories import ArtefactFactory, ProjectFactory, member
 
 
 def page(project, query=""):
-    return reverse("labelling:vocabulary", args=[project.slug]) + (f"?{query}" if query else "")
+    return reverse("collection:vocabulary", args=[project.slug]) + (f"?{query}" if query else "")
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
-from labelling.models import Artefact
+from collection.models import Artefact
 from taxonomy import services as taxonomy_services
 from taxonomy.models import Node
 from tests.factories import ArtefactFactory, LabelFactory, member

@@ -8,11 +8,11 @@ import openpyxl
 import pytest
 from django.db import connection
 
-from labelling.errors import Conflict
-from labelling.importers.services import round_import_file
-from labelling.interviews import services as interview_services
-from labelling.interviews.models import Interview
+from core.errors import Conflict
+from interviews import services as interview_services
+from interviews.models import Interview
 from labelling.models import Round
+from taxonomy.round_import import round_import_file
 from tests.helpers import in_threads
 from tests.interviews.factories import transcript_txt
 from tests.labelling.roundsheets import build

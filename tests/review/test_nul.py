@@ -10,8 +10,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from rest_framework.test import APIClient
 
-from labelling.importers.services import artefacts_import_file
-from labelling.models import Artefact
+from collection.models import Artefact
+from collection.services import artefacts_import_file
 from taxonomy.models import Node
 
 NUL = "loss\x00nan"

@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
-from labelling.errors import InvalidInput
+from core.errors import InvalidInput
 from taxonomy import services
 from taxonomy.models import Node
 from taxonomy.services import MAX_DEPTH

@@ -12,8 +12,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from rest_framework.test import APIClient
 
-from labelling.interviews.models import Interview
-from labelling.models import Artefact, Job, Round
+from collection.models import Artefact
+from core.models import Job
+from interviews.models import Interview
+from labelling.models import Round
 from taxonomy.models import Node
 from tests.interviews.factories import transcript_txt
 
@@ -123,8 +125,8 @@ def test_numbers_beyond_the_database_columns_are_a_400(team, lead):
 def test_a_count_cell_reading_inf_or_nan_is_unreadable_not_a_crash(team):
     """NumberOfEvaluators as "inf" or "1e999" (CSV), or Infinity and NaN (JSON): int() raised
     OverflowError/ValueError, and the whole round import failed with "Unexpected error"."""
-    from labelling.importers.services import round_import_file
-    from labelling.importers.values import parse_count
+    from collection.importers.values import parse_count
+    from taxonomy.round_import import round_import_file
 
     assert [parse_count(v) for v in ("inf", "1e999", "nan", float("inf"), float("nan"), "3", 2.0, True)] == [
         *(None,) * 5,

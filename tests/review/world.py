@@ -3,14 +3,16 @@ comparison), built through the services, for tests that sweep every URL."""
 
 from django.contrib.auth import get_user_model
 
+from collection.models import VocabularyTerm
+from core.models import Job
+from interviews import services as interview_services
 from labelling import services
-from labelling.interviews import services as interview_services
-from labelling.models import Job, RoundItem, VocabularyTerm
+from labelling.models import RoundItem
 from taxonomy.models import Comparison, ComparisonClass, Leaf, Node
-from taxonomy.validation.models import Response
 from tests.factories import AnnotationFactory, ArtefactFactory, AssignmentFactory, LabelFactory, ProjectFactory, member
 from tests.interviews.factories import span, upload
 from tests.validation.factories import survey_with_categories
+from validation.models import Response
 
 
 class World:

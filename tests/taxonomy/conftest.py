@@ -2,7 +2,8 @@
 
 import pytest
 
-from labelling.models import Artefact, Label, RoundItem
+from collection.models import Artefact
+from labelling.models import Label, RoundItem
 from tests.factories import ArtefactFactory, LabelFactory, RoundFactory, RoundItemFactory
 
 

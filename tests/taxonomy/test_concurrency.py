@@ -3,7 +3,7 @@
 import pytest
 from django.db import connection
 
-from labelling.errors import DomainError
+from core.errors import DomainError
 from taxonomy import services
 from taxonomy.models import Node
 from tests.factories import ProjectFactory, member

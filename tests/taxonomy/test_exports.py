@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from django.core.management import CommandError, call_command
 
-from labelling.models import Project
+from core.models import Project
 from taxonomy import exports, selectors, services
 from taxonomy.models import Leaf, Node, TaxonomyChange
 from taxonomy.svg import figure_svg, wrap

@@ -2,8 +2,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from labelling.errors import InvalidInput
-from labelling.models import Artefact
+from collection.models import Artefact
+from core.errors import InvalidInput
 from taxonomy import selectors, services
 from taxonomy.models import Leaf, Node
 from tests.factories import ArtefactFactory, LeafFactory, NodeFactory, RoundFactory, RoundItemFactory
@@ -85,24 +85,7 @@ def test_filters_from_params_name_bad_values(team, rounds):
     assert f.round_number == 2 and f.sources == {"so_question", "interviews"} and not f.include_interviews
 
 
-def test_interview_counts_come_from_the_interviews_hook(team, rounds, tree3, monkeypatch):
-    """MM comes from labelling.interviews.selectors.interview_counts_by_leaf when it exists."""
-    import types
-
-    fake = types.ModuleType("labelling.interviews.selectors")
-    fake.interview_counts_by_leaf = lambda project: {tree3["relu"].id: 2, tree3["device"].id: 5}
-    fake.interview_unmapped_tags = lambda project: {"Forgot to normalise": 3}
-    monkeypatch.setitem(__import__("sys").modules, "labelling.interviews.selectors", fake)
-    tree = selectors.build_tree(team.project)
-    assert tree.nodes[tree3["model"].id].interview_count == 2
-    assert tree.nodes[tree3["gpu"].id].counts == "0+5"
-    assert tree.interview_total == 7
-    (entry,) = selectors.unmapped_labels(team.project)
-    assert (entry.name, entry.interview_count, entry.value) == ("Forgot to normalise", 3, "name:Forgot to normalise")
-    assert selectors.build_tree(team.project, filters=selectors.Filters(round_number=1)).interview_total == 0
-
-
-def test_interview_hook_absent_means_zero(team, tree3):
+def test_no_interviews_means_zero(team, tree3):
     tree = selectors.build_tree(team.project)
     assert tree.interview_total == 0
 

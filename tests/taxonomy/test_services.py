@@ -1,6 +1,6 @@
 import pytest
 
-from labelling.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from core.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from labelling.models import RoundItem
 from taxonomy import selectors, services
 from taxonomy.models import Comparison, Leaf, Node, TaxonomyChange

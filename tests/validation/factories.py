@@ -3,8 +3,8 @@
 import factory
 from django.utils import timezone
 
-from taxonomy.validation.models import Answer, Response, ResponseFramework, Survey, SurveyCategory
 from tests.factories import LeafFactory, NodeFactory, ProjectFactory
+from validation.models import Answer, Response, ResponseFramework, Survey, SurveyCategory
 
 
 class SurveyFactory(factory.django.DjangoModelFactory):

@@ -5,9 +5,9 @@ import io
 import openpyxl
 import pytest
 
-from taxonomy.validation.models import Answer, Response, Survey
 from tests.factories import ProjectFactory, member
 from tests.helpers import api_client as api
+from validation.models import Answer, Response, Survey
 
 from .factories import respond, small_taxonomy, survey_with_categories
 

@@ -3,10 +3,10 @@ so the requests land together. Marked `services` (skipped on SQLite)."""
 
 import pytest
 
-from labelling.errors import Conflict
-from taxonomy.validation import services
-from taxonomy.validation.models import Answer, Response
+from core.errors import Conflict
 from tests.helpers import in_threads
+from validation import services
+from validation.models import Answer, Response
 
 from .factories import survey_with_categories
 

@@ -8,8 +8,8 @@ import openpyxl
 import pytest
 from django.core.management import CommandError, call_command
 
-from taxonomy.validation import exports
-from taxonomy.validation.selectors import survey_results
+from validation import exports
+from validation.selectors import survey_results
 
 from .factories import SurveyCategoryFactory, respond, survey_with_categories
 

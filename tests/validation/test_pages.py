@@ -4,8 +4,8 @@ the results page with its empty state and downloads, and the respondents' token 
 import pytest
 from django.urls import reverse
 
-from taxonomy.validation.models import Answer, Response, Survey
 from tests.factories import ProjectFactory, UserFactory, member
+from validation.models import Answer, Response, Survey
 
 from .factories import SurveyFactory, respond, small_taxonomy, survey_with_categories
 
@@ -240,22 +240,22 @@ def test_unknown_download_format(client, team, survey):
 
 def post_answers(client, response, cats, action="save", **extra):
     data = {"action": action, **extra}
-    return client.post(reverse("validation:respond", args=[response.token]), data)
+    return client.post(reverse("survey:respond", args=[response.token]), data)
 
 
 def test_take_start_and_resume(client, survey):
-    take = reverse("validation:take", args=[survey.token])
+    take = reverse("survey:take", args=[survey.token])
     page = client.get(take).content.decode()
     assert "Start the survey" in page and "3 categories" in page
     response = client.post(take)
     r = Response.objects.get()
-    assert response.status_code == 302 and response.url == reverse("validation:respond", args=[r.token])
+    assert response.status_code == 302 and response.url == reverse("survey:respond", args=[r.token])
     assert "Continue where you left off" in client.get(take).content.decode()  # the session remembers
     assert client.get(response.url).status_code == 200
 
 
 def test_take_a_closed_or_draft_survey(client, survey):
-    take = reverse("validation:take", args=[survey.token])
+    take = reverse("survey:take", args=[survey.token])
     for status, message in (("draft", "not open yet"), ("closed", "is closed")):
         survey.status = status
         survey.save()
@@ -266,14 +266,14 @@ def test_take_a_closed_or_draft_survey(client, survey):
 
 
 def test_unknown_tokens(client):
-    assert client.get(reverse("validation:take", args=["x" * 32])).status_code == 404
-    assert client.get(reverse("validation:respond", args=["x" * 32])).status_code == 404
+    assert client.get(reverse("survey:take", args=["x" * 32])).status_code == 404
+    assert client.get(reverse("survey:respond", args=["x" * 32])).status_code == 404
 
 
 def test_answer_save_and_submit_through_the_page(client, survey):
     a, b, c = survey.cats
     r = Response.objects.create(survey=survey)
-    url = reverse("validation:respond", args=[r.token])
+    url = reverse("survey:respond", args=[r.token])
     page = client.get(url).content.decode()
     assert f'name="c{a.id}-encountered"' in page and f'name="c{a.id}-severity"' in page
     # save progress: partial answers are fine
@@ -335,7 +335,7 @@ def test_answer_after_closing(client, survey):
     r = Response.objects.create(survey=survey)
     survey.status = Survey.Status.CLOSED
     survey.save()
-    url = reverse("validation:respond", args=[r.token])
+    url = reverse("survey:respond", args=[r.token])
     assert "This survey is closed" in client.get(url).content.decode()
     response = client.post(url, {"action": "save", f"c{survey.cats[0].id}-encountered": "yes"})
     assert response.status_code == 409

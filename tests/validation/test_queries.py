@@ -47,7 +47,7 @@ def test_results_page_and_downloads(client, team, django_assert_max_num_queries,
 def test_respondent_page(client, django_assert_max_num_queries, size):
     survey, cats = survey_with_categories(n=size)
     response = respond(survey, {c: (True, 2, 2, "x") for c in cats}, submitted=False, frameworks=["Keras", "Flax"])
-    url = reverse("validation:respond", args=[response.token])
+    url = reverse("survey:respond", args=[response.token])
     with django_assert_max_num_queries(RESPOND_MAX):
         assert client.get(url).status_code == 200
     data = {"action": "save"}

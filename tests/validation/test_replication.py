@@ -6,8 +6,8 @@ import csv
 import pytest
 
 from taxonomy import services as taxonomy_services
-from taxonomy.validation import services
-from taxonomy.validation.selectors import survey_results
+from validation import services
+from validation.selectors import survey_results
 
 from .factories import respond
 

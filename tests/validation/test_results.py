@@ -2,8 +2,8 @@
 
 import pytest
 
-from taxonomy.validation.selectors import survey_results
-from taxonomy.validation.services import response_start
+from validation.selectors import survey_results
+from validation.services import response_start
 
 from .factories import SurveyCategoryFactory, respond, survey_with_categories
 

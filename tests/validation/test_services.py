@@ -3,10 +3,10 @@ answers — validation, save-and-return, once-only submission, closed surveys.""
 
 import pytest
 
-from labelling.errors import Conflict, InvalidInput, NotAllowed, NotFound
-from taxonomy.validation import services
-from taxonomy.validation.models import Answer, Response, ResponseFramework, Survey, SurveyCategory
+from core.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from tests.factories import member
+from validation import services
+from validation.models import Answer, Response, ResponseFramework, Survey, SurveyCategory
 
 from .factories import SurveyFactory, small_taxonomy, survey_with_categories
 

@@ -2,9 +2,8 @@
 
 from django.core.management.base import BaseCommand
 
+from core.cli import existing_project, stderr_progress
 from labelling.exports import annotations_export_jsonl
-
-from ._io import existing_project, stderr_progress
 
 
 class Command(BaseCommand):

@@ -4,10 +4,9 @@ import sys
 
 from django.core.management.base import BaseCommand
 
-from labelling.errors import DomainError
-from labelling.importers.services import EXPORT_FORMATS, export_round_file
-
-from ._io import existing_project, fail, stderr_progress
+from core.cli import existing_project, fail, stderr_progress
+from core.errors import DomainError
+from labelling.exports import EXPORT_FORMATS, export_round_file
 
 
 class Command(BaseCommand):

@@ -2,8 +2,8 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from labelling.errors import DomainError
-from labelling.management.commands._io import existing_project, fail
+from core.cli import existing_project, fail
+from core.errors import DomainError
 from taxonomy import exports, selectors
 
 

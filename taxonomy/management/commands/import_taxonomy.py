@@ -8,8 +8,8 @@ be undone on the page) as made by --user, or by the project's first lead.
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from labelling.management.commands._io import add_import_arguments, print_json, project_for_import, read_file
-from labelling.models import Membership
+from core.cli import add_import_arguments, print_json, project_for_import, read_file
+from core.models import Membership
 from taxonomy import services
 
 

@@ -1,0 +1,181 @@
+"""Reads for the relevance vocabulary. Tallies, statuses and matches are computed in SQL:
+a term list page is one query (plus the paginator's COUNT), whatever the corpus size.
+
+A term's status is the majority of its members' flags: more "relevant" than
+"irrelevant" flags → relevant, the reverse → irrelevant, a tie or no flag → undecided.
+An artefact matches the vocabulary when its index has at least one relevant term.
+"""
+
+from __future__ import annotations
+
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+
+from collection.models import Artefact, ArtefactIndexState, ArtefactTerm, TermFlag, VocabularyTerm
+from collection.vocabulary import normalise_query
+from core.models import Job
+from labelling.models import RoundItem
+
+Status = VocabularyTerm.Status
+STATUSES = tuple(Status.values)
+MINE_FILTERS = ("flagged", "unflagged")  # terms the viewer has flagged / not flagged yet
+SORTS = {
+    "frequency": ("-artefact_count", "stem"),
+    "word": ("example", "stem"),
+    "flags": ("-flag_count", "-artefact_count", "stem"),
+}
+
+
+def _flag_count(verdict: str | None = None):
+    flags = TermFlag.objects.filter(term=OuterRef("pk"))
+    if verdict:
+        flags = flags.filter(verdict=verdict)
+    counted = flags.order_by().values("term").annotate(n=Count("*")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
+def _status_expression():
+    return Case(
+        When(relevant_count__gt=F("irrelevant_count"), then=Value(Status.RELEVANT)),
+        When(irrelevant_count__gt=F("relevant_count"), then=Value(Status.IRRELEVANT)),
+        default=Value(Status.UNDECIDED),
+        output_field=CharField(),
+    )
+
+
+def _filter_status(qs, project, status: str):
+    """Status filters through the grouped tally of flagged terms only (no per-term subqueries)."""
+    if status == Status.RELEVANT:
+        return qs.filter(id__in=relevant_term_ids(project=project))
+    if status == Status.IRRELEVANT:
+        return qs.filter(id__in=irrelevant_term_ids(project=project))
+    if status == Status.UNDECIDED:
+        return qs.exclude(id__in=relevant_term_ids(project=project)).exclude(
+            id__in=irrelevant_term_ids(project=project)
+        )
+    return qs
+
+
+def vocabulary_terms(
+    *,
+    project,
+    user,
+    query: str = "",
+    status: str = "",
+    mine: str = "",
+    sort: str = "frequency",
+    min_count: int = 0,
+):
+    """The project's terms with `relevant_count`, `irrelevant_count`, `flag_count`, `status`
+    and the viewer's own `my_verdict` ("" when not flagged), sorted by artefact count by default.
+
+    `query` matches the stem by prefix (typed words are stemmed: "training" finds "train")
+    or the example word by substring; `status` is undecided/relevant/irrelevant; `mine` is
+    flagged/unflagged (by the viewer); `sort` is frequency, word or flags."""
+    mine_flag = TermFlag.objects.filter(term=OuterRef("pk"), user=user).values("verdict")[:1]
+    qs = VocabularyTerm.objects.filter(project=project)
+    if min_count:
+        qs = qs.filter(artefact_count__gte=min_count)
+    query = (query or "").strip()
+    if query:
+        qs = qs.filter(Q(stem__startswith=normalise_query(query)) | Q(example__icontains=query[:100]))
+    qs = qs.annotate(
+        relevant_count=_flag_count(TermFlag.Verdict.RELEVANT),
+        irrelevant_count=_flag_count(TermFlag.Verdict.IRRELEVANT),
+        my_verdict=Coalesce(Subquery(mine_flag, output_field=CharField()), Value("")),
+    ).annotate(flag_count=F("relevant_count") + F("irrelevant_count"), status=_status_expression())
+    qs = _filter_status(qs, project, status)
+    if mine == "flagged":
+        qs = qs.exclude(my_verdict="")
+    elif mine == "unflagged":
+        qs = qs.filter(my_verdict="")
+    return qs.order_by(*SORTS.get(sort, SORTS["frequency"]))
+
+
+def vocabulary_term(*, project, user, term_id: int):
+    """One term of the project with its tally and the viewer's flag (None if not in this project)."""
+    return vocabulary_terms(project=project, user=user).filter(pk=term_id).first()
+
+
+def _flag_tally(project):
+    """Per flagged term of the project: `r` relevant and `i` irrelevant flags (GROUP BY term)."""
+    return (
+        TermFlag.objects.filter(term__project=project)
+        .order_by()
+        .values("term_id")
+        .annotate(
+            r=Count("id", filter=Q(verdict=TermFlag.Verdict.RELEVANT)),
+            i=Count("id", filter=Q(verdict=TermFlag.Verdict.IRRELEVANT)),
+        )
+    )
+
+
+def relevant_term_ids(*, project):
+    """A subquery of the ids of the project's relevant terms (more relevant than irrelevant flags)."""
+    return _flag_tally(project).filter(r__gt=F("i")).values("term_id")
+
+
+def irrelevant_term_ids(*, project):
+    return _flag_tally(project).filter(i__gt=F("r")).values("term_id")
+
+
+def matching_artefact_ids(*, project):
+    """A subquery of the ids of artefacts holding at least one relevant term (for `id__in=`)."""
+    return ArtefactTerm.objects.filter(term_id__in=relevant_term_ids(project=project)).values("artefact_id")
+
+
+def artefacts_matching_vocabulary(*, project):
+    """The project's artefacts whose index holds at least one relevant term (one SQL query)."""
+    return Artefact.objects.filter(project=project, id__in=matching_artefact_ids(project=project))
+
+
+def matching_preview(*, project, limit: int = 10):
+    """The first matching artefacts with `matched_terms` (their relevant terms) prefetched: two queries."""
+    matched = ArtefactTerm.objects.filter(term_id__in=relevant_term_ids(project=project)).select_related("term")
+    return list(
+        artefacts_matching_vocabulary(project=project)
+        .order_by("id")
+        .prefetch_related(Prefetch("vocabulary_rows", queryset=matched.order_by("term__stem"), to_attr="matched_rows"))[
+            :limit
+        ]
+    )
+
+
+def vocabulary_summary(*, project) -> dict:
+    """Counts for the page header, in three queries: terms, terms by status (of the flagged ones), artefacts
+    (all, read by the index, matching, matching and still in the unlabelled pool)."""
+    terms = _flag_tally(project).aggregate(
+        relevant=Count("term_id", filter=Q(r__gt=F("i"))), irrelevant=Count("term_id", filter=Q(i__gt=F("r")))
+    )
+    terms["terms"] = VocabularyTerm.objects.filter(project=project).count()
+    terms["undecided"] = terms["terms"] - terms["relevant"] - terms["irrelevant"]
+    indexed = Exists(ArtefactIndexState.objects.filter(artefact=OuterRef("pk")))
+    in_rounds = Exists(RoundItem.objects.filter(artefact=OuterRef("pk")))
+    rows = matching_artefact_ids(project=project)
+    artefacts = Artefact.objects.filter(project=project).aggregate(
+        artefacts=Count("id"),
+        indexed=Count("id", filter=Q(indexed)),
+        matching=Count("id", filter=Q(id__in=rows)),
+        matching_pool=Count("id", filter=Q(id__in=rows) & ~Q(in_rounds)),
+    )
+    artefacts["unindexed"] = artefacts["artefacts"] - artefacts["indexed"]
+    return {**terms, **artefacts}
+
+
+def vocabulary_jobs(*, project):
+    """The project's index jobs, newest first."""
+    jobs = Job.objects.filter(project=project, kind=Job.Kind.VOCABULARY_INDEX)
+    return jobs.defer("input_data", "result_data").order_by("-id")

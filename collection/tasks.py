@@ -1,0 +1,21 @@
+"""Celery tasks of the collect step: thin wrappers that call services."""
+
+from celery import shared_task
+
+from core.jobs import job_progress_reporter
+
+
+@shared_task(bind=True, acks_late=True)
+def import_artefacts_task(self, job_id: int) -> str:
+    """Run an artefact import job (idempotent: a job runs once)."""
+    from collection import services
+
+    return services.artefacts_import_job_run(job_id=job_id, progress=job_progress_reporter(self))
+
+
+@shared_task(bind=True, acks_late=True)
+def vocabulary_index_task(self, job_id: int) -> str:
+    """Build the project's vocabulary index for a queued Job, storing progress on it (idempotent)."""
+    from collection import services
+
+    return services.vocabulary_index_job_run(job_id=job_id)

@@ -1,0 +1,218 @@
+"""The vocabulary page (/p/<slug>/vocabulary/): flag frequent words as relevant or not, build the
+stem index, see which artefacts the relevant vocabulary keeps.
+
+One URL serves the page and its fragments: an htmx request targeting `#vocab-terms` gets
+the term table, `#vocab-job` the index job's progress (polled until it finishes); a flag
+posted by htmx gets its table row back. Every member may see the page and flag; only leads
+build the index (403 otherwise); non-members get 404.
+"""
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from collection import selectors as vs
+from collection import services
+from collection import services as vocabulary_services
+from collection.importers.headers import MAPPING_CHOICES, artefact_header_score, guess_artefact_mapping
+from collection.importers.reading import cell_text, read_table
+from core.errors import DomainError, InvalidInput, NotFound
+from core.htmx import wants_fragment
+from core.jobs import job_get
+from core.models import Job
+from core.selectors import job_recent
+from core.views import member
+
+PAGE_SIZE = 50
+PREVIEW_SIZE = 10
+
+
+class VocabularyFilterForm(forms.Form):
+    q = forms.CharField(required=False, max_length=100, label="Word")
+    status = forms.ChoiceField(
+        required=False,
+        choices=[("", "Any status"), *((s, label) for s, label in vs.Status.choices)],
+    )
+    mine = forms.ChoiceField(
+        required=False,
+        choices=[("", "Flagged or not by me"), ("unflagged", "Not flagged by me yet"), ("flagged", "Flagged by me")],
+        label="Mine",
+    )
+    sort = forms.ChoiceField(
+        required=False,
+        choices=[("frequency", "Most frequent first"), ("word", "Alphabetical"), ("flags", "Most flagged first")],
+    )
+    min = forms.IntegerField(required=False, min_value=0, max_value=10**9, label="Min. artefacts")
+
+
+def _filters(request):
+    form = VocabularyFilterForm(request.GET)
+    if not form.is_valid():
+        field, errors = next(iter(form.errors.items()))
+        raise InvalidInput(f"{field}: {' '.join(errors)}", field=field)
+    data = form.cleaned_data
+    return form, {
+        "query": data["q"],
+        "status": data["status"],
+        "mine": data["mine"],
+        "sort": data["sort"] or "frequency",
+        "min_count": data["min"] or 0,
+    }
+
+
+def _page_url(project, request) -> str:
+    query = request.GET.urlencode()
+    return reverse("collection:vocabulary", args=[project.slug]) + (f"?{query}" if query else "")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def vocabulary(request, slug):
+    project, membership = member(request, slug)
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if action == "flag":
+            return _flag(request, project, membership)
+        if action == "index":
+            return _index(request, project, membership)
+        raise InvalidInput("Unknown action; choose flag or index.", field="action")
+
+    target = request.headers.get("HX-Target") if wants_fragment(request) else None
+    if target == "vocab-job":
+        job = vs.vocabulary_jobs(project=project).first()
+        response = render(request, "labelling/partials/vocabulary_job.html", {"project": project, "job": job})
+        if job is None or job.is_finished:
+            response["HX-Refresh"] = "true"  # the poll ends: reload for the new terms and counts
+        return response
+    form, filters = _filters(request)
+    terms = vs.vocabulary_terms(project=project, user=request.user, **filters)
+    context = {
+        "project": project,
+        "membership": membership,
+        "filters": form,
+        "page": Paginator(terms, PAGE_SIZE).get_page(request.GET.get("page")),
+        "here": _page_url(project, request),
+    }
+    if target == "vocab-terms":
+        return render(request, "labelling/partials/vocabulary_terms.html", context)
+    context.update(
+        summary=vs.vocabulary_summary(project=project),
+        preview=vs.matching_preview(project=project, limit=PREVIEW_SIZE),
+        job=vs.vocabulary_jobs(project=project).first(),
+    )
+    return render(request, "labelling/vocabulary.html", context)
+
+
+def _flag(request, project, membership):
+    term = vocabulary_services.term_flag(
+        project=project,
+        term_id=request.POST.get("term_id"),
+        user=request.user,
+        verdict=request.POST.get("verdict") or "",
+    )
+    if wants_fragment(request):
+        row = vs.vocabulary_term(project=project, user=request.user, term_id=term.id)
+        if row is None:  # deleted by an index refresh a moment ago
+            raise NotFound("No such term in this project.", field="term_id")
+        context = {"project": project, "membership": membership, "t": row, "here": _page_url(project, request)}
+        return render(request, "labelling/partials/vocabulary_row.html", context)
+    return redirect(_page_url(project, request) + f"#term-{term.id}")
+
+
+def _index(request, project, membership):
+    """Start (or join) an index build, then back to the page, whose job panel polls until it finishes."""
+    job = vocabulary_services.vocabulary_index_start(project=project, user=request.user)  # 403 for non-leads
+    job.refresh_from_db(fields=["status", "message"])
+    if job.is_finished:  # eager Celery (no REDIS_URL): it ran already
+        messages.success(request, job.message or "The vocabulary index is up to date.")
+    else:
+        messages.info(request, "The vocabulary index is being built; the progress bar follows it.")
+    return redirect(_page_url(project, request))
+
+
+# --- artefact imports: upload → column mapping → job -----------------------------------------
+
+PREVIEW_ROWS = 10
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(help_text="CSV, JSON, JSON Lines or XLSX.")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def import_artefacts(request, slug):
+    project, membership = member(request, slug, roles=("lead",))
+    form = UploadForm(request.POST or None, request.FILES or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                job = services.artefacts_import_job_create(
+                    project=project, user=request.user, input_name=upload.name, input_data=upload.read()
+                )
+            except DomainError as error:
+                if error.status_code >= 403:
+                    raise
+                form.add_error("file", error.message)
+                status = error.status_code
+            else:
+                return redirect("collection:import_artefacts_mapping", slug=project.slug, job_id=job.id)
+        else:
+            status = 400
+    context = {"project": project, "membership": membership, "form": form, "jobs": job_recent(project=project)}
+    return render(request, "labelling/import_artefacts.html", context, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def import_artefacts_mapping(request, slug, job_id):
+    """Preview of the upload's first rows with the guessed mapping; posting the mapping starts the import."""
+    project, membership = member(request, slug, roles=("lead",))
+    job = job_get(project=project, job_id=job_id)
+    if job.kind != Job.Kind.IMPORT_ARTEFACTS:
+        raise NotFound("This job is not an artefact import.")
+    if job.status != Job.Status.PENDING or job.input_data is None:
+        return redirect("labelling:task_progress", slug=project.slug, job_id=job.id)
+    table = read_table(bytes(job.input_data), job.input_name, header_score=artefact_header_score)
+    sheet = table.first
+    guessed = guess_artefact_mapping(sheet.header)
+    error, status = None, 200
+    if request.method == "POST":
+        mapping = {}
+        for index in range(len(sheet.header)):
+            choice = request.POST.get(f"col{index}", "ignore")
+            if choice not in MAPPING_CHOICES:
+                choice = "ignore"
+            if choice != "ignore":
+                mapping[index] = choice
+        try:
+            services.artefacts_import_job_set_mapping(job=job, user=request.user, mapping=mapping)
+        except DomainError as exc:
+            if exc.status_code >= 403:
+                raise
+            error, status, guessed = exc.message, exc.status_code, mapping
+        else:
+            return redirect("labelling:task_progress", slug=project.slug, job_id=job.id)
+    preview = [[cell_text(v) for v in row.values] for row in sheet.rows[:PREVIEW_ROWS]]
+    context = {
+        "project": project,
+        "membership": membership,
+        "job": job,
+        "columns": [
+            {"index": i, "header": h or f"(column {i + 1})", "field": guessed.get(i, "ignore")}
+            for i, h in enumerate(sheet.header)
+        ],
+        "choices": MAPPING_CHOICES,
+        "preview": preview,
+        "total_rows": len(sheet.rows),
+        "repaired": sorted(table.repairs.items())[:20],
+        "problems": table.problems[:20],
+        "error": error,
+    }
+    return render(request, "labelling/import_artefacts_mapping.html", context, status=status)

@@ -1,0 +1,29 @@
+"""API routes of projects, members, artefacts, the vocabulary and labelling: /api/projects/ and
+everything of one project under /api/projects/<slug>/ (the taxonomy, interviews and surveys add
+their own routes beside these)."""
+
+from django.urls import include, path
+from rest_framework.routers import DefaultRouter, SimpleRouter
+
+from collection.api import VocabularyTermViewSet
+from core.api.views import MemberViewSet, ProjectViewSet
+from labelling.api import views
+
+app_name = "api"
+
+root = DefaultRouter()
+root.register("projects", ProjectViewSet, basename="project")
+
+project = SimpleRouter()
+project.register("members", MemberViewSet, basename="member")
+project.register("artefacts", views.ArtefactViewSet, basename="artefact")
+project.register("rounds", views.RoundViewSet, basename="round")
+project.register("assignments", views.AssignmentViewSet, basename="assignment")
+project.register("labels", views.LabelViewSet, basename="label")
+project.register("conflicts", views.ConflictViewSet, basename="conflict")
+project.register("vocabulary", VocabularyTermViewSet, basename="vocabulary-term")
+
+urlpatterns = [
+    path("projects/<slug:project_slug>/", include(project.urls)),
+    *root.urls,
+]

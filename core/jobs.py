@@ -1,0 +1,131 @@
+"""Background jobs: create, enqueue, run once, report progress.
+
+An app that runs work in the background creates a Job (an upload waits in the
+database), sends its own Celery task once the transaction commits (`job_enqueue`),
+and the task calls `job_execute` with the app's work function. While a job runs,
+its work is one database transaction, so live progress travels through the Celery
+result backend (Redis, or memory in eager mode); the Job row records the start,
+the end, the report and any result file.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+
+from celery.result import AsyncResult
+from django.db import transaction
+from django.utils import timezone
+
+from core.errors import DomainError, InvalidInput, NotFound
+from core.models import Job, Project
+from core.progress import Progress
+from core.services import membership_require
+
+log = logging.getLogger(__name__)
+
+MAX_UPLOAD = 50 * 1024 * 1024
+
+# work(job, progress) -> (report, (content, name, content type) or None)
+JobWork = Callable[[Job, Progress | None], tuple[dict, tuple | None]]
+
+
+def job_create(
+    *,
+    project: Project,
+    user,
+    kind: str,
+    params: dict | None = None,
+    input_name: str = "",
+    input_data: bytes | None = None,
+    requires_input: bool = False,
+) -> Job:
+    """A pending job of a project's lead; an upload is checked for presence and size here,
+    for readability by the app that creates the job."""
+    membership_require(project=project, user=user, roles=("lead",))
+    if kind not in Job.Kind.values:
+        raise InvalidInput(f"Unknown job kind {kind!r}.", field="kind")
+    if requires_input:
+        if not input_data:
+            raise InvalidInput("Choose a file to upload.", field="file")
+        if len(input_data) > MAX_UPLOAD:
+            raise InvalidInput(f"The file is larger than {MAX_UPLOAD // (1024 * 1024)} MB.", field="file")
+    return Job.objects.create(
+        project=project,
+        kind=kind,
+        params=dict(params or {}),
+        input_name=input_name[:300],
+        input_data=input_data,
+        created_by=user,
+    )
+
+
+def job_get(*, project: Project, job_id: int) -> Job:
+    job = Job.objects.filter(project=project, id=job_id).first()
+    if job is None:
+        raise NotFound("No such job in this project.")
+    return job
+
+
+def job_enqueue(*, job: Job, task) -> Job:
+    """Send the job to its Celery task once the surrounding transaction commits (at once in eager mode)."""
+    job.task_id = str(uuid.uuid4())
+    job.save(update_fields=["task_id"])
+    job_id, task_id = job.id, job.task_id
+    transaction.on_commit(lambda: task.apply_async(args=[job_id], task_id=task_id))
+    return job
+
+
+def job_execute(*, job_id: int, work: JobWork, progress: Progress | None = None) -> str:
+    """Run a pending job once (a retried or duplicated task finds it started and does nothing)."""
+    with transaction.atomic():
+        job = Job.objects.select_for_update().filter(id=job_id).first()
+        if job is None or job.status != Job.Status.PENDING:
+            return "noop"
+        job.status = Job.Status.RUNNING
+        job.started_at = timezone.now()
+        job.save(update_fields=["status", "started_at"])
+    try:
+        report, result = work(job, progress)
+    except DomainError as exc:
+        job.status, job.error = Job.Status.FAILED, exc.message
+    except Exception as exc:  # a bug must not leave the job running forever
+        log.exception("job %s failed", job.id)
+        job.status, job.error = Job.Status.FAILED, f"Unexpected error: {exc.__class__.__name__}."
+    else:
+        job.status, job.report, job.progress = Job.Status.DONE, report, 100
+        if result is not None:
+            job.result_data, job.result_name, job.result_type = result
+    job.finished_at = timezone.now()
+    job.input_data = None  # the upload is no longer needed
+    job.save()
+    return job.status
+
+
+def job_progress_reporter(task) -> Progress:
+    """Progress of a running job, stored as the Celery task's PROGRESS state for the page to poll."""
+
+    def report(done: int, total: int, message: str = "") -> None:
+        try:
+            task.update_state(state="PROGRESS", meta={"done": done, "total": total, "message": message})
+        except Exception:  # progress is a nicety; a missing result backend must not fail the job
+            log.debug("progress of task %s not stored", task.request.id)
+
+    return report
+
+
+def job_progress(job: Job) -> dict:
+    """{"status", "percent", "message"}: from the job row when finished, else from the Celery backend."""
+    if job.is_finished:
+        return {"status": job.status, "percent": 100 if job.status == Job.Status.DONE else job.progress, "message": ""}
+    percent, message = job.progress, job.message or ("Waiting for a worker…" if job.status == "pending" else "")
+    if job.task_id and job.status == Job.Status.RUNNING:
+        try:
+            info = AsyncResult(job.task_id).info
+        except Exception:  # the backend being away must not break the page
+            info = None
+        if isinstance(info, dict) and info.get("total"):
+            percent = max(0, min(99, int(100 * info.get("done", 0) / info["total"])))
+            message = str(info.get("message") or "")
+    return {"status": job.status, "percent": percent, "message": message}

@@ -1,0 +1,108 @@
+"""Projects, their members and roles, and background jobs with their progress.
+
+Tables keep the names they had when these models lived in `labelling`."""
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+
+class Project(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    max_evaluators_per_artefact = models.PositiveSmallIntegerField(
+        default=3,
+        validators=[MinValueValidator(2), MaxValueValidator(10)],
+        help_text="Cap on evaluators per artefact, third and later ones included (the reference study used up to 4).",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "labelling_project"
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Membership(models.Model):
+    """A person's roles in a project; one person may hold several."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    is_lead = models.BooleanField(default=False)
+    is_moderator = models.BooleanField(default=False)
+    is_evaluator = models.BooleanField(default=False)
+    is_active = models.BooleanField(
+        default=True, help_text="Inactive members (e.g. evaluators of imported rounds) get no new work."
+    )
+    external_id = models.CharField(max_length=100, blank=True, help_text="Evaluator ID in imported spreadsheets (E1…).")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "labelling_membership"
+        constraints = [models.UniqueConstraint(fields=["project", "user"], name="membership_unique_user")]
+        ordering = ["project", "user__username"]
+
+    def __str__(self):
+        roles = [
+            r
+            for r, on in (("lead", self.is_lead), ("moderator", self.is_moderator), ("evaluator", self.is_evaluator))
+            if on
+        ]
+        return f"{self.user} in {self.project} ({', '.join(roles) or 'no role'})"
+
+
+class Job(models.Model):
+    """A long import or export run as a Celery task; the page polls it for progress.
+
+    The upload waits in `input_data` until the task reads it; an export's file
+    lands in `result_data`. Live progress during the task's transaction travels
+    through the Celery result backend (see core.jobs)."""
+
+    class Kind(models.TextChoices):
+        IMPORT_ARTEFACTS = "import_artefacts", "Import artefacts"
+        IMPORT_ROUND = "import_round", "Import a labelled round"
+        EXPORT_ROUND = "export_round", "Export a round"
+        EXPORT_ANNOTATIONS = "export_annotations", "Export annotations"
+        VOCABULARY_INDEX = "vocabulary_index", "Build the vocabulary index"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="jobs")
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    params = models.JSONField(default=dict, blank=True)
+    input_name = models.CharField(max_length=300, blank=True)
+    input_data = models.BinaryField(null=True, blank=True)
+    result_name = models.CharField(max_length=300, blank=True)
+    result_type = models.CharField(max_length=120, blank=True)
+    result_data = models.BinaryField(null=True, blank=True)
+    report = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    progress = models.PositiveSmallIntegerField(default=0, help_text="Percent done, as last stored.")
+    message = models.CharField(max_length=300, blank=True)
+    task_id = models.CharField(max_length=100, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "labelling_job"
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["project", "kind", "status"])]
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    def __str__(self):
+        return f"{self.get_kind_display()} #{self.id} ({self.status})"

@@ -1,0 +1,65 @@
+"""Projects and memberships: the reads."""
+
+from django.db.models import (  # noqa: E402  # noqa: E402
+    Count,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Coalesce  # noqa: E402
+
+from core.errors import (
+    NotFound,
+)
+from core.models import Job, Membership, Project
+from core.services import membership_require
+
+
+def projects_for_user(*, user):
+    """Projects the user is an active member of (others stay invisible)."""
+    return Project.objects.filter(memberships__user=user, memberships__is_active=True).distinct()
+
+
+def project_for_member(*, slug: str, user, roles: tuple[str, ...] = ()) -> tuple[Project, Membership]:
+    """The project by slug and the user's membership; 404 for non-members, 403 without the role."""
+    project = Project.objects.filter(slug=slug).first()
+    if project is None:
+        raise NotFound("No such project.")
+    return project, membership_require(project=project, user=user, roles=roles)
+
+
+def count_subquery(queryset, group_by: str):
+    """A scalar subquery counting `queryset` rows (already filtered on an OuterRef), 0 when none."""
+    counted = queryset.order_by().values(group_by).annotate(n=Count("*")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
+def memberships_for_user(*, user):
+    """The user's active memberships with their projects, for the home page."""
+    return Membership.objects.filter(user=user, is_active=True).select_related("project").order_by("project__name")
+
+
+def projects_with_roles(*, user):
+    """The user's projects, each with `is_lead`, `is_moderator`, `is_evaluator` of the user (one query)."""
+    mine = Membership.objects.filter(project=OuterRef("pk"), user=user, is_active=True)
+    return (
+        Project.objects.filter(Exists(mine))
+        .annotate(
+            is_lead=Exists(mine.filter(is_lead=True)),
+            is_moderator=Exists(mine.filter(is_moderator=True)),
+            is_evaluator=Exists(mine.filter(is_evaluator=True)),
+        )
+        .order_by("name", "id")
+    )
+
+
+def project_members(*, project):
+    """Every membership of the project with its user, by username."""
+    return Membership.objects.filter(project=project).select_related("user").order_by("user__username", "id")
+
+
+def job_recent(*, project, limit: int = 8):
+    """The project's latest jobs, without their files."""
+    return Job.objects.filter(project=project).defer("input_data", "result_data").order_by("-id")[:limit]

@@ -1,8 +1,0 @@
-from django.apps import AppConfig
-
-
-class ValidationConfig(AppConfig):
-    name = "taxonomy.validation"
-    label = "validation"
-    verbose_name = "Taxonomy validation survey"
-    default_auto_field = "django.db.models.BigAutoField"
