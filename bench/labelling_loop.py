@@ -208,6 +208,7 @@ def seed(n_artefacts: int, *, annotations_per_artefact: int = 3) -> dict:
     from rest_framework.authtoken.models import Token
 
     from collection.models import Artefact
+    from core import services as core_services
     from core.models import Membership
     from labelling import services
     from labelling.models import Annotation, Assignment, Label, Round, RoundItem
@@ -219,7 +220,7 @@ def seed(n_artefacts: int, *, annotations_per_artefact: int = 3) -> dict:
         user.set_unusable_password()
     User.objects.bulk_create(users)
     lead, moderator, *evaluators = list(User.objects.order_by("id"))
-    project = services.project_create(name="Bench", slug=SLUG, lead=lead, max_evaluators_per_artefact=3)
+    project = core_services.project_create(name="Bench", slug=SLUG, lead=lead, max_evaluators_per_artefact=3)
     Membership.objects.create(project=project, user=moderator, is_moderator=True)
     Membership.objects.bulk_create(Membership(project=project, user=e, is_evaluator=True) for e in evaluators)
     tokens = {e.username: Token.objects.create(user=e).key for e in evaluators}

@@ -5,7 +5,7 @@ Seeds a throwaway database (default PostgreSQL `concord_rounds_bench`): 100,000
 artefacts spread over six rounds (five imported, one labelled in Concord and half
 decided), disagreements, conflicts and relevant items, a three-level taxonomy of
 coded nodes and a few thousand leaves with their rounds. Then computes Table 1
-(`labelling.stats.table1`) several times and prints the timings and the number of
+(`reports.table1.table1`) several times and prints the timings and the number of
 SQL queries, and drops the database (unless --keep).
 
     .venv/bin/python bench/table1.py

@@ -40,7 +40,7 @@ class VocabularyTerm(models.Model):
 
     Members flag terms relevant or irrelevant (TermFlag); a term's status is the
     majority of its flags, a tie (or no flag) leaves it undecided. `artefact_count`
-    is refreshed by each index build (labelling.vocabulary_services.vocabulary_index)."""
+    is refreshed by each index build (collection.services.vocabulary_index)."""
 
     class Status(models.TextChoices):
         UNDECIDED = "undecided", "Undecided"

@@ -27,7 +27,6 @@ from django.db.models.functions import Coalesce
 from collection.models import Artefact, ArtefactIndexState, ArtefactTerm, TermFlag, VocabularyTerm
 from collection.vocabulary import normalise_query
 from core.models import Job
-from labelling.models import RoundItem
 
 Status = VocabularyTerm.Status
 STATUSES = tuple(Status.values)
@@ -163,13 +162,14 @@ def vocabulary_summary(*, project) -> dict:
     terms["terms"] = VocabularyTerm.objects.filter(project=project).count()
     terms["undecided"] = terms["terms"] - terms["relevant"] - terms["irrelevant"]
     indexed = Exists(ArtefactIndexState.objects.filter(artefact=OuterRef("pk")))
-    in_rounds = Exists(RoundItem.objects.filter(artefact=OuterRef("pk")))
+    # artefacts some round already holds, through the reverse relation of labelling's round items
+    in_rounds = Artefact.objects.filter(project=project, round_items__isnull=False).values("id")
     rows = matching_artefact_ids(project=project)
     artefacts = Artefact.objects.filter(project=project).aggregate(
         artefacts=Count("id"),
         indexed=Count("id", filter=Q(indexed)),
         matching=Count("id", filter=Q(id__in=rows)),
-        matching_pool=Count("id", filter=Q(id__in=rows) & ~Q(in_rounds)),
+        matching_pool=Count("id", filter=Q(id__in=rows) & ~Q(id__in=in_rounds)),
     )
     artefacts["unindexed"] = artefacts["artefacts"] - artefacts["indexed"]
     return {**terms, **artefacts}

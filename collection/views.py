@@ -84,7 +84,7 @@ def vocabulary(request, slug):
     target = request.headers.get("HX-Target") if wants_fragment(request) else None
     if target == "vocab-job":
         job = vs.vocabulary_jobs(project=project).first()
-        response = render(request, "labelling/partials/vocabulary_job.html", {"project": project, "job": job})
+        response = render(request, "collection/partials/vocabulary_job.html", {"project": project, "job": job})
         if job is None or job.is_finished:
             response["HX-Refresh"] = "true"  # the poll ends: reload for the new terms and counts
         return response
@@ -98,13 +98,13 @@ def vocabulary(request, slug):
         "here": _page_url(project, request),
     }
     if target == "vocab-terms":
-        return render(request, "labelling/partials/vocabulary_terms.html", context)
+        return render(request, "collection/partials/vocabulary_terms.html", context)
     context.update(
         summary=vs.vocabulary_summary(project=project),
         preview=vs.matching_preview(project=project, limit=PREVIEW_SIZE),
         job=vs.vocabulary_jobs(project=project).first(),
     )
-    return render(request, "labelling/vocabulary.html", context)
+    return render(request, "collection/vocabulary.html", context)
 
 
 def _flag(request, project, membership):
@@ -119,7 +119,7 @@ def _flag(request, project, membership):
         if row is None:  # deleted by an index refresh a moment ago
             raise NotFound("No such term in this project.", field="term_id")
         context = {"project": project, "membership": membership, "t": row, "here": _page_url(project, request)}
-        return render(request, "labelling/partials/vocabulary_row.html", context)
+        return render(request, "collection/partials/vocabulary_row.html", context)
     return redirect(_page_url(project, request) + f"#term-{term.id}")
 
 
@@ -166,7 +166,7 @@ def import_artefacts(request, slug):
         else:
             status = 400
     context = {"project": project, "membership": membership, "form": form, "jobs": job_recent(project=project)}
-    return render(request, "labelling/import_artefacts.html", context, status=status)
+    return render(request, "collection/import_artefacts.html", context, status=status)
 
 
 @login_required
@@ -215,4 +215,4 @@ def import_artefacts_mapping(request, slug, job_id):
         "problems": table.problems[:20],
         "error": error,
     }
-    return render(request, "labelling/import_artefacts_mapping.html", context, status=status)
+    return render(request, "collection/import_artefacts_mapping.html", context, status=status)

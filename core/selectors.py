@@ -1,5 +1,7 @@
 """Projects and memberships: the reads."""
 
+from __future__ import annotations
+
 from django.db.models import (  # noqa: E402  # noqa: E402
     Count,
     Exists,
@@ -10,11 +12,8 @@ from django.db.models import (  # noqa: E402  # noqa: E402
 )
 from django.db.models.functions import Coalesce  # noqa: E402
 
-from core.errors import (
-    NotFound,
-)
+from core.errors import NotAllowed, NotFound
 from core.models import Job, Membership, Project
-from core.services import membership_require
 
 
 def projects_for_user(*, user):
@@ -63,3 +62,28 @@ def project_members(*, project):
 def job_recent(*, project, limit: int = 8):
     """The project's latest jobs, without their files."""
     return Job.objects.filter(project=project).defer("input_data", "result_data").order_by("-id")[:limit]
+
+
+def membership_require(
+    *, project: Project, user, roles: tuple[str, ...] = (), membership: Membership | None = None
+) -> Membership:
+    """The user's active membership of the project holding one of `roles` (any role if empty).
+
+    Non-members get NotFound, so that projects of others stay invisible. A `membership`
+    the caller read in this request is used instead of a query when it is that user's
+    active membership of that project."""
+    if not getattr(user, "is_authenticated", False):
+        raise NotAllowed("Log in first.")
+    if not (
+        membership is not None
+        and membership.project_id == project.id
+        and membership.user_id == user.pk
+        and membership.is_active
+    ):
+        # No default ordering: it would join the project and the user only to sort a single row.
+        membership = Membership.objects.filter(project=project, user=user, is_active=True).order_by().first()
+    if membership is None:
+        raise NotFound("No such project.")
+    if roles and not any(getattr(membership, f"is_{role}") for role in roles):
+        raise NotAllowed(f"This needs the {' or '.join(roles)} role in {project}.")
+    return membership

@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils.text import slugify
 
-from core.errors import InvalidInput, NotAllowed, NotFound
+from core.errors import InvalidInput
 from core.models import Membership, Project
 
 
@@ -50,31 +50,6 @@ def project_ensure(
 
 
 ROLES = ("lead", "moderator", "evaluator")
-
-
-def membership_require(
-    *, project: Project, user, roles: tuple[str, ...] = (), membership: Membership | None = None
-) -> Membership:
-    """The user's active membership of the project holding one of `roles` (any role if empty).
-
-    Non-members get NotFound, so that projects of others stay invisible. A `membership`
-    the caller read in this request is used instead of a query when it is that user's
-    active membership of that project."""
-    if not getattr(user, "is_authenticated", False):
-        raise NotAllowed("Log in first.")
-    if not (
-        membership is not None
-        and membership.project_id == project.id
-        and membership.user_id == user.pk
-        and membership.is_active
-    ):
-        # No default ordering: it would join the project and the user only to sort a single row.
-        membership = Membership.objects.filter(project=project, user=user, is_active=True).order_by().first()
-    if membership is None:
-        raise NotFound("No such project.")
-    if roles and not any(getattr(membership, f"is_{role}") for role in roles):
-        raise NotAllowed(f"This needs the {' or '.join(roles)} role in {project}.")
-    return membership
 
 
 def membership_set(*, project: Project, user, lead=False, moderator=False, evaluator=False, active=True) -> Membership:

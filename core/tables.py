@@ -1,6 +1,6 @@
 """Tables as files: CSV, XLSX, LaTeX (booktabs), Markdown and plain text.
 
-Table 1 (labelling.stats) and Table 2 (taxonomy.validation.exports) are written through
+Table 1 (reports.table1) and Table 2 (validation.exports) are written through
 these renderers: headings plus rows of plain values, the first `left` columns aligned
 left and the others (the figures) right. None and "" are empty cells: blank in CSV and
 XLSX, `--` in LaTeX, `–` in Markdown and text. Floats print with one decimal when that
@@ -13,6 +13,10 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Collection, Sequence
+
+import openpyxl
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
 
 EMPTY = "–"
 EMPTY_LATEX = "--"
@@ -131,8 +135,6 @@ def render_latex(
 
 def xlsx_workbook(title: str, headings: Sequence[str], rows: Sequence[Sequence], *, widths: Sequence[float]):
     """An openpyxl workbook whose first sheet, `title`, holds the table; add sheets, then xlsx_bytes."""
-    import openpyxl
-    from openpyxl.utils import get_column_letter
 
     workbook = openpyxl.Workbook()
     sheet = workbook.active
@@ -147,7 +149,6 @@ def xlsx_workbook(title: str, headings: Sequence[str], rows: Sequence[Sequence],
 
 def xlsx_bytes(workbook) -> bytes:
     """The workbook's file: the first row of every sheet bold, text starting with "=" kept as text."""
-    from openpyxl.styles import Font
 
     for sheet in workbook.worksheets:
         for cell in sheet[1]:

@@ -36,7 +36,7 @@ def int_param(request, name):
 @require_GET
 def home(request):
     memberships = selectors.memberships_for_user(user=request.user)
-    return render(request, "labelling/home.html", {"memberships": memberships})
+    return render(request, "core/home.html", {"memberships": memberships})
 
 
 def legacy_redirect(request, area: str, slug: str, rest: str = ""):

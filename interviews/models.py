@@ -23,7 +23,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from core.text import MAX_LABEL_LENGTH
+from core.text import MAX_LABEL_LENGTH, normalise_label
 
 
 class Interview(models.Model):
@@ -238,7 +238,6 @@ class FinalTag(models.Model):
         ordering = ["interview", "piece__position"]
 
     def save(self, *args, **kwargs):
-        from core.text import normalise_label
 
         self.normalised = normalise_label(self.text)
         super().save(*args, **kwargs)

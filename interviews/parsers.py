@@ -2,7 +2,7 @@
 
 Every parser returns a `ParsedTranscript`: paragraphs in order, each with its text
 and speaker (possibly unknown), the speakers, and metadata. Parsers never touch
-the database; bad files raise `labelling.errors.InvalidInput` naming the file.
+the database; bad files raise `core.errors.InvalidInput` naming the file.
 
 The study's .docx transcripts mark speakers only by font colour, with a legend on
 the first line ("Blue – Interviewer1, Purple – Interviewer2, Green - Interviewee").
@@ -19,6 +19,13 @@ import re
 import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
+
+import docx
+from docx.opc.exceptions import PackageNotFoundError
+from docx.table import Table
+from docx.text.hyperlink import Hyperlink
+from docx.text.paragraph import Paragraph
+from lxml import etree
 
 from core.errors import InvalidInput
 
@@ -422,8 +429,6 @@ class _LegendEntry:
 
 
 def parse_docx(data: bytes, *, filename: str = "transcript.docx") -> ParsedTranscript:
-    import docx
-    from docx.opc.exceptions import PackageNotFoundError
 
     try:
         document = docx.Document(io.BytesIO(data))
@@ -571,8 +576,6 @@ def _colour_at(runs: list[tuple[str, str | None]], start: int, length: int) -> s
 def _theme_colours(document) -> dict[str, str]:
     colours = dict(_DEFAULT_THEME)
     try:
-        from lxml import etree
-
         for part in document.part.package.iter_parts():
             if str(part.partname).startswith("/word/theme/"):
                 root = etree.fromstring(part.blob)
@@ -634,7 +637,6 @@ def _style_colour(style, theme) -> str | None:
 
 
 def _paragraph_runs(paragraph, theme) -> list[tuple[str, str | None]]:
-    from docx.text.hyperlink import Hyperlink
 
     default = _style_colour(paragraph.style, theme)
     runs = []
@@ -649,8 +651,6 @@ def _paragraph_runs(paragraph, theme) -> list[tuple[str, str | None]]:
 
 def _docx_blocks(document, theme):
     """Body paragraphs and table rows in document order: (text, runs, speaker from a table column)."""
-    from docx.table import Table
-    from docx.text.paragraph import Paragraph
 
     for block in document.iter_inner_content():
         if isinstance(block, Paragraph):

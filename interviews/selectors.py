@@ -1,11 +1,12 @@
 """Reads for interviews. Aggregations run in SQL; callers check membership first
-(`labelling.selectors.project_for_member`), and these functions apply the
+(`core.selectors.project_for_member`), and these functions apply the
 interview rules on top: an evaluator sees only their own fragments until both
 evaluators of the interview are done.
 """
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.db.models import (
     Avg,
     Count,
@@ -25,6 +26,8 @@ from core.errors import NotFound
 from core.text import normalise_label
 from interviews.models import FinalTag, Fragment, Interview, InterviewCoder, Paragraph, Piece
 from labelling.models import Annotation, Label, RoundItem
+from taxonomy.models import Leaf, Node
+from taxonomy.selectors import node_depths
 
 INTERVIEWS_ROUND = "interviews"
 
@@ -243,7 +246,6 @@ def final_tag_counts(*, project) -> dict:
 
 def _auto_leaf(project):
     """The leaf whose label has the tag's normalised text (the oldest, if the label is a leaf twice)."""
-    from taxonomy.models import Leaf
 
     match = (
         Leaf.objects.filter(node__project_id=project.id, label__normalised=OuterRef("normalised"))
@@ -316,8 +318,6 @@ def interview_unmapped_tags(project) -> dict[str, int]:
 def _new_from_interviews(project, interview_leaf_ids: set[int]) -> tuple[list[int], int]:
     """Inner categories per level and leaves that exist because of interviews: they hold accepted
     interview tags in their subtree, no relevant artefact, and no round created them."""
-    from taxonomy.models import Leaf, Node
-    from taxonomy.selectors import node_depths
 
     nodes = {
         n["id"]: n for n in Node.objects.filter(project=project).values("id", "parent_id", "round_created_id", "code")
@@ -447,7 +447,6 @@ def final_tags_per_interview(*, project) -> list[dict]:
 
 def members_with_roles(*, project, roles: tuple[str, ...]):
     """Active members holding any of `roles` (one membership row: never another project's roles)."""
-    from django.contrib.auth import get_user_model
 
     role_q = Q()
     for role in roles:

@@ -20,10 +20,11 @@ from core.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from core.models import Membership, Project
 from core.services import membership_require
 from core.text import normalise_label
-from interviews import alignment
+from interviews import alignment, sheets
 from interviews.models import FinalTag, Fragment, Interview, InterviewCoder, Paragraph, Piece
 from interviews.parsers import ParsedTranscript, parse_transcript
 from labelling.services import label_get_or_create, label_validate
+from taxonomy.models import Leaf, Node
 
 MAX_IMPORTED_TAG = 5000  # imported tags keep their length (history as it was), within reason
 MAX_ID = 2**63 - 1  # larger ids overflow SQLite's integers (a 500) in an IN (...) lookup
@@ -660,7 +661,6 @@ def final_tags_place(
     """Place final tags in the taxonomy (lead or moderator): under an existing leaf, or as a new
     leaf (the first tag's text as its label) under an inner node. Neither clears the placement,
     so the tags join the leaf with their normalised text again, if there is one."""
-    from taxonomy.models import Leaf, Node
 
     if leaf_id and node_id:
         raise InvalidInput("Choose an existing leaf or a category for a new leaf, not both.", field="leaf")
@@ -805,7 +805,6 @@ def coding_sheet_import(*, project: Project, user=None, filename: str, data: byt
     cannot be read are skipped and listed with their row number and reason; an unreadable
     or empty file, or one without an Interview Num column, changes nothing (InvalidInput).
     `user` is the lead importing in the browser or API; None is the operator (management command)."""
-    from interviews import sheets
 
     if user is not None:
         membership_require(project=project, user=user, roles=("lead",))

@@ -15,6 +15,9 @@ import io
 import re
 from dataclasses import dataclass, field
 
+import openpyxl
+from openpyxl.styles import Alignment
+
 from collection.importers.reading import Row, read_spreadsheet_rows
 from core.errors import InvalidInput
 from core.tables import xlsx_bytes
@@ -259,8 +262,6 @@ def read_sheet(filename: str, data: bytes) -> Sheet:
 
 
 def write_xlsx(rows: list[list]) -> bytes:
-    import openpyxl
-    from openpyxl.styles import Alignment
 
     workbook = openpyxl.Workbook()
     sheet = workbook.active

@@ -1,4 +1,4 @@
-"""The interviews row of Table 1, for `labelling.stats` (which looks up `interview_row`)."""
+"""The interviews row of Table 1, for `reports.table1` (which looks up `interview_row`)."""
 
 from interviews.models import Interview
 from interviews.selectors import interview_stats_row

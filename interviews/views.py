@@ -18,6 +18,7 @@ from core.htmx import wants_fragment
 from core.views import member, paginate
 from interviews import charts, exports, forms, selectors, services
 from interviews.models import FinalTag, Fragment, Interview, InterviewCoder, Paragraph, Piece
+from taxonomy.models import Leaf, Node
 
 
 def _int(value, field):
@@ -511,7 +512,6 @@ def unmapped(request, slug):
         )
         messages.success(request, f"Placed {len(finals)} final tag(s) under “{finals[0].leaf.label}”.")
         return redirect("interviews:unmapped", slug=project.slug)
-    from taxonomy.models import Leaf, Node
 
     context = {
         "project": project,

@@ -29,6 +29,8 @@ import io
 import json
 from collections.abc import Iterator
 
+import openpyxl
+
 from collection.models import Artefact
 from core.errors import InvalidInput, NotFound
 from core.jobs import job_create, job_enqueue, job_execute
@@ -161,7 +163,6 @@ def _sheet_rows(rnd: Round, progress: Progress | None = None) -> tuple[list[str]
 
 
 def round_export_xlsx(rnd: Round, progress: Progress | None = None) -> bytes:
-    import openpyxl
 
     header, rows, relevant = _sheet_rows(rnd, progress)
     workbook = openpyxl.Workbook()

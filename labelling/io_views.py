@@ -32,9 +32,7 @@ def task_progress(request, slug, job_id):
     project, membership = member(request, slug, roles=("lead",))
     job = job_get(project=project, job_id=job_id)
     context = {"project": project, "membership": membership, "job": job, "progress": job_progress(job)}
-    return render_page_or_fragment(
-        request, "labelling/import_progress.html", context, partial="labelling/partials/progress_job.html"
-    )
+    return render_page_or_fragment(request, "core/job.html", context, partial="core/partials/job_progress.html")
 
 
 @login_required

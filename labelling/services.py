@@ -12,6 +12,7 @@ from django.db.models import Max, Q
 from django.utils import timezone
 
 from collection.models import Artefact
+from collection.selectors import matching_artefact_ids
 from core.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from core.models import Membership, Project
 from core.prepared import PreparedRead, PreparedWrite
@@ -20,7 +21,6 @@ from core.text import MAX_LABEL_LENGTH, clean_label, normalise_label
 from labelling import tasks
 from labelling.models import Annotation, Assignment, Label, Round, RoundItem, Verdict
 from labelling.planning import plan_pairs
-from taxonomy.models import Leaf  # label merges move taxonomy leaves
 
 User = get_user_model()
 MAX_NOTE_LENGTH = 10_000
@@ -189,7 +189,12 @@ def label_merge(*, source_id: int, target_id: int, user) -> Label:
         _relink_other_references(
             source=source,
             target=target,
-            handled={(Annotation, "label"), (RoundItem, "final_label"), (RoundItem, "taxonomy_label"), (Leaf, "label")},
+            handled={
+                (Annotation, "label"),
+                (RoundItem, "final_label"),
+                (RoundItem, "taxonomy_label"),
+                (Label.leaves.rel.related_model, "label"),
+            },
         )
         changed = []
         if source.in_catalogue and not target.in_catalogue:
@@ -251,8 +256,10 @@ def _items_decide_after_merge(*, item_ids: list[int], label: Label, user) -> Non
 def _leaves_merge(*, source: Label, target: Label) -> None:
     """Taxonomy leaves of `source` become leaves of `target`; where a node has both, items move
     to the node's `target` leaf and the `source` leaf goes."""
-    for leaf in Leaf.objects.filter(label=source).select_for_update(of=("self",)):
-        twin = Leaf.objects.filter(node_id=leaf.node_id, label=target).first()
+    # Leaves belong to the taxonomy, which builds on labelling: they are reached through the
+    # labels' reverse relation `leaves`, never through the taxonomy's code.
+    for leaf in source.leaves.select_for_update(of=("self",)):
+        twin = target.leaves.filter(node_id=leaf.node_id).first()
         if twin is None:
             leaf.label = target
             leaf.save(update_fields=["label"])
@@ -352,8 +359,6 @@ def round_create(
             if frameworks:
                 pool = pool.filter(framework__in=frameworks)
             if vocabulary_only:  # sample only artefacts matching the relevance vocabulary
-                from collection.selectors import matching_artefact_ids
-
                 pool = pool.filter(id__in=matching_artefact_ids(project=project))
             candidates = list(pool.order_by("id").values_list("id", flat=True))
             if sample_size > len(candidates):

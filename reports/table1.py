@@ -35,6 +35,7 @@ dropped so that the JSON stays in the documented format.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 from django.db.models import Case, Count, IntegerField, Max, Q, Value, When
@@ -270,7 +271,6 @@ FORMATS = {
 
 def render(table: dict, fmt: str) -> tuple[bytes, str, str]:
     """(content, content type, extension) of the table in `fmt` (json, csv, xlsx, latex, markdown, table)."""
-    import json
 
     if fmt == "json":
         return json.dumps(table, indent=2).encode(), "application/json", "json"

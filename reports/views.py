@@ -49,9 +49,7 @@ def stats(request, slug):
             ("json", "JSON"),
         ],
     }
-    return render_page_or_fragment(
-        request, "labelling/stats.html", context, partial="labelling/partials/stats_table.html"
-    )
+    return render_page_or_fragment(request, "reports/stats.html", context, partial="reports/partials/stats_table.html")
 
 
 def _display_rows(table: dict) -> list[dict]:

@@ -5,7 +5,7 @@ search `q`), files (export and import), nodes (create, rename/describe, move, me
 delete), leaves (attach labels, move, detach), unmapped labels, categories per round
 with saturation, the change history with undo, and comparisons with their coverage.
 
-Members read; leads and moderators write (`labelling.permissions`); non-members get 404.
+Members read; leads and moderators write (`core.permissions`); non-members get 404.
 Input serializers check the shape; the services enforce the rules and answer 4xx naming
 the field (DomainError → `labelling.api.errors`).
 """
@@ -21,7 +21,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 
-from core.api.base import ApiViewMixin
+from core.api.base import ApiPagination, ApiViewMixin
 from core.api.parsers import JSONParser
 from core.errors import InvalidInput
 from core.permissions import IsLead, IsModerator, IsProjectMember
@@ -526,7 +526,6 @@ class ChangeViewSet(TaxonomyApiMixin, mixins.ListModelMixin, viewsets.GenericVie
 
     @property
     def paginator(self):
-        from core.api.base import ApiPagination
 
         if not hasattr(self, "_paginator"):
             self._paginator = ApiPagination()

@@ -20,7 +20,11 @@ import re
 from django.db import transaction
 from django.db.models import Min
 
+from collection.importers.headers import header_words
+from collection.importers.reading import Row, read_table
 from core.errors import InvalidInput
+from labelling.models import Round
+from labelling.tags import parse_code
 from taxonomy.models import Leaf, Node
 
 _CODE = re.compile(r"^\w+(?:\.\w+)*$")
@@ -115,9 +119,7 @@ class NodeIndex:
 
 
 def outline_rows(table) -> tuple[list[tuple[int, str, str]], list[dict]]:
-    """[(row, code, name)] and problems from a table read by labelling.importers.reading."""
-    from collection.importers.headers import header_words
-    from collection.importers.values import parse_code
+    """[(row, code, name)] and problems from a table read by collection.importers.reading."""
 
     sheet = table.first
     code_col, name_col = None, None
@@ -131,8 +133,6 @@ def outline_rows(table) -> tuple[list[tuple[int, str, str]], list[dict]]:
     if code_col is None or name_col is None:
         first_code, _ = parse_code(sheet.header[0] if sheet.header else "")
         if first_code and len(sheet.header) >= 2:  # no header row: the first row is data
-            from collection.importers.reading import Row
-
             rows.insert(0, Row(number=sheet.header_row, values=list(sheet.header)))
         code_col, name_col = 0, 1
     out, problems = [], []
@@ -159,7 +159,6 @@ def outline_rows(table) -> tuple[list[tuple[int, str, str]], list[dict]]:
 
 
 def outline_read(data: bytes, filename: str = "") -> tuple[list[tuple[int, str, str]], list[dict]]:
-    from collection.importers.reading import read_table
 
     return outline_rows(read_table(data, filename))
 
@@ -198,7 +197,6 @@ def outline_import(*, project, rows: list[tuple[int, str, str]], user=None, inde
 def rounds_recompute(*, project) -> dict:
     """Set round_created of coded nodes and their leaves to the first round with a relevant artefact
     in their subtree (aggregated in SQL per leaf, propagated up the tree). Returns counts changed."""
-    from labelling.models import Round
 
     rounds = dict(Round.objects.filter(project=project).values_list("number", "id"))
     imported = set(Round.objects.filter(project=project, source=Round.Source.IMPORT).values_list("id", flat=True))

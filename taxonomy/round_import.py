@@ -57,16 +57,7 @@ from django.utils.text import slugify
 
 from collection.importers.headers import match_round_headers, round_header_score
 from collection.importers.reading import Sheet, Table, cell_text, is_blank, read_table
-from collection.importers.values import (
-    Tag,
-    canonical_url,
-    parse_code,
-    parse_count,
-    parse_entity_type,
-    parse_flag,
-    parse_tag,
-    split_history,
-)
+from collection.importers.values import canonical_url, parse_entity_type, split_history
 from collection.models import Artefact
 from core.errors import InvalidInput
 from core.jobs import job_create, job_enqueue, job_execute
@@ -76,6 +67,7 @@ from core.services import membership_require
 from core.text import normalise_label
 from labelling.models import Annotation, Assignment, Round, RoundImport, RoundItem
 from labelling.services import label_name, labels_bulk
+from labelling.tags import Tag, parse_code, parse_count, parse_flag, parse_tag
 from taxonomy import tasks
 from taxonomy.models import Leaf
 from taxonomy.outline import NodeIndex, outline_import, outline_read, rounds_recompute

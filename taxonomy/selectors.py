@@ -17,11 +17,12 @@ import re
 from dataclasses import dataclass, field
 
 from django.db import connection
-from django.db.models import Count, F, Min
+from django.db.models import Count, F, Min, Q
 
 from collection.models import Artefact
 from core.errors import InvalidInput, NotFound
 from core.models import Project
+from core.text import normalise_label
 from labelling.models import Label, Round, RoundItem
 from taxonomy.models import Comparison, ComparisonClass, Leaf, Node, TaxonomyChange
 
@@ -507,8 +508,6 @@ def unmapped_labels(project: Project, filters: Filters | None = None) -> list[Un
     if filters.include_interviews:
         extra = interview_unmapped_tags(project)
         if extra:
-            from core.text import normalise_label
-
             keys = {normalise_label(text): text for text in extra}
             known = dict(Label.objects.filter(project=project, normalised__in=keys).values_list("normalised", "id"))
             for key, text in keys.items():
@@ -637,7 +636,6 @@ def leaf_get(project: Project, leaf_id, *, field_name: str = "leaf") -> Leaf:
 
 def leaf_instances(leaf: Leaf, *, limit: int = 25):
     """Relevant round items counted for the leaf (pointer or label mapping), newest rounds first."""
-    from django.db.models import Q
 
     return (
         RoundItem.objects.filter(round__project=leaf.node.project, taxonomy_label__isnull=False)

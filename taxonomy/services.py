@@ -9,6 +9,9 @@ and the SVG writer escape them.
 
 from __future__ import annotations
 
+import json
+
+from django.apps import apps
 from django.db import IntegrityError, models, transaction
 from django.db.models import Min
 from django.utils import timezone
@@ -19,7 +22,7 @@ from core.models import Project
 from core.services import membership_require
 from labelling.models import Label, Round, RoundItem
 from labelling.services import label_get_or_create
-from taxonomy import selectors
+from taxonomy import outline, selectors
 from taxonomy.models import Comparison, ComparisonClass, Leaf, Node, TaxonomyChange
 
 EDITOR_ROLES = ("lead", "moderator")
@@ -625,7 +628,6 @@ def _restore(project: Project, snap: dict) -> None:
     groups: dict[tuple[str, str, int | None], list[int]] = {}
     for model_label, field_name, pk, old in snap.get("refs", []):
         groups.setdefault((model_label, field_name, old), []).append(pk)
-    from django.apps import apps
 
     for (model_label, field_name, old), pks in groups.items():
         model = apps.get_model(model_label)
@@ -845,7 +847,6 @@ def taxonomy_import_json(*, project: Project, user, data) -> dict:
 def taxonomy_import_outline(*, project: Project, user, data: bytes, filename: str = "") -> dict:
     """Create or name the coded categories of an outline CSV (`code,name`) with the round-import
     code (`taxonomy.outline`), recorded as one undoable change. Rows it cannot read are listed."""
-    from taxonomy import outline
 
     editor_require(project=project, user=user)
     rows, problems = outline.outline_read(data, filename)
@@ -877,7 +878,6 @@ def taxonomy_import_outline(*, project: Project, user, data: bytes, filename: st
 
 def taxonomy_import_file(*, project: Project, user, data: bytes, filename: str = "") -> dict:
     """Import a file: the JSON export (by extension .json or a leading "{"), else an outline CSV."""
-    import json
 
     text_start = data.lstrip()[:1]
     if filename.lower().endswith(".json") or text_start in (b"{", b"["):

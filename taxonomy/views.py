@@ -553,4 +553,4 @@ def import_round(request, slug):
         "rounds": rounds,
         "jobs": job_recent(project=project),
     }
-    return render(request, "labelling/import_round.html", context, status=status)
+    return render(request, "taxonomy/import_round.html", context, status=status)

@@ -76,6 +76,7 @@ def _load() -> dict:
     from rest_framework.authtoken.models import Token
 
     from collection.models import Artefact
+    from core import services as core_services
     from labelling import services
     from labelling.models import Annotation, Assignment, RoundItem
     from tests.factories import member
@@ -87,7 +88,7 @@ def _load() -> dict:
         cursor.execute("PRAGMA journal_mode")
         journal_mode = cursor.fetchone()[0]
 
-    project = services.project_create(name="Load", slug="load", lead=member_user("lead"))
+    project = core_services.project_create(name="Load", slug="load", lead=member_user("lead"))
     lead = project.memberships.get().user
     evaluators = [member(project, evaluator=True, username=f"eva{i:02d}") for i in range(EVALUATORS)]
     Artefact.objects.bulk_create(

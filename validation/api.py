@@ -2,7 +2,7 @@
 
 Under /api/projects/<slug>/surveys/ (logged in): leads and moderators list surveys and read
 their results; leads create, edit, open, close and delete them. Non-members get 404, members
-without the role 403 (`labelling.permissions`).
+without the role 403 (`core.permissions`).
 
 Under /api/surveys/<survey token>/ and /api/responses/<response token>/ (no account, no
 session, so no CSRF): respondents read the questions, start a response, save it as they go

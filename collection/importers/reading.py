@@ -32,11 +32,15 @@ import json
 import re
 import sys
 import unicodedata
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
+
+import openpyxl
+from openpyxl.utils.exceptions import InvalidFileException
 
 from core.errors import InvalidInput
 
@@ -386,10 +390,6 @@ def read_jsonl(data: bytes, *, name: str = "JSON Lines") -> Table:
 
 
 def _xlsx_rows(data: bytes) -> list[RawSheet]:
-    import zipfile
-
-    import openpyxl
-    from openpyxl.utils.exceptions import InvalidFileException
 
     # A damaged package fails in many ways (zip errors, XML syntax errors from ElementTree or lxml,
     # KeyError for a missing part, …): whatever openpyxl raises while reading is the file's fault.

@@ -27,7 +27,7 @@ def percent(done, total) -> int:
     return max(0, min(100, round(100 * done / total)))
 
 
-@register.inclusion_tag("labelling/_progress.html")
+@register.inclusion_tag("core/_progress.html")
 def progress(done, total, label=""):
     return {"done": done or 0, "total": total or 0, "pct": percent(done, total), "label": label}
 

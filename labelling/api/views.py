@@ -2,7 +2,7 @@
 (raising DomainErrors that `labelling.api.errors` turns into 4xx), selectors read.
 
 Everything lives under /api/projects/<slug>/…; the role permissions come from
-`labelling.permissions` (non-members get 404, members without the role 403,
+`core.permissions` (non-members get 404, members without the role 403,
 anonymous requests 401)."""
 
 from django.db.models import Prefetch

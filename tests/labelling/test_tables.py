@@ -1,4 +1,4 @@
-"""The shared table renderers behind Table 1 (labelling.stats) and Table 2 (taxonomy.validation.exports)."""
+"""The shared table renderers behind Table 1 (reports.table1) and Table 2 (validation.exports)."""
 
 import io
 

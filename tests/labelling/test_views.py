@@ -14,7 +14,7 @@ from tests.factories import ArtefactFactory, LabelFactory, MembershipFactory, Pr
 def url(name, project=None, **kwargs):
     if project is not None:
         kwargs = {"slug": project.slug, **kwargs}
-    return reverse(f"labelling:{name}", kwargs=kwargs)
+    return reverse(name if ":" in name else ("core:home" if name == "home" else f"labelling:{name}"), kwargs=kwargs)
 
 
 def first_two(item):

@@ -66,7 +66,7 @@ def test_simultaneous_flags_of_one_member_leave_one_flag(corpus):
 
 def test_a_large_build_vacuums_and_analyzes_the_index_tables(corpus, monkeypatch):
     project, *_ = corpus
-    monkeypatch.setattr("labelling.vocabulary_services.VACUUM_AFTER", 1)
+    monkeypatch.setattr("collection.services.VACUUM_AFTER", 1)
     vocabulary_index(project=project)
     with connection.cursor() as cursor:
         cursor.execute(

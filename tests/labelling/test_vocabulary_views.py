@@ -274,8 +274,8 @@ def test_admin_lists_the_vocabulary_models(indexed, client, model):
     term_flag(term_id=term(indexed.project, "gpu").id, user=indexed.lead, verdict="relevant")
     admin = UserFactory(username="admin", is_staff=True, is_superuser=True)
     client.force_login(admin)
-    response = client.get(reverse(f"admin:labelling_{model}_changelist"))
+    response = client.get(reverse(f"admin:collection_{model}_changelist"))
     assert response.status_code == 200
     if model == "vocabularyterm":
-        change = client.get(reverse("admin:labelling_vocabularyterm_change", args=[term(indexed.project, "gpu").id]))
+        change = client.get(reverse("admin:collection_vocabularyterm_change", args=[term(indexed.project, "gpu").id]))
         assert change.status_code == 200 and "relevant" in change.content.decode()

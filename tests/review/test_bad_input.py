@@ -26,10 +26,10 @@ def test_a_category_code_with_a_superscript_digit_keeps_the_taxonomy_readable(te
     taxonomy_services.node_create(project=team.project, user=team.lead, name="Model", code="1")
     taxonomy_services.node_create(project=team.project, user=team.lead, name="Layers", code="1.²")
     slug = team.project.slug
-    for url in (f"/taxonomy/{slug}/", f"/taxonomy/{slug}/export.json", f"/taxonomy/{slug}/export.svg"):
+    for url in (f"/p/{slug}/taxonomy/", f"/p/{slug}/taxonomy/export.json", f"/p/{slug}/taxonomy/export.svg"):
         response = lead_client.get(url)
         assert response.status_code == 200, url
-    assert "Layers" in lead_client.get(f"/taxonomy/{slug}/").content.decode()
+    assert "Layers" in lead_client.get(f"/p/{slug}/taxonomy/").content.decode()
 
 
 @pytest.mark.parametrize(
@@ -37,12 +37,12 @@ def test_a_category_code_with_a_superscript_digit_keeps_the_taxonomy_readable(te
     [
         ("/p/{slug}/queue/", {"round": "²"}),
         ("/p/{slug}/conflicts/", {"round": "³"}),
-        ("/taxonomy/{slug}/", {"node": "²"}),
-        ("/taxonomy/{slug}/", {"selected": "leaf-²"}),
-        ("/interviews/{slug}/", {"q": "²"}),
-        ("/interviews/{slug}/review/", {"interview": "²"}),
-        ("/interviews/{slug}/suggest/", {"piece": "²"}),
-        ("/survey/{slug}/new/", {"level": "²"}),
+        ("/p/{slug}/taxonomy/", {"node": "²"}),
+        ("/p/{slug}/taxonomy/", {"selected": "leaf-²"}),
+        ("/p/{slug}/interviews/", {"q": "²"}),
+        ("/p/{slug}/interviews/review/", {"interview": "²"}),
+        ("/p/{slug}/interviews/suggest/", {"piece": "²"}),
+        ("/p/{slug}/survey/new/", {"level": "²"}),
         ("/api/projects/{slug}/interviews/final-tags/", {"interview": "²"}),
     ],
 )
@@ -66,7 +66,7 @@ def test_superscript_digits_in_posted_ids_are_a_400(team, lead_client):
     assert label.name != "x"
 
     node = Node.objects.create(project=team.project, name="Training")
-    response = lead_client.post(f"/taxonomy/{slug}/attach/", {"node": node.id, "labels": ["²"]})
+    response = lead_client.post(f"/p/{slug}/taxonomy/attach/", {"node": node.id, "labels": ["²"]})
     assert response.status_code == 302  # not an id: a label named "²", created on first use
     assert list(node.leaves.values_list("label__name", flat=True)) == ["²"]
 
@@ -137,27 +137,27 @@ def test_ids_beyond_64_bits_in_request_bodies_are_a_4xx():
             problems.append((method, url, body, status))
     page_calls = [
         (
-            f"/taxonomy/{s}/comparisons/{i['comparison_id']}/classes/{i['class_id']}/",
+            f"/p/{s}/taxonomy/comparisons/{i['comparison_id']}/classes/{i['class_id']}/",
             {"targets": [f"node-{H}"], "targets_sent": "1"},
         ),
         (
-            f"/taxonomy/{s}/comparisons/{i['comparison_id']}/classes/{i['class_id']}/",
+            f"/p/{s}/taxonomy/comparisons/{i['comparison_id']}/classes/{i['class_id']}/",
             {"targets": [f"leaf-{H}"], "targets_sent": "1"},
         ),
-        (f"/interviews/{s}/1/coders/", {"moderator": H, "evaluator1": 1, "evaluator2": 2}),
-        (f"/interviews/{s}/unmapped/", {"ids": str(H), "leaf": H}),
-        (f"/interviews/{s}/unmapped/", {"ids": str(i["final_tag_id"]), "node": H}),
-        (f"/survey/{s}/new/", {"title": "t", "categories": [f"node-{H}"]}),
-        (f"/taxonomy/{s}/nodes/new/", {"name": "x", "parent": str(H)}),
-        (f"/taxonomy/{s}/nodes/new/", {"name": "y", "node_round": str(H)}),
-        (f"/taxonomy/{s}/attach/", {"node": str(H), "labels": ["1"]}),
-        (f"/taxonomy/{s}/attach/", {"node": str(i["node_id"]), "labels": [str(H)]}),
+        (f"/p/{s}/interviews/1/coders/", {"moderator": H, "evaluator1": 1, "evaluator2": 2}),
+        (f"/p/{s}/interviews/unmapped/", {"ids": str(H), "leaf": H}),
+        (f"/p/{s}/interviews/unmapped/", {"ids": str(i["final_tag_id"]), "node": H}),
+        (f"/p/{s}/survey/new/", {"title": "t", "categories": [f"node-{H}"]}),
+        (f"/p/{s}/taxonomy/nodes/new/", {"name": "x", "parent": str(H)}),
+        (f"/p/{s}/taxonomy/nodes/new/", {"name": "y", "node_round": str(H)}),
+        (f"/p/{s}/taxonomy/attach/", {"node": str(H), "labels": ["1"]}),
+        (f"/p/{s}/taxonomy/attach/", {"node": str(i["node_id"]), "labels": [str(H)]}),
         (f"/p/{s}/vocabulary/", {"action": "flag", "term_id": str(H), "verdict": "relevant"}),
         (f"/p/{s}/conflicts/{i['item_id']}/", {"annotation_id": str(H)}),
         (f"/p/{s}/labels/", {"action": "uncatalogue", "label_id": str(H)}),
         (f"/p/{s}/rounds/", {"mode": "sample", "sample_size": "1", "evaluators": [str(H)]}),
         (f"/p/{s}/import/artefacts/{i['job_id']}/", {"col0": "url"}),
-        (f"/interviews/{s}/1/fragments/", {"start": str(H), "end": str(H + 1), "tag": "x"}),
+        (f"/p/{s}/interviews/1/fragments/", {"start": str(H), "end": str(H + 1), "tag": "x"}),
     ]
     for url, body in page_calls:
         try:

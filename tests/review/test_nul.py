@@ -29,9 +29,9 @@ def lead(team):
     [
         "/p/{slug}/suggest/",
         "/p/{slug}/labels/",
-        "/interviews/{slug}/",
-        "/interviews/{slug}/review/",
-        "/interviews/{slug}/suggest/",
+        "/p/{slug}/interviews/",
+        "/p/{slug}/interviews/review/",
+        "/p/{slug}/interviews/suggest/",
         "/api/projects/{slug}/interviews/",
         "/api/projects/{slug}/interviews/suggestions/",
         "/api/projects/{slug}/interviews/final-tags/",
@@ -45,9 +45,9 @@ def test_a_nul_in_a_search_is_a_400(team, lead, path):
 
 def test_a_nul_in_a_posted_form_is_a_400_and_nothing_is_written(team, lead):
     slug = team.project.slug
-    response = lead.post(f"/taxonomy/{slug}/nodes/new/", {"name": NUL})
+    response = lead.post(f"/p/{slug}/taxonomy/nodes/new/", {"name": NUL})
     assert response.status_code == 400
-    response = lead.post(f"/taxonomy/{slug}/comparisons/", {"name": NUL, "classes": NUL})
+    response = lead.post(f"/p/{slug}/taxonomy/comparisons/", {"name": NUL, "classes": NUL})
     assert response.status_code == 400
     assert not Node.objects.exists() and not team.project.taxonomy_comparisons.exists()
 
@@ -60,7 +60,7 @@ def test_a_taxonomy_document_with_a_nul_is_a_400(team, lead):
         response = api.post(url, {"nodes": [{**entry, "children": []}]}, format="json")
         assert response.status_code == 400, entry
     upload = SimpleUploadedFile("t.json", json.dumps({"nodes": [{"name": NUL, "children": []}]}).encode())
-    assert lead.post(f"/taxonomy/{team.project.slug}/import/", {"file": upload}).status_code == 400
+    assert lead.post(f"/p/{team.project.slug}/taxonomy/import/", {"file": upload}).status_code == 400
     assert not Node.objects.exists()
 
 

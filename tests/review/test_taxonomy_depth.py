@@ -24,7 +24,7 @@ def test_the_deepest_allowed_taxonomy_renders(team):
     client = Client()
     client.force_login(team.evaluators[0])
     slug = team.project.slug
-    for url in (f"/taxonomy/{slug}/", f"/api/projects/{slug}/taxonomy/", f"/taxonomy/{slug}/export.svg"):
+    for url in (f"/p/{slug}/taxonomy/", f"/api/projects/{slug}/taxonomy/", f"/p/{slug}/taxonomy/export.svg"):
         assert client.get(url).status_code == 200, url
 
 

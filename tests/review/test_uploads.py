@@ -66,8 +66,8 @@ def test_damaged_files_are_a_400_on_every_upload_page(team, lead, name):
     posts = [
         (f"/p/{slug}/import/artefacts/", {}),
         (f"/p/{slug}/import/round/", {"round": 1}),
-        (f"/taxonomy/{slug}/import/", {}),
-        (f"/interviews/{slug}/import/", {}),
+        (f"/p/{slug}/taxonomy/import/", {}),
+        (f"/p/{slug}/interviews/import/", {}),
     ]
     for url, fields in posts:
         response = lead.post(url, {**fields, "file": SimpleUploadedFile(name, data)})
@@ -104,7 +104,7 @@ def test_numbers_beyond_the_database_columns_are_a_400(team, lead):
     slug = team.project.slug
     huge = 2**40
     response = lead.post(
-        f"/interviews/{slug}/upload/", {"number": huge, "file": SimpleUploadedFile("t.txt", transcript_txt())}
+        f"/p/{slug}/interviews/upload/", {"number": huge, "file": SimpleUploadedFile("t.txt", transcript_txt())}
     )
     assert response.status_code == 400
     api = APIClient()
@@ -125,7 +125,7 @@ def test_numbers_beyond_the_database_columns_are_a_400(team, lead):
 def test_a_count_cell_reading_inf_or_nan_is_unreadable_not_a_crash(team):
     """NumberOfEvaluators as "inf" or "1e999" (CSV), or Infinity and NaN (JSON): int() raised
     OverflowError/ValueError, and the whole round import failed with "Unexpected error"."""
-    from collection.importers.values import parse_count
+    from labelling.tags import parse_count
     from taxonomy.round_import import round_import_file
 
     assert [parse_count(v) for v in ("inf", "1e999", "nan", float("inf"), float("nan"), "3", 2.0, True)] == [

@@ -154,7 +154,7 @@ def test_tree_queries_stay_flat_as_the_tree_grows(team, rounds):
 def test_tree_page_query_count_is_flat(client, team, rounds, django_assert_max_num_queries):
     p = team.project
     client.force_login(team.lead)
-    url = f"/taxonomy/{p.slug}/"
+    url = f"/p/{p.slug}/taxonomy/"
 
     def grow(n):
         for _ in range(n):

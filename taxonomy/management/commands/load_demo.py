@@ -7,6 +7,9 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from collection.importers.headers import match_round_headers, round_header_score
+from collection.importers.reading import read_table
+from collection.importers.values import canonical_url
 from collection.models import Artefact
 from collection.services import artefacts_import_file
 from core.errors import DomainError
@@ -97,9 +100,6 @@ class Command(BaseCommand):
                 )
         if Round.objects.filter(project=project, number=1).exists():
             return
-        from collection.importers.headers import match_round_headers, round_header_score
-        from collection.importers.reading import read_table
-        from collection.importers.values import canonical_url
 
         sheet = read_table(round_1.read_bytes(), round_1.name, header_score=round_header_score).first
         link = match_round_headers(sheet.header)[0]["link"]
