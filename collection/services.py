@@ -30,7 +30,7 @@ from core.errors import InvalidInput, NotFound
 from core.jobs import job_create, job_enqueue, job_execute
 from core.models import Job, Project
 from core.progress import Progress
-from core.services import membership_require
+from core.selectors import membership_require
 
 logger = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from django.utils import timezone
 from core.errors import DomainError, InvalidInput, NotFound
 from core.models import Job, Project
 from core.progress import Progress
-from core.services import membership_require
+from core.selectors import membership_require
 
 log = logging.getLogger(__name__)
 

@@ -428,30 +428,29 @@ class _LegendEntry:
     references: list[str]
 
 
-def parse_docx(data: bytes, *, filename: str = "transcript.docx") -> ParsedTranscript:
-
+def _open_docx(data: bytes, filename: str):
     try:
-        document = docx.Document(io.BytesIO(data))
+        return docx.Document(io.BytesIO(data))
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:
         raise InvalidInput(f"{filename}: not a readable .docx file ({exc.__class__.__name__}).", field="file") from exc
     except Exception as exc:  # lxml errors and friends from a damaged package
         raise InvalidInput(f"{filename}: not a readable .docx file ({exc}).", field="file") from exc
-    theme = _theme_colours(document)
-    blocks = list(_docx_blocks(document, theme))  # [(text, [(chars, colour|None)], table_speaker|None)]
 
-    legend, legend_index, legend_text = None, None, ""
+
+def _find_legend(blocks) -> tuple[list[_LegendEntry] | None, int | None, str]:
+    """The colour legend in the first non-empty block among the first five, if it is one."""
     for index, (text, runs, _) in enumerate(blocks[:5]):
         if not text.strip():
             continue
         legend = _read_legend(text, runs)
         if legend:
-            legend_index, legend_text = index, text.strip()
+            return legend, index, text.strip()
         break
-    metadata = {"legend": legend_text} if legend else {}
-    core = document.core_properties
-    if core.title:
-        metadata["title"] = core.title
+    return None, None, ""
 
+
+def _paragraphs_with_votes(blocks, legend_index) -> tuple[list[ParsedParagraph], Counter]:
+    """Non-empty paragraphs (legend left out), each with the characters per font colour in `_votes`."""
     paragraphs: list[ParsedParagraph] = []
     votes_seen: Counter = Counter()
     for index, (text, runs, table_speaker) in enumerate(blocks):
@@ -465,7 +464,37 @@ def parse_docx(data: bytes, *, filename: str = "transcript.docx") -> ParsedTrans
         votes_seen.update(votes)
         paragraphs.append(ParsedParagraph(text=text.strip(), speaker=table_speaker or ""))
         paragraphs[-1]._votes = votes  # type: ignore[attr-defined]
+    return paragraphs, votes_seen
 
+
+def _speakers_without_legend(paragraphs: list[ParsedParagraph], votes_seen: Counter, metadata: dict) -> None:
+    """Speakers from name prefixes, else one speaker per font colour (when there are at least two)."""
+    prefixed = _assign_prefixed_speakers([p.text for p in paragraphs])
+    if any(p.speaker for p in prefixed):
+        for paragraph, found in zip(paragraphs, prefixed, strict=True):
+            if not paragraph.speaker:
+                paragraph.speaker, paragraph.text = found.speaker, found.text
+        metadata["speaker_source"] = "name prefixes"
+        return
+    if len([c for c in votes_seen if c]) < 2:
+        return
+    for paragraph in paragraphs:
+        top = _top_colour(paragraph._votes)  # type: ignore[attr-defined]
+        if top and not paragraph.speaker:
+            paragraph.speaker = f"Speaker ({nearest_colour_name(top)})"
+    metadata["speaker_source"] = "font colour (no legend)"
+
+
+def parse_docx(data: bytes, *, filename: str = "transcript.docx") -> ParsedTranscript:
+    document = _open_docx(data, filename)
+    theme = _theme_colours(document)
+    blocks = list(_docx_blocks(document, theme))  # [(text, [(chars, colour|None)], table_speaker|None)]
+    legend, legend_index, legend_text = _find_legend(blocks)
+    metadata = {"legend": legend_text} if legend else {}
+    if document.core_properties.title:
+        metadata["title"] = document.core_properties.title
+
+    paragraphs, votes_seen = _paragraphs_with_votes(blocks, legend_index)
     speakers: list[dict] = []
     if legend:
         for paragraph in paragraphs:
@@ -477,20 +506,7 @@ def parse_docx(data: bytes, *, filename: str = "transcript.docx") -> ParsedTrans
         speakers = [{"name": e.speaker, "colour": "#" + e.references[0]} for e in legend]
         metadata["speaker_source"] = "font colour (legend)"
     else:
-        prefixed = _assign_prefixed_speakers([p.text for p in paragraphs])
-        if any(p.speaker for p in prefixed):
-            for paragraph, found in zip(paragraphs, prefixed, strict=True):
-                if not paragraph.speaker:
-                    paragraph.speaker, paragraph.text = found.speaker, found.text
-            metadata["speaker_source"] = "name prefixes"
-        else:
-            coloured = [c for c in votes_seen if c]
-            if len(coloured) >= 2:  # colours without a legend: one speaker per named colour
-                for paragraph in paragraphs:
-                    top = _top_colour(paragraph._votes)  # type: ignore[attr-defined]
-                    if top and not paragraph.speaker:
-                        paragraph.speaker = f"Speaker ({nearest_colour_name(top)})"
-                metadata["speaker_source"] = "font colour (no legend)"
+        _speakers_without_legend(paragraphs, votes_seen, metadata)
     for paragraph in paragraphs:
         paragraph.__dict__.pop("_votes", None)
     return ParsedTranscript(format="docx", paragraphs=paragraphs, speakers=speakers, metadata=metadata)

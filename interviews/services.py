@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from core.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from core.models import Membership, Project
-from core.services import membership_require
+from core.selectors import membership_require
 from core.text import normalise_label
 from interviews import alignment, sheets
 from interviews.models import FinalTag, Fragment, Interview, InterviewCoder, Paragraph, Piece
@@ -262,6 +262,42 @@ def interview_delete(*, interview_id: int, user) -> None:
 # --- coders --------------------------------------------------------------------------------
 
 
+def _coder_ids_check(ids: dict[str, int]) -> None:
+    """Three people chosen, with ids in range, the moderator no evaluator, two different evaluators."""
+    for name, value in ids.items():
+        if not value:
+            raise InvalidInput("Choose a person.", field=name)
+        if not _id_in_range(value):
+            raise InvalidInput("No such person in this project.", field=name)
+    if ids["moderator"] in (ids["evaluator1"], ids["evaluator2"]):
+        raise InvalidInput("The moderator cannot also be an evaluator of this interview.", field="moderator")
+    if ids["evaluator1"] == ids["evaluator2"]:
+        raise InvalidInput("The two evaluators must be different people.", field="evaluator2")
+
+
+def _coders_open_check(interview) -> None:
+    if interview.is_imported:
+        raise Conflict(f"{interview} was coded in an imported sheet; it has no coders to name.", field="interview")
+    if not interview.has_transcript:
+        raise Conflict(f"{interview} has no transcript yet; upload it first.", field="interview")
+    if interview.pieces.exists():
+        raise Conflict("Both evaluators are done; the coders of this interview are fixed.", field="interview")
+
+
+def _coder_roles_check(project, ids: dict[str, int]) -> None:
+    """The moderator moderates (or leads) the project and both evaluators evaluate in it, all active."""
+    members = {
+        m.user_id: m for m in Membership.objects.filter(project=project, is_active=True, user_id__in=list(ids.values()))
+    }
+    moderator = members.get(ids["moderator"])
+    if moderator is None or not (moderator.is_moderator or moderator.is_lead):
+        raise InvalidInput("The moderator must be an active moderator (or lead) of this project.", field="moderator")
+    for name in ("evaluator1", "evaluator2"):
+        m = members.get(ids[name])
+        if m is None or not m.is_evaluator:
+            raise InvalidInput("Choose an active evaluator of this project.", field=name)
+
+
 def interview_coders_set(
     *, interview_id: int, user, moderator_id: int, evaluator1_id: int, evaluator2_id: int
 ) -> list[InterviewCoder]:
@@ -271,38 +307,13 @@ def interview_coders_set(
     differ. An evaluator who already tagged fragments cannot be replaced, and the
     coders are fixed once both evaluators are done."""
     ids = {"moderator": moderator_id, "evaluator1": evaluator1_id, "evaluator2": evaluator2_id}
-    for name, value in ids.items():
-        if not value:
-            raise InvalidInput("Choose a person.", field=name)
-        if not _id_in_range(value):
-            raise InvalidInput("No such person in this project.", field=name)
-    if moderator_id in (evaluator1_id, evaluator2_id):
-        raise InvalidInput("The moderator cannot also be an evaluator of this interview.", field="moderator")
-    if evaluator1_id == evaluator2_id:
-        raise InvalidInput("The two evaluators must be different people.", field="evaluator2")
+    _coder_ids_check(ids)
     with transaction.atomic():
         interview = _lock_interview(interview_id)
         project = interview.project
         membership_require(project=project, user=user, roles=("lead",))
-        if interview.is_imported:
-            raise Conflict(f"{interview} was coded in an imported sheet; it has no coders to name.", field="interview")
-        if not interview.has_transcript:
-            raise Conflict(f"{interview} has no transcript yet; upload it first.", field="interview")
-        if interview.pieces.exists():
-            raise Conflict("Both evaluators are done; the coders of this interview are fixed.", field="interview")
-        members = {
-            m.user_id: m
-            for m in Membership.objects.filter(project=project, is_active=True, user_id__in=list(ids.values()))
-        }
-        moderator = members.get(moderator_id)
-        if moderator is None or not (moderator.is_moderator or moderator.is_lead):
-            raise InvalidInput(
-                "The moderator must be an active moderator (or lead) of this project.", field="moderator"
-            )
-        for name in ("evaluator1", "evaluator2"):
-            m = members.get(ids[name])
-            if m is None or not m.is_evaluator:
-                raise InvalidInput("Choose an active evaluator of this project.", field=name)
+        _coders_open_check(interview)
+        _coder_roles_check(project, ids)
         wanted = {
             moderator_id: (InterviewCoder.Role.MODERATOR, None),
             evaluator1_id: (InterviewCoder.Role.EVALUATOR, 1),
@@ -796,19 +807,8 @@ def _write_imported_piece(piece: Piece, values: dict, *, row_number: int) -> Non
     final.save()
 
 
-def coding_sheet_import(*, project: Project, user=None, filename: str, data: bytes) -> dict:
-    """Import the study's coding sheet into `project` (lead): one tagged piece per non-empty row.
-
-    Interviews are created as records without text when missing, and attach to uploaded
-    transcripts when the numbers match. Importing the same sheet again changes nothing;
-    an edited sheet updates the pieces of the interviews it lists, row by row. Rows that
-    cannot be read are skipped and listed with their row number and reason; an unreadable
-    or empty file, or one without an Interview Num column, changes nothing (InvalidInput).
-    `user` is the lead importing in the browser or API; None is the operator (management command)."""
-
-    if user is not None:
-        membership_require(project=project, user=user, roles=("lead",))
-    sheet = sheets.read_sheet(filename, data)
+def _sheet_rows_check(sheet) -> None:
+    """Rows with an over-long tag, or a final status but no tag, join the skipped rows."""
     for row in sheet.rows:
         for name in ("evaluator1", "evaluator2", "moderator_tag", "tag"):
             if len(getattr(row, name)) > MAX_IMPORTED_TAG:
@@ -821,90 +821,121 @@ def coding_sheet_import(*, project: Project, user=None, filename: str, data: byt
                 sheet.skipped.append(
                     {"row": row.number, "reason": f"status {row.raw_status!r} but no final tag or moderator tag"}
                 )
+
+
+def _sheet_report(filename: str, sheet, interviews: int) -> dict:
+    counters = ("interviews_created", "pieces_created", "pieces_updated", "pieces_unchanged", "pieces_deleted")
+    counters += ("tagged_pieces", "final_tags", "accepted", "removed", "not_kept")
+    return {
+        "file": filename,
+        "sheet": sheet.sheet_name,
+        "columns": sheet.columns,
+        "rows": len(sheet.rows),
+        "interviews": interviews,
+        **dict.fromkeys(counters, 0),
+        "attached_to_transcripts": [],
+        "skipped": [],
+        "notes": list(sheet.notes),
+    }
+
+
+def _sheet_interview(*, project, number: int, rows, user, filename: str, sheet, report: dict):
+    """The interview the sheet's rows of `number` go to (created when missing), or None when it is
+    being coded in Concord (its coding rows are then skipped)."""
+    interview = Interview.objects.select_for_update().filter(project=project, number=number).first()
+    if interview is None:
+        report["interviews_created"] += 1
+        return Interview.objects.create(
+            project=project,
+            number=number,
+            coding_source=Interview.Source.IMPORT,
+            created_by=user,
+            metadata={"imported_from": filename},
+        )
+    if interview.is_imported:
+        return interview
+    coded = (
+        interview.coders.exists()
+        or interview.fragments.exists()
+        or interview.pieces.exclude(kind=Piece.Kind.IMPORTED).exists()
+    )
+    if coded:
+        for row in rows:
+            if row.has_coding:
+                sheet.skipped.append({"row": row.number, "reason": f"interview {number} is being coded in Concord"})
+        return None
+    interview.coding_source = Interview.Source.IMPORT
+    interview.metadata = {**interview.metadata, "imported_from": filename}
+    interview.save(update_fields=["coding_source", "metadata", "updated_at"])
+    if interview.has_transcript:
+        report["attached_to_transcripts"].append(number)
+    return interview
+
+
+def _sheet_pieces_write(interview, coding_rows, report: dict) -> None:
+    """The interview's imported pieces in the rows' order: unchanged, updated, created, stale ones deleted."""
+    existing = list(Piece.objects.filter(interview=interview).select_related("final_tag").order_by("position"))
+    for position, row in enumerate(coding_rows, start=1):
+        values = _imported_values(row)
+        piece = existing[position - 1] if position <= len(existing) else None
+        if piece is not None and _piece_values(piece) == values:
+            report["pieces_unchanged"] += 1
+            continue
+        if piece is None:
+            piece = Piece(interview=interview, position=position)
+            report["pieces_created"] += 1
+        else:
+            report["pieces_updated"] += 1
+        _write_imported_piece(piece, values, row_number=row.number)
+    stale = existing[len(coding_rows) :]
+    if stale:
+        Piece.objects.filter(id__in=[p.id for p in stale]).delete()
+        report["pieces_deleted"] += len(stale)
+
+
+def _sheet_decisions_count(coding_rows, report: dict) -> None:
+    for row in coding_rows:
+        values = _imported_values(row)
+        report["tagged_pieces"] += 1
+        if values["decision"] == Piece.Decision.KEPT:
+            report["final_tags"] += 1
+            report["accepted"] += values["final_status"] == FinalTag.Status.ACCEPTED
+            report["removed"] += values["final_status"] == FinalTag.Status.REMOVED
+        elif values["decision"] == Piece.Decision.NOT_KEPT:
+            report["not_kept"] += 1
+
+
+def coding_sheet_import(*, project: Project, user=None, filename: str, data: bytes) -> dict:
+    """Import the study's coding sheet into `project` (lead): one tagged piece per non-empty row.
+
+    Interviews are created as records without text when missing, and attach to uploaded
+    transcripts when the numbers match. Importing the same sheet again changes nothing;
+    an edited sheet updates the pieces of the interviews it lists, row by row. Rows that
+    cannot be read are skipped and listed with their row number and reason; an unreadable
+    or empty file, or one without an Interview Num column, changes nothing (InvalidInput).
+    `user` is the lead importing in the browser or API; None is the operator (management command)."""
+    if user is not None:
+        membership_require(project=project, user=user, roles=("lead",))
+    sheet = sheets.read_sheet(filename, data)
+    _sheet_rows_check(sheet)
     skipped_rows = {s["row"] for s in sheet.skipped}
     by_interview: dict[int, list] = {}
     for row in sheet.rows:
         if row.number not in skipped_rows:
             by_interview.setdefault(row.interview, []).append(row)
 
-    report = {
-        "file": filename,
-        "sheet": sheet.sheet_name,
-        "columns": sheet.columns,
-        "rows": len(sheet.rows),
-        "interviews": len(by_interview),
-        "interviews_created": 0,
-        "attached_to_transcripts": [],
-        "pieces_created": 0,
-        "pieces_updated": 0,
-        "pieces_unchanged": 0,
-        "pieces_deleted": 0,
-        "tagged_pieces": 0,
-        "final_tags": 0,
-        "accepted": 0,
-        "removed": 0,
-        "not_kept": 0,
-        "skipped": [],
-        "notes": list(sheet.notes),
-    }
+    report = _sheet_report(filename, sheet, len(by_interview))
     with transaction.atomic():
         Project.objects.select_for_update(no_key=True).filter(pk=project.pk).first()  # as interview_create
         for number, rows in sorted(by_interview.items()):
-            interview = Interview.objects.select_for_update().filter(project=project, number=number).first()
+            interview = _sheet_interview(
+                project=project, number=number, rows=rows, user=user, filename=filename, sheet=sheet, report=report
+            )
             if interview is None:
-                interview = Interview.objects.create(
-                    project=project,
-                    number=number,
-                    coding_source=Interview.Source.IMPORT,
-                    created_by=user,
-                    metadata={"imported_from": filename},
-                )
-                report["interviews_created"] += 1
-            elif not interview.is_imported:
-                coded = (
-                    interview.coders.exists()
-                    or interview.fragments.exists()
-                    or interview.pieces.exclude(kind=Piece.Kind.IMPORTED).exists()
-                )
-                if coded:
-                    for row in rows:
-                        if row.has_coding:
-                            sheet.skipped.append(
-                                {"row": row.number, "reason": f"interview {number} is being coded in Concord"}
-                            )
-                    continue
-                interview.coding_source = Interview.Source.IMPORT
-                interview.metadata = {**interview.metadata, "imported_from": filename}
-                interview.save(update_fields=["coding_source", "metadata", "updated_at"])
-                if interview.has_transcript:
-                    report["attached_to_transcripts"].append(number)
-            existing = list(Piece.objects.filter(interview=interview).select_related("final_tag").order_by("position"))
+                continue
             coding_rows = [r for r in rows if r.has_coding]
-            for position, row in enumerate(coding_rows, start=1):
-                values = _imported_values(row)
-                piece = existing[position - 1] if position <= len(existing) else None
-                if piece is not None and _piece_values(piece) == values:
-                    report["pieces_unchanged"] += 1
-                    continue
-                if piece is None:
-                    piece = Piece(interview=interview, position=position)
-                    report["pieces_created"] += 1
-                else:
-                    report["pieces_updated"] += 1
-                _write_imported_piece(piece, values, row_number=row.number)
-            stale = existing[len(coding_rows) :]
-            if stale:
-                Piece.objects.filter(id__in=[p.id for p in stale]).delete()
-                report["pieces_deleted"] += len(stale)
-            for row in coding_rows:
-                values = _imported_values(row)
-                report["tagged_pieces"] += 1
-                if values["decision"] == Piece.Decision.KEPT:
-                    report["final_tags"] += 1
-                    report["accepted"] += values["final_status"] == FinalTag.Status.ACCEPTED
-                    report["removed"] += values["final_status"] == FinalTag.Status.REMOVED
-                elif values["decision"] == Piece.Decision.NOT_KEPT:
-                    report["not_kept"] += 1
+            _sheet_pieces_write(interview, coding_rows, report)
+            _sheet_decisions_count(coding_rows, report)
             if len(coding_rows) < len(rows):
                 report["notes"].append(f"interview {number}: {len(rows) - len(coding_rows)} row(s) without tags")
             _stage_refresh(interview)

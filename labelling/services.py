@@ -16,7 +16,7 @@ from collection.selectors import matching_artefact_ids
 from core.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from core.models import Membership, Project
 from core.prepared import PreparedRead, PreparedWrite
-from core.services import membership_require
+from core.selectors import membership_require
 from core.text import MAX_LABEL_LENGTH, clean_label, normalise_label
 from labelling import tasks
 from labelling.models import Annotation, Assignment, Label, Round, RoundItem, Verdict

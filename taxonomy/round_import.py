@@ -63,7 +63,7 @@ from core.errors import InvalidInput
 from core.jobs import job_create, job_enqueue, job_execute
 from core.models import Job, Membership, Project
 from core.progress import Problems, Progress, Throttled
-from core.services import membership_require
+from core.selectors import membership_require
 from core.text import normalise_label
 from labelling.models import Annotation, Assignment, Round, RoundImport, RoundItem
 from labelling.services import label_name, labels_bulk

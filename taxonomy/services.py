@@ -19,7 +19,7 @@ from django.utils.dateparse import parse_datetime
 
 from core.errors import Conflict, InvalidInput, NotFound
 from core.models import Project
-from core.services import membership_require
+from core.selectors import membership_require
 from labelling.models import Label, Round, RoundItem
 from labelling.services import label_get_or_create
 from taxonomy import outline, selectors

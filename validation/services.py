@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from core.errors import Conflict, InvalidInput, NotFound
 from core.models import Project
-from core.services import membership_require
+from core.selectors import membership_require
 from validation import selectors
 from validation.models import (
     SCALE_MAX,

@@ -94,6 +94,43 @@ def _metadata_value(value):
     return cell_text(value)
 
 
+def _title(value, row, problems: Problems) -> str:
+    text = cell_text(value)
+    if len(text) > TITLE_MAX:
+        problems.warn(row.number, f"title cut to {TITLE_MAX} characters")
+        text = text[: TITLE_MAX - 1] + "…"
+    return text
+
+
+def _metadata_into(fields: dict, value, column: str) -> None:
+    if isinstance(value, dict) and column.casefold() in ("metadata", "meta"):
+        fields["metadata"].update(value)
+    else:
+        fields["metadata"][column] = _metadata_value(value)
+
+
+# target -> how a cell becomes the field (url and metadata have their own rules)
+_SIMPLE_FIELDS = {
+    "kind": ("kind_raw", lambda value: value),
+    "framework": ("framework", lambda value: cell_text(value)[:60]),
+    "tags": ("tags", lambda value: _tags(value)),
+    "body": ("body", lambda value: value if isinstance(value, str) else cell_text(value)),
+}
+
+
+def _resolve_kind(fields: dict) -> None:
+    """The artefact's kind (and framework, when the entity type names one) from the mapped kind cell."""
+    raw = fields.pop("kind_raw")
+    text = cell_text(raw).casefold()
+    if text in KIND_VALUES:
+        fields["kind"] = KIND_VALUES[text]
+        return
+    kind, framework = parse_entity_type(raw, fields["url"])
+    fields["kind"] = kind
+    if framework and "framework" not in fields:
+        fields["framework"] = framework
+
+
 def _row_fields(row, mapping: dict[int, str], header: list[str], problems: Problems) -> dict | None:
     fields: dict = {"metadata": {}}
     for index, target in mapping.items():
@@ -106,38 +143,18 @@ def _row_fields(row, mapping: dict[int, str], header: list[str], problems: Probl
                 problems.skip(row.number, problem)
                 return None
             fields["url"] = url
-        elif target == "kind":
-            fields["kind_raw"] = value
-        elif target == "framework":
-            fields["framework"] = cell_text(value)[:60]
-        elif target == "tags":
-            fields["tags"] = _tags(value)
         elif target == "title":
-            text = cell_text(value)
-            if len(text) > TITLE_MAX:
-                problems.warn(row.number, f"title cut to {TITLE_MAX} characters")
-                text = text[: TITLE_MAX - 1] + "…"
-            fields["title"] = text
-        elif target == "body":
-            fields["body"] = value if isinstance(value, str) else cell_text(value)
+            fields["title"] = _title(value, row, problems)
         elif target == "metadata":
-            if isinstance(value, dict) and header[index].casefold() in ("metadata", "meta"):
-                fields["metadata"].update(value)
-            else:
-                fields["metadata"][header[index]] = _metadata_value(value)
+            _metadata_into(fields, value, header[index])
+        elif target in _SIMPLE_FIELDS:
+            name, convert = _SIMPLE_FIELDS[target]
+            fields[name] = convert(value)
     if "url" not in fields:
         problems.skip(row.number, "no link")
         return None
     if "kind_raw" in fields:
-        raw = fields.pop("kind_raw")
-        text = cell_text(raw).casefold()
-        if text in KIND_VALUES:
-            fields["kind"] = KIND_VALUES[text]
-        else:
-            kind, framework = parse_entity_type(raw, fields["url"])
-            fields["kind"] = kind
-            if framework and "framework" not in fields:
-                fields["framework"] = framework
+        _resolve_kind(fields)
     return fields
 
 
