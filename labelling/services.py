@@ -293,6 +293,51 @@ def _relink_other_references(*, source, target, handled: set) -> None:
 # --- rounds -----------------------------------------------------------------------
 
 
+def _round_evaluators(project: Project, evaluator_ids: list[int]) -> list[int]:
+    """The chosen people's user ids, each an active evaluator of the project; at least two."""
+    evaluators = list(
+        Membership.objects.filter(
+            project=project, user_id__in=evaluator_ids, is_evaluator=True, is_active=True, user__is_active=True
+        )
+        .order_by("user__username", "user_id")
+        .values_list("user_id", flat=True)
+    )
+    unknown = set(evaluator_ids) - set(evaluators)
+    if unknown:
+        raise InvalidInput(f"Not active evaluators of this project: {sorted(unknown)}.", field="evaluator_ids")
+    if len(evaluators) < 2:
+        raise InvalidInput("A round needs at least two evaluators.", field="evaluator_ids")
+    return evaluators
+
+
+def _round_selection(pool, artefact_ids: list[int]) -> list[int]:
+    """The selected artefacts, every one in the unlabelled pool."""
+    wanted = set(artefact_ids)
+    if not wanted:
+        raise InvalidInput("Select at least one artefact.", field="artefact_ids")
+    # The pool as a set rather than a giant IN (...) list: SQLite caps bound variables.
+    chosen = sorted(wanted & set(pool.values_list("id", flat=True)))
+    missing = wanted - set(chosen)
+    if missing:
+        raise InvalidInput(
+            f"Not in this project's unlabelled pool: {sorted(missing)[:20]}{' and more' if len(missing) > 20 else ''}.",
+            field="artefact_ids",
+        )
+    return chosen
+
+
+def _round_sample(pool, sample_size: int, seed: int) -> list[int]:
+    """A seeded random sample of the (filtered) pool."""
+    candidates = list(pool.order_by("id").values_list("id", flat=True))
+    if sample_size > len(candidates):
+        raise InvalidInput(
+            f"The pool has only {len(candidates)} unlabelled artefacts matching the filters; "
+            f"cannot sample {sample_size}.",
+            field="sample_size",
+        )
+    return sorted(random.Random(seed).sample(candidates, sample_size))
+
+
 def round_create(
     *,
     project: Project,
@@ -326,33 +371,10 @@ def round_create(
     with transaction.atomic():
         # NO KEY UPDATE: serialises round creation without blocking inserts that reference the project.
         Project.objects.select_for_update(no_key=True).filter(pk=project.pk).first()
-        evaluators = list(
-            Membership.objects.filter(
-                project=project, user_id__in=evaluator_ids, is_evaluator=True, is_active=True, user__is_active=True
-            )
-            .order_by("user__username", "user_id")
-            .values_list("user_id", flat=True)
-        )
-        unknown = set(evaluator_ids) - set(evaluators)
-        if unknown:
-            raise InvalidInput(f"Not active evaluators of this project: {sorted(unknown)}.", field="evaluator_ids")
-        if len(evaluators) < 2:
-            raise InvalidInput("A round needs at least two evaluators.", field="evaluator_ids")
-
+        evaluators = _round_evaluators(project, evaluator_ids)
         pool = Artefact.objects.filter(project=project).exclude(round_items__isnull=False)
         if artefact_ids is not None:
-            wanted = set(artefact_ids)
-            if not wanted:
-                raise InvalidInput("Select at least one artefact.", field="artefact_ids")
-            # The pool as a set rather than a giant IN (...) list: SQLite caps bound variables.
-            chosen = sorted(wanted & set(pool.values_list("id", flat=True)))
-            missing = wanted - set(chosen)
-            if missing:
-                raise InvalidInput(
-                    f"Not in this project's unlabelled pool: {sorted(missing)[:20]}"
-                    f"{' and more' if len(missing) > 20 else ''}.",
-                    field="artefact_ids",
-                )
+            chosen = _round_selection(pool, artefact_ids)
         else:
             if kinds:
                 pool = pool.filter(kind__in=kinds)
@@ -360,16 +382,9 @@ def round_create(
                 pool = pool.filter(framework__in=frameworks)
             if vocabulary_only:  # sample only artefacts matching the relevance vocabulary
                 pool = pool.filter(id__in=matching_artefact_ids(project=project))
-            candidates = list(pool.order_by("id").values_list("id", flat=True))
-            if sample_size > len(candidates):
-                raise InvalidInput(
-                    f"The pool has only {len(candidates)} unlabelled artefacts matching the filters; "
-                    f"cannot sample {sample_size}.",
-                    field="sample_size",
-                )
             if seed is None:
                 seed = random.SystemRandom().randrange(2**31)
-            chosen = sorted(random.Random(seed).sample(candidates, sample_size))
+            chosen = _round_sample(pool, sample_size, seed)
 
         if number is None:
             number = (Round.objects.filter(project=project).aggregate(n=Max("number"))["n"] or 0) + 1

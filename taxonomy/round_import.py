@@ -142,8 +142,8 @@ def _second_sheet(table: Table, problems: Problems) -> tuple[dict[str, tuple[int
     return out, "taxonomy_tag" in columns
 
 
-def parse_round(table: Table, problems: Problems) -> tuple[list[ParsedRow], dict]:
-    """Rows of the first sheet as ParsedRow (bad rows skipped into `problems`), and what was recorded."""
+def _round_columns(table: Table, problems: Problems) -> tuple[Sheet, dict[str, int], list, list[int]]:
+    """The first sheet, its matched columns, the ignored ones and the evaluator slots; header problems noted."""
     sheet: Sheet = table.first
     columns, ignored, duplicates = match_round_headers(sheet.header)
     if "link" not in columns:
@@ -158,6 +158,82 @@ def parse_round(table: Table, problems: Problems) -> tuple[list[ParsedRow], dict
     for order in orders:
         if f"tag{order}" in columns and f"evaluator{order}" not in columns:
             problems.warn(sheet.header_row, f"Tag{order} has no Evaluator{order} column; its tags are not imported")
+    return sheet, columns, ignored, orders
+
+
+def _row_conflict(row, columns: dict[str, int], problems: Problems) -> bool | None:
+    if "conflict" not in columns:
+        return None
+    conflict = parse_flag(_value(row, columns, "conflict"))
+    if conflict is None:
+        problems.warn(
+            row.number,
+            f"Conflict value {cell_text(_value(row, columns, 'conflict'))!r} not understood; derived from tags",
+        )
+    return conflict
+
+
+def _row_slots(row, columns: dict[str, int], orders: list[int], problems: Problems) -> list[Slot]:
+    """The row's evaluators with their tags, each evaluator once; a tag without an evaluator is not imported."""
+    slots: list[Slot] = []
+    named = set()
+    for order in orders:
+        if f"evaluator{order}" not in columns:
+            continue
+        evaluator, _ = split_history(cell_text(_value(row, columns, f"evaluator{order}")))
+        tag = parse_tag(_value(row, columns, f"tag{order}"))
+        if not evaluator:
+            if not tag.is_none:
+                problems.warn(row.number, f"Tag{order} {tag.raw!r} has no evaluator; not imported")
+            continue
+        key = evaluator.casefold()
+        if key in named:
+            problems.warn(row.number, f"evaluator {evaluator} appears twice; Evaluator{order} not imported")
+            continue
+        named.add(key)
+        slots.append(Slot(order=order, evaluator=evaluator[:100], tag=tag))
+    n_evaluators = parse_count(_value(row, columns, "n_evaluators"))
+    if n_evaluators is not None and n_evaluators != len(slots):
+        problems.warn(row.number, f"NumberOfEvaluators says {n_evaluators}, {len(slots)} evaluator(s) named")
+    return slots
+
+
+def _row_category(row, url: str, columns: dict[str, int], second: dict, problems: Problems) -> tuple:
+    """(code, taxonomy tag) of the row, completed from the second sheet where the first has none."""
+    taxonomy = parse_tag(_value(row, columns, "taxonomy_tag")) if "taxonomy_tag" in columns else None
+    code, code_problem = parse_code(_value(row, columns, "category"))
+    if code_problem:
+        problems.warn(row.number, code_problem)
+    if url in second:
+        _, code2, tag2 = second[url]
+        if not code:
+            code = code2
+        if taxonomy is None and tag2 is not None:
+            taxonomy = tag2
+    return code, taxonomy
+
+
+def _parse_row(row, url: str, columns: dict[str, int], orders: list[int], second: dict, problems: Problems):
+    if row.extra:
+        problems.warn(row.number, f"{len(row.extra)} value(s) beyond the last header ignored")
+    kind, framework = parse_entity_type(_value(row, columns, "entity_type"), url)
+    code, taxonomy = _row_category(row, url, columns, second, problems)
+    return ParsedRow(
+        number=row.number,
+        url=url,
+        kind=kind,
+        framework=framework,
+        conflict=_row_conflict(row, columns, problems),
+        slots=_row_slots(row, columns, orders, problems),
+        final=parse_tag(_value(row, columns, "final_tag")),
+        taxonomy=taxonomy,
+        code=code,
+    )
+
+
+def parse_round(table: Table, problems: Problems) -> tuple[list[ParsedRow], dict]:
+    """Rows of the first sheet as ParsedRow (bad rows skipped into `problems`), and what was recorded."""
+    sheet, columns, ignored, orders = _round_columns(table, problems)
     second, second_has_taxonomy = _second_sheet(table, problems)
     for problem in table.problems:
         problems.skip(problem["row"], problem["reason"])
@@ -173,66 +249,10 @@ def parse_round(table: Table, problems: Problems) -> tuple[list[ParsedRow], dict
             problems.skip(row.number, f"same link as row {seen[url]}")
             continue
         seen[url] = row.number
-        if row.extra:
-            problems.warn(row.number, f"{len(row.extra)} value(s) beyond the last header ignored")
-        kind, framework = parse_entity_type(_value(row, columns, "entity_type"), url)
-        conflict = None
-        if "conflict" in columns:
-            conflict = parse_flag(_value(row, columns, "conflict"))
-            if conflict is None:
-                problems.warn(
-                    row.number,
-                    f"Conflict value {cell_text(_value(row, columns, 'conflict'))!r} not understood; derived from tags",
-                )
-        slots: list[Slot] = []
-        named = set()
-        for order in orders:
-            if f"evaluator{order}" not in columns:
-                continue
-            evaluator, _ = split_history(cell_text(_value(row, columns, f"evaluator{order}")))
-            tag = parse_tag(_value(row, columns, f"tag{order}"))
-            if not evaluator:
-                if not tag.is_none:
-                    problems.warn(row.number, f"Tag{order} {tag.raw!r} has no evaluator; not imported")
-                continue
-            key = evaluator.casefold()
-            if key in named:
-                problems.warn(row.number, f"evaluator {evaluator} appears twice; Evaluator{order} not imported")
-                continue
-            named.add(key)
-            slots.append(Slot(order=order, evaluator=evaluator[:100], tag=tag))
-        n_evaluators = parse_count(_value(row, columns, "n_evaluators"))
-        if n_evaluators is not None and n_evaluators != len(slots):
-            problems.warn(row.number, f"NumberOfEvaluators says {n_evaluators}, {len(slots)} evaluator(s) named")
-        final = parse_tag(_value(row, columns, "final_tag"))
-        taxonomy = parse_tag(_value(row, columns, "taxonomy_tag")) if "taxonomy_tag" in columns else None
-        code, code_problem = parse_code(_value(row, columns, "category"))
-        if code_problem:
-            problems.warn(row.number, code_problem)
-        if url in second:
-            row2, code2, tag2 = second[url]
-            if not code:
-                code = code2
-            if taxonomy is None and tag2 is not None:
-                taxonomy = tag2
-        rows.append(
-            ParsedRow(
-                number=row.number,
-                url=url,
-                kind=kind,
-                framework=framework,
-                conflict=conflict,
-                slots=slots,
-                final=final,
-                taxonomy=taxonomy,
-                code=code,
-            )
-        )
-    if second:
-        name = table.sheets[1].name
-        for url, (row2, _, _) in second.items():
-            if url not in seen:
-                problems.warn(row2, "link not on the first sheet; ignored", sheet=name)
+        rows.append(_parse_row(row, url, columns, orders, second, problems))
+    for url, (row2, _, _) in second.items():
+        if url not in seen:
+            problems.warn(row2, "link not on the first sheet; ignored", sheet=table.sheets[1].name)
     recorded = {
         "disagreements": any(len([s for s in r.slots if s.order in (1, 2) and not s.tag.is_none]) == 2 for r in rows),
         "conflicts": True,
@@ -357,6 +377,287 @@ ITEM_FIELDS = (
 )
 
 
+CHANGE_COUNTS = (
+    "round_created",
+    "artefacts_created",
+    "artefacts_updated",
+    "labels_created",
+    "leaves_created",
+    "items_created",
+    "items_updated",
+    "items_removed",
+    "assignments_created",
+    "assignments_removed",
+    "annotations_created",
+    "annotations_updated",
+    "annotations_removed",
+    "nodes_created",
+)
+
+
+def _import_round_row(*, project: Project, number: int, user, now, counts: Counter) -> Round:
+    """The imported round `number`, created closed when missing; a round labelled in Concord is refused."""
+    rnd = Round.objects.select_for_update().filter(project=project, number=number).first()
+    if rnd is not None and rnd.source != Round.Source.IMPORT:
+        raise InvalidInput(f"Round {number} was labelled in Concord; import into another round number.", field="round")
+    if rnd is None:
+        rnd = Round.objects.create(
+            project=project,
+            number=number,
+            name=f"Round {number}",
+            source=Round.Source.IMPORT,
+            status=Round.Status.CLOSED,
+            closed_at=now,
+            created_by=user,
+        )
+        counts["round_created"] = 1
+    return rnd
+
+
+def _import_evaluators(*, project: Project, rnd: Round, rows: list[ParsedRow], problems: Problems):
+    """{evaluator name, case-folded: user id} of the rows' evaluators (members created as needed), who
+    become the round's evaluators; and the names of the members created."""
+    externals, seen_externals = [], set()
+    for r in rows:
+        for s in r.slots:
+            if s.evaluator.casefold() not in seen_externals:
+                seen_externals.add(s.evaluator.casefold())
+                externals.append(s.evaluator)
+    evaluator_ids, evaluators_created = _evaluators(project, externals, problems)
+    if evaluator_ids:
+        rnd.evaluators.add(*{evaluator_ids[s.evaluator.casefold()] for r in rows for s in r.slots})
+    return evaluator_ids, evaluators_created
+
+
+def _artefact_merge(artefact: Artefact, r: ParsedRow) -> bool:
+    """Fill an existing artefact's unknown kind and framework from the row; whether it changed."""
+    touched = False
+    if artefact.kind == Artefact.Kind.OTHER and r.kind != Artefact.Kind.OTHER:
+        artefact.kind, touched = r.kind, True
+    if not artefact.framework and r.framework:
+        artefact.framework, touched = r.framework, True
+    return touched
+
+
+def _import_artefacts(*, project: Project, rows: list[ParsedRow], counts: Counter) -> dict[str, int]:
+    """{link: artefact id}: the rows' artefacts, created or completed, a thousand links at a time."""
+    artefact_ids: dict[str, int] = {}
+    urls = [r.url for r in rows]
+    by_url = {r.url: r for r in rows}
+    for start in range(0, len(urls), 1000):
+        chunk = urls[start : start + 1000]
+        existing = {a.url: a for a in Artefact.objects.filter(project=project, url__in=chunk)}
+        new, changed = [], []
+        for url in chunk:
+            artefact = existing.get(url)
+            if artefact is None:
+                new.append(Artefact(project=project, url=url, kind=by_url[url].kind, framework=by_url[url].framework))
+                continue
+            if _artefact_merge(artefact, by_url[url]):
+                changed.append(artefact)
+            artefact_ids[url] = artefact.id
+        for artefact in Artefact.objects.bulk_create(new):
+            artefact_ids[artefact.url] = artefact.id
+        if changed:
+            Artefact.objects.bulk_update(changed, ["kind", "framework"])
+        counts["artefacts_created"] += len(new)
+        counts["artefacts_updated"] += len(changed)
+    return artefact_ids
+
+
+def _import_labels(*, project: Project, rows: list[ParsedRow], user, problems: Problems, counts: Counter):
+    """The label id of a tag (None for a verdict or no tag), every tag of the rows written as a label."""
+    names = []
+    cut_rows = set()
+    for r in rows:
+        for tag in [s.tag for s in r.slots] + [r.final, r.taxonomy]:
+            if tag is not None and tag.label:
+                name, cut = label_name(tag.label)
+                if cut:
+                    cut_rows.add(r.number)
+                names.append(name)
+    for row_number in sorted(cut_rows):
+        problems.warn(row_number, "a tag longer than the label column was shortened; full text kept as note")
+    label_ids, counts["labels_created"] = labels_bulk(project=project, names=names, user=user)
+
+    def label_id(tag: Tag | None) -> int | None:
+        if tag is None or not tag.label:
+            return None
+        return label_ids[normalise_label(label_name(tag.label)[0])]
+
+    return label_id
+
+
+def _project_leaves(project: Project) -> dict[tuple[int, int], int]:
+    return {
+        (n, lab): lid
+        for lid, n, lab in Leaf.objects.filter(node__project=project).values_list("id", "node_id", "label_id")
+    }
+
+
+def _import_leaves(*, project: Project, rows, index: NodeIndex, label_id, problems: Problems, counts: Counter):
+    """{link: leaf id} of the relevant rows: each under the node of its category code, leaves created as needed."""
+    wanted: dict[str, tuple[int, int]] = {}
+    for r in rows:
+        taxonomy_id = label_id(r.taxonomy)
+        if taxonomy_id is None:
+            continue
+        if not r.code:
+            problems.warn(r.number, "relevant (taxonomy tag given) but no category code; no leaf placed")
+            continue
+        wanted[r.url] = (index.node_for_code(r.code).id, taxonomy_id)
+    index.fix_parents()
+    leaves = _project_leaves(project)
+    missing = sorted({key for key in wanted.values() if key not in leaves})
+    if missing:
+        Leaf.objects.bulk_create([Leaf(node_id=n, label_id=lab) for n, lab in missing], batch_size=1000)
+        leaves = _project_leaves(project)
+        counts["leaves_created"] = len(missing)
+    return {url: leaves[key] for url, key in wanted.items()}
+
+
+def _item_desired(r: ParsedRow, d: Decision, label_id, leaf_of: dict) -> dict:
+    final = d.final
+    return {
+        "status": d.status,
+        "had_disagreement": d.had_disagreement,
+        "is_conflict": d.is_conflict,
+        "conflict_reason": d.conflict_reason,
+        "final_label_id": label_id(final),
+        "final_verdict": final.verdict if final is not None else "",
+        "taxonomy_label_id": label_id(r.taxonomy),
+        "category_code": r.code,
+        "leaf_id": leaf_of.get(r.url),
+        "history": _history(r.final, "final_tag") + _history(r.taxonomy, "taxonomy_tag"),
+        "resolution_note": final.note if final is not None and final.verdict else "",
+    }
+
+
+def _item_update(item: RoundItem, desired: dict, status: str, now) -> bool:
+    """Bring an existing item in line with the row; whether anything changed."""
+    diff = [f for f in ITEM_FIELDS if getattr(item, f) != desired[f]]
+    if not diff:
+        return False
+    for f in diff:
+        setattr(item, f, desired[f])
+    if "status" in diff:
+        item.decided_at = (item.decided_at or now) if status in RoundItem.DECIDED else None
+        item.resolved_at = (item.resolved_at or now) if status == RoundItem.Status.RESOLVED else None
+    item.updated_at = now
+    return True
+
+
+def _import_items(*, rnd: Round, rows, decisions, artefact_ids, leaf_of, label_id, now, counts: Counter):
+    """{link: round item}: the round's items created, updated or (no longer in the file) removed."""
+    existing_items = {i.artefact_id: i for i in RoundItem.objects.filter(round=rnd)}
+    new_items, changed_items = [], []
+    item_of: dict[str, RoundItem] = {}
+    for r in rows:
+        d = decisions[r.url]
+        desired = _item_desired(r, d, label_id, leaf_of)
+        item = existing_items.pop(artefact_ids[r.url], None)
+        if item is None:
+            item = RoundItem(round=rnd, artefact_id=artefact_ids[r.url], **desired)
+            item.decided_at = now if d.status in RoundItem.DECIDED else None
+            item.resolved_at = now if d.status == RoundItem.Status.RESOLVED else None
+            new_items.append(item)
+        elif _item_update(item, desired, d.status, now):
+            changed_items.append(item)
+        item_of[r.url] = item
+    RoundItem.objects.bulk_create(new_items, batch_size=1000)
+    if changed_items:
+        RoundItem.objects.bulk_update(
+            changed_items,
+            [f.removesuffix("_id") for f in ITEM_FIELDS] + ["decided_at", "resolved_at", "updated_at"],
+            batch_size=500,
+        )
+    counts["items_created"] = len(new_items)
+    counts["items_updated"] = len(changed_items)
+    if existing_items:  # rows no longer in the file
+        RoundItem.objects.filter(id__in=[i.id for i in existing_items.values()]).delete()
+        counts["items_removed"] = len(existing_items)
+    return item_of
+
+
+def _import_figures(rows, decisions, meta: dict, label_id) -> dict:
+    recorded = meta["recorded"]
+    return {
+        "analysed": len(rows),
+        "disagreements": sum(d.had_disagreement for d in decisions.values()) if recorded["disagreements"] else None,
+        "conflicts": sum(d.is_conflict for d in decisions.values()),
+        "relevant": sum(1 for r in rows if label_id(r.taxonomy) is not None) if recorded["relevant"] else None,
+    }
+
+
+def _import_report(
+    *,
+    project,
+    table,
+    number,
+    rows,
+    figures,
+    counts,
+    index,
+    evaluators_created,
+    outline_report,
+    changed,
+    problems,
+    meta,
+    filename,
+) -> dict:
+    return {
+        "file": filename,
+        "format": table.format,
+        "project": project.slug,
+        "round": number,
+        "rows": len(rows),
+        **figures,
+        "artefacts": {"created": counts["artefacts_created"], "updated": counts["artefacts_updated"]},
+        "items": {
+            "created": counts["items_created"],
+            "updated": counts["items_updated"],
+            "removed": counts["items_removed"],
+        },
+        "annotations": {
+            "created": counts["annotations_created"],
+            "updated": counts["annotations_updated"],
+            "removed": counts["annotations_removed"],
+            "total": counts["annotations_total"],
+        },
+        "evaluators_created": evaluators_created,
+        "labels_created": counts["labels_created"],
+        "nodes_created": index.created,
+        "leaves_created": counts["leaves_created"],
+        "outline": outline_report,
+        "changed": changed,
+        "skipped": problems.skipped,
+        "warnings": problems.warnings,
+        "repaired": [{"row": r, "encoding": e} for r, e in sorted(table.repairs.items())],
+        **meta,
+    }
+
+
+def _import_record(*, rnd: Round, report: dict, meta: dict, data, filename: str, user, now, changed: bool) -> None:
+    """The round's RoundImport, written only when something changed (re-importing the same file changes nothing)."""
+    sha = hashlib.sha256(data).hexdigest() if data is not None else ""
+    record = RoundImport.objects.filter(round=rnd).first()
+    if record is None:
+        RoundImport.objects.create(
+            round=rnd,
+            filename=filename[:300],
+            sha256=sha,
+            recorded=meta["recorded"],
+            report=_summary(report),
+            imported_by=user,
+            changed_at=now,
+        )
+    elif changed or record.recorded != meta["recorded"]:
+        record.filename, record.sha256, record.recorded = filename[:300], sha, meta["recorded"]
+        record.report, record.imported_by, record.changed_at = _summary(report), user, now
+        record.save()
+        report["changed"] = True
+
+
 def round_import(
     *,
     project: Project,
@@ -368,272 +669,73 @@ def round_import(
     filename: str = "",
     data: bytes | None = None,
 ) -> dict:
-    """Import `table` as round `number` of `project`; returns the report (see module docstring)."""
+    """Import `table` as round `number` of `project`; returns the report (see module docstring).
+
+    Parse (no database: `parse_round`, `decide`), then write in one transaction, step by step:
+    the round, the outline, evaluators, artefacts, labels, leaves, items, annotations, the record."""
     if not isinstance(number, int) or not 1 <= number <= 2**31 - 1:
         raise InvalidInput("The round number must be a whole number from 1 to 2147483647.", field="round")
     tick = Throttled(progress)
     problems = Problems()
     rows, meta = parse_round(table, problems)
-    total = len(rows)
-    tick(0, max(total, 1), "rows read")
+    decisions = {r.url: decide(r) for r in rows}
+    total = max(len(rows), 1)
+    tick(0, total, "rows read")
     now = timezone.now()
     counts = Counter()
     with transaction.atomic():
         # The project's row serialises round numbering (as round_create does): the same round imported
         # twice at once, or imported while a lead creates one, waits here instead of an IntegrityError.
         Project.objects.select_for_update(no_key=True).filter(pk=project.pk).first()
-        rnd = Round.objects.select_for_update().filter(project=project, number=number).first()
-        if rnd is not None and rnd.source != Round.Source.IMPORT:
-            raise InvalidInput(
-                f"Round {number} was labelled in Concord; import into another round number.", field="round"
-            )
-        if rnd is None:
-            rnd = Round.objects.create(
-                project=project,
-                number=number,
-                name=f"Round {number}",
-                source=Round.Source.IMPORT,
-                status=Round.Status.CLOSED,
-                closed_at=now,
-                created_by=user,
-            )
-            counts["round_created"] = 1
-
+        rnd = _import_round_row(project=project, number=number, user=user, now=now, counts=counts)
         index = NodeIndex(project, user=user)
-        outline_report = None
-        if outline:
-            outline_report = outline_import(project=project, rows=outline, user=user, index=index)
-
-        # evaluators
-        externals, seen_externals = [], set()
-        for r in rows:
-            for s in r.slots:
-                if s.evaluator.casefold() not in seen_externals:
-                    seen_externals.add(s.evaluator.casefold())
-                    externals.append(s.evaluator)
-        evaluator_ids, evaluators_created = _evaluators(project, externals, problems)
-        if evaluator_ids:
-            rnd.evaluators.add(*{evaluator_ids[s.evaluator.casefold()] for r in rows for s in r.slots})
-
-        # artefacts
-        artefact_ids: dict[str, int] = {}
-        urls = [r.url for r in rows]
-        by_url = {r.url: r for r in rows}
-        for start in range(0, len(urls), 1000):
-            chunk = urls[start : start + 1000]
-            existing = {a.url: a for a in Artefact.objects.filter(project=project, url__in=chunk)}
-            new, changed = [], []
-            for url in chunk:
-                r = by_url[url]
-                artefact = existing.get(url)
-                if artefact is None:
-                    new.append(Artefact(project=project, url=url, kind=r.kind, framework=r.framework))
-                    continue
-                touched = False
-                if artefact.kind == Artefact.Kind.OTHER and r.kind != Artefact.Kind.OTHER:
-                    artefact.kind, touched = r.kind, True
-                if not artefact.framework and r.framework:
-                    artefact.framework, touched = r.framework, True
-                if touched:
-                    changed.append(artefact)
-                artefact_ids[url] = artefact.id
-            for artefact in Artefact.objects.bulk_create(new):
-                artefact_ids[artefact.url] = artefact.id
-            if changed:
-                Artefact.objects.bulk_update(changed, ["kind", "framework"])
-            counts["artefacts_created"] += len(new)
-            counts["artefacts_updated"] += len(changed)
-        tick(total // 4, max(total, 1), "artefacts written")
-
-        # labels (tags are labels unless they are verdicts)
-        names = []
-        cut_rows = set()
-        for r in rows:
-            for tag in [s.tag for s in r.slots] + [r.final, r.taxonomy]:
-                if tag is not None and tag.label:
-                    name, cut = label_name(tag.label)
-                    if cut:
-                        cut_rows.add(r.number)
-                    names.append(name)
-        for row_number in sorted(cut_rows):
-            problems.warn(row_number, "a tag longer than the label column was shortened; full text kept as note")
-        label_ids, counts["labels_created"] = labels_bulk(project=project, names=names, user=user)
-
-        def label_id(tag: Tag | None) -> int | None:
-            if tag is None or not tag.label:
-                return None
-            return label_ids[normalise_label(label_name(tag.label)[0])]
-
-        # decisions, leaves
-        decisions = {r.url: decide(r) for r in rows}
-        leaves = {
-            (n, lab): lid
-            for lid, n, lab in Leaf.objects.filter(node__project=project).values_list("id", "node_id", "label_id")
-        }
-        leaf_of: dict[str, int | None] = {}
-        wanted: dict[str, tuple[int, int]] = {}
-        for r in rows:
-            taxonomy_id = label_id(r.taxonomy)
-            if taxonomy_id is None:
-                continue
-            if not r.code:
-                problems.warn(r.number, "relevant (taxonomy tag given) but no category code; no leaf placed")
-                continue
-            wanted[r.url] = (index.node_for_code(r.code).id, taxonomy_id)
-        index.fix_parents()
-        missing = sorted({key for key in wanted.values() if key not in leaves})
-        if missing:
-            Leaf.objects.bulk_create([Leaf(node_id=n, label_id=lab) for n, lab in missing], batch_size=1000)
-            leaves.update(
-                {
-                    (n, lab): lid
-                    for lid, n, lab in Leaf.objects.filter(node__project=project).values_list(
-                        "id", "node_id", "label_id"
-                    )
-                }
-            )
-            counts["leaves_created"] = len(missing)
-        for url, key in wanted.items():
-            leaf_of[url] = leaves[key]
-
-        # round items
-        existing_items = {i.artefact_id: i for i in RoundItem.objects.filter(round=rnd)}
-        new_items, changed_items = [], []
-        item_of: dict[str, RoundItem] = {}
-        for r in rows:
-            d = decisions[r.url]
-            final = d.final
-            note = final.note if final is not None and final.verdict else ""
-            desired = {
-                "status": d.status,
-                "had_disagreement": d.had_disagreement,
-                "is_conflict": d.is_conflict,
-                "conflict_reason": d.conflict_reason,
-                "final_label_id": label_id(final),
-                "final_verdict": final.verdict if final is not None else "",
-                "taxonomy_label_id": label_id(r.taxonomy),
-                "category_code": r.code,
-                "leaf_id": leaf_of.get(r.url),
-                "history": _history(r.final, "final_tag") + _history(r.taxonomy, "taxonomy_tag"),
-                "resolution_note": note,
-            }
-            decided = d.status in RoundItem.DECIDED
-            item = existing_items.pop(artefact_ids[r.url], None)
-            if item is None:
-                item = RoundItem(round=rnd, artefact_id=artefact_ids[r.url], **desired)
-                item.decided_at = now if decided else None
-                item.resolved_at = now if d.status == RoundItem.Status.RESOLVED else None
-                new_items.append(item)
-            else:
-                diff = [f for f in ITEM_FIELDS if getattr(item, f) != desired[f]]
-                if diff:
-                    for f in diff:
-                        setattr(item, f, desired[f])
-                    if "status" in diff:
-                        item.decided_at = (item.decided_at or now) if decided else None
-                        item.resolved_at = (item.resolved_at or now) if d.status == RoundItem.Status.RESOLVED else None
-                    item.updated_at = now
-                    changed_items.append(item)
-            item_of[r.url] = item
-        RoundItem.objects.bulk_create(new_items, batch_size=1000)
-        if changed_items:
-            RoundItem.objects.bulk_update(
-                changed_items,
-                [f.removesuffix("_id") for f in ITEM_FIELDS] + ["decided_at", "resolved_at", "updated_at"],
-                batch_size=500,
-            )
-        counts["items_created"] = len(new_items)
-        counts["items_updated"] = len(changed_items)
-        if existing_items:  # rows no longer in the file
-            RoundItem.objects.filter(id__in=[i.id for i in existing_items.values()]).delete()
-            counts["items_removed"] = len(existing_items)
-        tick(total // 2, max(total, 1), "decisions written")
-
-        # assignments and annotations
+        outline_report = outline_import(project=project, rows=outline, user=user, index=index) if outline else None
+        evaluator_ids, evaluators_created = _import_evaluators(project=project, rnd=rnd, rows=rows, problems=problems)
+        artefact_ids = _import_artefacts(project=project, rows=rows, counts=counts)
+        tick(total // 4, total, "artefacts written")
+        label_id = _import_labels(project=project, rows=rows, user=user, problems=problems, counts=counts)
+        leaf_of = _import_leaves(
+            project=project, rows=rows, index=index, label_id=label_id, problems=problems, counts=counts
+        )
+        item_of = _import_items(
+            rnd=rnd,
+            rows=rows,
+            decisions=decisions,
+            artefact_ids=artefact_ids,
+            leaf_of=leaf_of,
+            label_id=label_id,
+            now=now,
+            counts=counts,
+        )
+        tick(total // 2, total, "decisions written")
         _write_annotations(rnd, rows, item_of, evaluator_ids, label_id, now, counts)
-        tick(total, max(total, 1), "annotations written")
+        tick(total, total, "annotations written")
 
         recomputed = rounds_recompute(project=project)
         counts["nodes_created"] = len(index.created)
-        changed = any(
-            counts[k]
-            for k in (
-                "round_created",
-                "artefacts_created",
-                "artefacts_updated",
-                "labels_created",
-                "leaves_created",
-                "items_created",
-                "items_updated",
-                "items_removed",
-                "assignments_created",
-                "assignments_removed",
-                "annotations_created",
-                "annotations_updated",
-                "annotations_removed",
-                "nodes_created",
-            )
-        ) or bool(evaluators_created or recomputed["nodes"] or recomputed["leaves"])
-        if outline_report and (outline_report["renamed"] or outline_report["reparented"]):
-            changed = True
-
-        figures = {
-            "analysed": len(rows),
-            "disagreements": sum(d.had_disagreement for d in decisions.values())
-            if meta["recorded"]["disagreements"]
-            else None,
-            "conflicts": sum(d.is_conflict for d in decisions.values()),
-            "relevant": sum(1 for r in rows if label_id(r.taxonomy) is not None)
-            if meta["recorded"]["relevant"]
-            else None,
-        }
-        report = {
-            "file": filename,
-            "format": table.format,
-            "project": project.slug,
-            "round": number,
-            "rows": len(rows),
-            **figures,
-            "artefacts": {"created": counts["artefacts_created"], "updated": counts["artefacts_updated"]},
-            "items": {
-                "created": counts["items_created"],
-                "updated": counts["items_updated"],
-                "removed": counts["items_removed"],
-            },
-            "annotations": {
-                "created": counts["annotations_created"],
-                "updated": counts["annotations_updated"],
-                "removed": counts["annotations_removed"],
-                "total": counts["annotations_total"],
-            },
-            "evaluators_created": evaluators_created,
-            "labels_created": counts["labels_created"],
-            "nodes_created": index.created,
-            "leaves_created": counts["leaves_created"],
-            "outline": outline_report,
-            "changed": changed,
-            "skipped": problems.skipped,
-            "warnings": problems.warnings,
-            "repaired": [{"row": r, "encoding": e} for r, e in sorted(table.repairs.items())],
-            **meta,
-        }
-        sha = hashlib.sha256(data).hexdigest() if data is not None else ""
-        record = RoundImport.objects.filter(round=rnd).first()
-        if record is None:
-            RoundImport.objects.create(
-                round=rnd,
-                filename=filename[:300],
-                sha256=sha,
-                recorded=meta["recorded"],
-                report=_summary(report),
-                imported_by=user,
-                changed_at=now,
-            )
-        elif changed or record.recorded != meta["recorded"]:
-            record.filename, record.sha256, record.recorded = filename[:300], sha, meta["recorded"]
-            record.report, record.imported_by, record.changed_at = _summary(report), user, now
-            record.save()
-            report["changed"] = True
+        changed = (
+            any(counts[k] for k in CHANGE_COUNTS)
+            or bool(evaluators_created or recomputed["nodes"] or recomputed["leaves"])
+            or bool(outline_report and (outline_report["renamed"] or outline_report["reparented"]))
+        )
+        report = _import_report(
+            project=project,
+            table=table,
+            number=number,
+            rows=rows,
+            figures=_import_figures(rows, decisions, meta, label_id),
+            counts=counts,
+            index=index,
+            evaluators_created=evaluators_created,
+            outline_report=outline_report,
+            changed=changed,
+            problems=problems,
+            meta=meta,
+            filename=filename,
+        )
+        _import_record(
+            rnd=rnd, report=report, meta=meta, data=data, filename=filename, user=user, now=now, changed=changed
+        )
     return report
 
 
@@ -645,6 +747,56 @@ def _summary(report: dict) -> dict:
     return out
 
 
+@dataclass
+class _AnnotationPlan:
+    """What `_write_annotations` writes: new assignments (with the annotation each gets), removals, changes."""
+
+    new_assignments: list[tuple[Assignment, dict | None]] = field(default_factory=list)
+    remove_assignments: list[int] = field(default_factory=list)
+    changed_annotations: list[Annotation] = field(default_factory=list)
+    remove_annotations: list[int] = field(default_factory=list)
+
+
+def _plan_slot(plan: _AnnotationPlan, assignment: Assignment, desired: dict | None, now) -> None:
+    """An existing assignment: its annotation added, removed or changed to `desired`."""
+    annotation = getattr(assignment, "annotation", None)
+    if desired is None:
+        if annotation is not None:
+            plan.remove_annotations.append(annotation.id)
+        return
+    if annotation is None:
+        plan.new_assignments.append((assignment, desired))  # existing assignment, new annotation
+        return
+    if any(getattr(annotation, k) != v for k, v in desired.items()):
+        for k, v in desired.items():
+            setattr(annotation, k, v)
+        annotation.updated_at = now
+        plan.changed_annotations.append(annotation)
+
+
+def _plan_item(plan: _AnnotationPlan, *, rnd, item, r: ParsedRow, mine: dict, evaluator_ids, label_id, now, counts):
+    wanted = {s.order: s for s in r.slots}
+    mismatch = any(
+        order in mine and mine[order].evaluator_id != evaluator_ids[s.evaluator.casefold()]
+        for order, s in wanted.items()
+    )
+    if mismatch:  # evaluators moved between columns: rebuild this item's assignments
+        plan.remove_assignments += [a.id for a in mine.values()]
+        mine = {}
+    plan.remove_assignments += [a.id for order, a in mine.items() if order not in wanted]
+    for order, s in wanted.items():
+        desired = _annotation_fields(s.tag, label_id)
+        if desired is not None:
+            counts["annotations_total"] += 1
+        assignment = mine.get(order)
+        if assignment is None:
+            evaluator_id = evaluator_ids[s.evaluator.casefold()]
+            new = Assignment(round=rnd, item=item, evaluator_id=evaluator_id, order=order, completed_at=now)
+            plan.new_assignments.append((new, desired))
+        else:
+            _plan_slot(plan, assignment, desired, now)
+
+
 def _write_annotations(rnd, rows, item_of, evaluator_ids, label_id, now, counts) -> None:
     """Bring assignments and annotations of the round's items in line with the rows."""
     item_ids = [item_of[r.url].id for r in rows]
@@ -652,72 +804,38 @@ def _write_annotations(rnd, rows, item_of, evaluator_ids, label_id, now, counts)
     for start in range(0, len(item_ids), 1000):
         for a in Assignment.objects.filter(item_id__in=item_ids[start : start + 1000]).select_related("annotation"):
             existing.setdefault(a.item_id, {})[a.order] = a
-    new_assignments: list[tuple[Assignment, dict | None]] = []
-    remove_assignments: list[int] = []
-    changed_annotations: list[Annotation] = []
-    remove_annotations: list[int] = []
+    plan = _AnnotationPlan()
     for r in rows:
         item = item_of[r.url]
-        mine = existing.get(item.id, {})
-        wanted = {s.order: s for s in r.slots}
-        mismatch = any(
-            order in mine and mine[order].evaluator_id != evaluator_ids[s.evaluator.casefold()]
-            for order, s in wanted.items()
+        _plan_item(
+            plan,
+            rnd=rnd,
+            item=item,
+            r=r,
+            mine=existing.get(item.id, {}),
+            evaluator_ids=evaluator_ids,
+            label_id=label_id,
+            now=now,
+            counts=counts,
         )
-        if mismatch:  # evaluators moved between columns: rebuild this item's assignments
-            remove_assignments += [a.id for a in mine.values()]
-            mine = {}
-        remove_assignments += [a.id for order, a in mine.items() if order not in wanted]
-        for order, s in wanted.items():
-            desired = _annotation_fields(s.tag, label_id)
-            if desired is not None:
-                counts["annotations_total"] += 1
-            assignment = mine.get(order)
-            if assignment is None:
-                new_assignments.append(
-                    (
-                        Assignment(
-                            round=rnd,
-                            item=item,
-                            evaluator_id=evaluator_ids[s.evaluator.casefold()],
-                            order=order,
-                            completed_at=now,
-                        ),
-                        desired,
-                    )
-                )
-                continue
-            annotation = getattr(assignment, "annotation", None)
-            if desired is None:
-                if annotation is not None:
-                    remove_annotations.append(annotation.id)
-                continue
-            if annotation is None:
-                new_assignments.append((assignment, desired))  # existing assignment, new annotation
-                continue
-            if any(getattr(annotation, k) != v for k, v in desired.items()):
-                for k, v in desired.items():
-                    setattr(annotation, k, v)
-                annotation.updated_at = now
-                changed_annotations.append(annotation)
-    if remove_assignments:
-        counts["annotations_removed"] += Annotation.objects.filter(assignment_id__in=remove_assignments).count()
-        Assignment.objects.filter(id__in=remove_assignments).delete()
-        counts["assignments_removed"] += len(remove_assignments)
-    if remove_annotations:
-        Annotation.objects.filter(id__in=remove_annotations).delete()
-        counts["annotations_removed"] += len(remove_annotations)
-    to_create = [a for a, _ in new_assignments if a.pk is None]
+    if plan.remove_assignments:
+        counts["annotations_removed"] += Annotation.objects.filter(assignment_id__in=plan.remove_assignments).count()
+        Assignment.objects.filter(id__in=plan.remove_assignments).delete()
+        counts["assignments_removed"] += len(plan.remove_assignments)
+    if plan.remove_annotations:
+        Annotation.objects.filter(id__in=plan.remove_annotations).delete()
+        counts["annotations_removed"] += len(plan.remove_annotations)
+    to_create = [a for a, _ in plan.new_assignments if a.pk is None]
     Assignment.objects.bulk_create(to_create, batch_size=1000)
     counts["assignments_created"] += len(to_create)
-    annotations = [Annotation(assignment=a, **desired) for a, desired in new_assignments if desired is not None]
+    annotations = [Annotation(assignment=a, **desired) for a, desired in plan.new_assignments if desired is not None]
     Annotation.objects.bulk_create(annotations, batch_size=1000)
     counts["annotations_created"] += len(annotations)
-    if changed_annotations:
+    if plan.changed_annotations:
         Annotation.objects.bulk_update(
-            changed_annotations, ["label", "verdict", "note", "history", "updated_at"], batch_size=500
+            plan.changed_annotations, ["label", "verdict", "note", "history", "updated_at"], batch_size=500
         )
-        counts["annotations_updated"] += len(changed_annotations)
+        counts["annotations_updated"] += len(plan.changed_annotations)
 
 
 def _annotation_fields(tag: Tag, label_id) -> dict | None:
