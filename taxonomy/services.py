@@ -595,12 +595,9 @@ def leaf_detach(*, leaf: Leaf, user) -> None:
 # --- undo ----------------------------------------------------------------------------------
 
 
-def _restore(project: Project, snap: dict) -> None:
-    nodes = {int(k): v for k, v in snap.get("nodes", {}).items()}
-    leaves = {int(k): v for k, v in snap.get("leaves", {}).items()}
+def _restore_deleted_nodes(project: Project, nodes: dict[int, dict]) -> None:
+    """Nodes that the change deleted come back, parents first, with their ids."""
     existing_nodes = set(Node.objects.filter(project=project).values_list("id", flat=True))
-
-    # 1. Nodes that the change deleted come back, parents first, with their ids.
     missing = {i: s for i, s in nodes.items() if i not in existing_nodes}
     while missing:
         ready = [i for i, s in missing.items() if s["parent_id"] is None or s["parent_id"] not in missing]
@@ -613,27 +610,21 @@ def _restore(project: Project, snap: dict) -> None:
             node = Node(id=node_id, project=project, **{f: state[f] for f in NODE_FIELDS})
             _save(node, what=f'"{state["name"]}"', force_insert=True)
             existing_nodes.add(node_id)
-    # 2. Nodes the change edited get their fields back.
-    for node_id, state in nodes.items():
-        Node.objects.filter(id=node_id).update(**{f: state[f] for f in NODE_FIELDS})
-    # 3. Leaves likewise.
-    existing_leaves = set(Leaf.objects.filter(id__in=leaves).values_list("id", flat=True))
-    for leaf_id, state in leaves.items():
-        fields = {f: state[f] for f in LEAF_FIELDS}
-        if leaf_id in existing_leaves:
-            Leaf.objects.filter(id=leaf_id).update(**fields)
-        else:
-            _save(Leaf(id=leaf_id, **fields), what="A leaf", force_insert=True)
-    # 4. Instances point where they pointed.
-    groups: dict[tuple[str, str, int | None], list[int]] = {}
-    for model_label, field_name, pk, old in snap.get("refs", []):
-        groups.setdefault((model_label, field_name, old), []).append(pk)
 
+
+def _restore_refs(refs) -> None:
+    """Instances point where they pointed (grouped: one update per model, field and old value)."""
+    groups: dict[tuple[str, str, int | None], list[int]] = {}
+    for model_label, field_name, pk, old in refs:
+        groups.setdefault((model_label, field_name, old), []).append(pk)
     for (model_label, field_name, old), pks in groups.items():
         model = apps.get_model(model_label)
         attname = model._meta.get_field(field_name).attname
         model.objects.filter(pk__in=pks).update(**{attname: old})
-    # 5. Whatever the change created goes (leaves, then nodes deepest first).
+
+
+def _remove_created(snap: dict) -> None:
+    """Whatever the change created goes (leaves, then nodes deepest first)."""
     Leaf.objects.filter(id__in=snap.get("created_leaves", [])).delete()
     created = set(snap.get("created_nodes", []))
     while created:
@@ -641,12 +632,30 @@ def _restore(project: Project, snap: dict) -> None:
         childless = created - parents
         if not childless:
             raise Conflict("Cannot undo: categories created by this change now hold others.")
-        blocked = Leaf.objects.filter(node_id__in=childless).exists()
-        if blocked:
+        if Leaf.objects.filter(node_id__in=childless).exists():
             raise Conflict("Cannot undo: categories created by this change now hold leaves.")
         Node.objects.filter(id__in=childless).delete()
         created -= childless
-    # 6. Timestamps and comparison mappings of restored objects.
+
+
+def _restore(project: Project, snap: dict) -> None:
+    nodes = {int(k): v for k, v in snap.get("nodes", {}).items()}
+    leaves = {int(k): v for k, v in snap.get("leaves", {}).items()}
+    _restore_deleted_nodes(project, nodes)
+    # Nodes the change edited get their fields back.
+    for node_id, state in nodes.items():
+        Node.objects.filter(id=node_id).update(**{f: state[f] for f in NODE_FIELDS})
+    # Leaves likewise.
+    existing_leaves = set(Leaf.objects.filter(id__in=leaves).values_list("id", flat=True))
+    for leaf_id, state in leaves.items():
+        fields = {f: state[f] for f in LEAF_FIELDS}
+        if leaf_id in existing_leaves:
+            Leaf.objects.filter(id=leaf_id).update(**fields)
+        else:
+            _save(Leaf(id=leaf_id, **fields), what="A leaf", force_insert=True)
+    _restore_refs(snap.get("refs", []))
+    _remove_created(snap)
+    # Timestamps and comparison mappings of restored objects.
     for node_id, state in nodes.items():
         if state.get("created_at"):
             Node.objects.filter(id=node_id).update(created_at=parse_datetime(state["created_at"]))
@@ -733,6 +742,110 @@ def _entry_is_leaf(entry: dict, depth: int) -> bool:
     return depth > 1 and not entry.get("children") and not str(entry.get("code") or "").strip()
 
 
+class _JsonImport:
+    """One `taxonomy_import_json` run: walks the document's entries, creating what is missing."""
+
+    def __init__(self, *, project: Project, user, report: dict):
+        self.project, self.user, self.report = project, user, report
+        self.rounds = {r.number: r for r in Round.objects.filter(project=project)}
+        self.fallback = selectors.current_round(project)
+        self.depths = _depths(project)
+        self.rec = _Recorder()
+
+    def entry_round(self, entry: dict, path: str):
+        value = entry.get("round")
+        if value in (None, ""):
+            return None
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            raise InvalidInput(f"Round must be a number, not {value!r}.", field=f"{path}.round") from None
+        if number not in self.rounds:
+            self.report["warnings"].append(f"{path}: this project has no round {number}; round left open.")
+            return None
+        return self.rounds[number]
+
+    def visit(self, entries, parent: Node | None, path: str, depth: int) -> None:
+        if not isinstance(entries, list):
+            raise InvalidInput("Expected a list.", field=path)
+        for index, entry in enumerate(entries):
+            here = f"{path}[{index}]"
+            if not isinstance(entry, dict):
+                raise InvalidInput("Expected an object with a name.", field=here)
+            name = name_validate(entry.get("name"), field=f"{here}.name")
+            children = entry.get("children") or []
+            if _entry_is_leaf(entry, depth):
+                self.leaf(entry, parent, name, children, here)
+                continue
+            node = self.node(entry, parent, name, here)
+            self.visit(children, node, f"{here}.children", depth + 1)
+
+    def leaf(self, entry: dict, parent: Node | None, name: str, children, here: str) -> None:
+        project = self.project
+        if parent is None:
+            raise InvalidInput("A leaf cannot be at the top level.", field=here)
+        if children:
+            raise InvalidInput("A leaf cannot have children.", field=f"{here}.children")
+        label = label_get_or_create(project=project, name=name, user=self.user, field=f"{here}.name")
+        if Leaf.objects.filter(node=parent, label=label).exists():
+            self.report["leaves_existing"] += 1
+            return
+        first = (
+            RoundItem.objects.filter(round__project=project, taxonomy_label=label)
+            .aggregate(n=Min("round__number"))
+            .get("n")
+        )
+        leaf = Leaf(
+            node=parent,
+            label=label,
+            round_created=self.entry_round(entry, here) or self.rounds.get(first) or self.fallback,
+        )
+        _save(leaf, what=f'Leaf "{name}"', field=here)
+        self.rec.created_leaves.append(leaf.id)
+        if not Leaf.objects.filter(label=label).exclude(id=leaf.id).exists():
+            self.rec.repoint(
+                RoundItem,
+                "leaf",
+                RoundItem.objects.filter(round__project=project, taxonomy_label=label, leaf__isnull=True),
+                leaf.id,
+            )
+        self.report["leaves_created"] += 1
+
+    def node(self, entry: dict, parent: Node | None, name: str, here: str) -> Node:
+        """The category of the entry: an existing one (by code, else by name under the parent) or a new one."""
+        project = self.project
+        code = str(entry.get("code") or "").strip()
+        if "\x00" in code:  # PostgreSQL cannot even compare text holding it
+            raise InvalidInput("A code cannot hold a NUL character.", field=f"{here}.code")
+        node = Node.objects.filter(project=project, code=code).first() if code else None
+        if node is None:
+            node = _sibling_clash(project, parent.id if parent else None, name)
+        if node is not None:
+            self.report["nodes_existing"] += 1
+            return node
+        if len(code) > MAX_CODE:
+            raise InvalidInput(f"A code has at most {MAX_CODE} characters.", field=f"{here}.code")
+        description = entry.get("description") or ""
+        if not isinstance(description, str) or "\x00" in description:
+            raise InvalidInput("A description must be text.", field=f"{here}.description")
+        node = Node(
+            project=project,
+            parent=parent,
+            name=name,
+            code=code,
+            description=description,
+            round_created=self.entry_round(entry, here) or self.fallback,
+            created_by=self.user if getattr(self.user, "is_authenticated", False) else None,
+        )
+        depth = self.depths.get(parent.id, 0) + 1 if parent else 1
+        _depth_check(depth, field=here)
+        _save(node, what=f'"{name}"', field=here)
+        self.depths[node.id] = depth
+        self.rec.created_nodes.append(node.id)
+        self.report["nodes_created"] += 1
+        return node
+
+
 def taxonomy_import_json(*, project: Project, user, data) -> dict:
     """Create the categories and leaves of an `export_taxonomy --format json` document.
 
@@ -745,101 +858,15 @@ def taxonomy_import_json(*, project: Project, user, data) -> dict:
     report = {"nodes_created": 0, "nodes_existing": 0, "leaves_created": 0, "leaves_existing": 0, "warnings": []}
     with transaction.atomic():
         _lock(project)
-        rounds = {r.number: r for r in Round.objects.filter(project=project)}
-        fallback = selectors.current_round(project)
-        depths = _depths(project)
-        rec = _Recorder()
-
-        def entry_round(entry, path):
-            value = entry.get("round")
-            if value in (None, ""):
-                return None
-            try:
-                number = int(value)
-            except (TypeError, ValueError):
-                raise InvalidInput(f"Round must be a number, not {value!r}.", field=f"{path}.round") from None
-            if number not in rounds:
-                report["warnings"].append(f"{path}: this project has no round {number}; round left open.")
-                return None
-            return rounds[number]
-
-        def visit(entries, parent: Node | None, path: str, depth: int):
-            if not isinstance(entries, list):
-                raise InvalidInput("Expected a list.", field=path)
-            for index, entry in enumerate(entries):
-                here = f"{path}[{index}]"
-                if not isinstance(entry, dict):
-                    raise InvalidInput("Expected an object with a name.", field=here)
-                name = name_validate(entry.get("name"), field=f"{here}.name")
-                children = entry.get("children") or []
-                if _entry_is_leaf(entry, depth):
-                    if parent is None:
-                        raise InvalidInput("A leaf cannot be at the top level.", field=here)
-                    if children:
-                        raise InvalidInput("A leaf cannot have children.", field=f"{here}.children")
-                    label = label_get_or_create(project=project, name=name, user=user, field=f"{here}.name")
-                    if Leaf.objects.filter(node=parent, label=label).exists():
-                        report["leaves_existing"] += 1
-                        continue
-                    first = (
-                        RoundItem.objects.filter(round__project=project, taxonomy_label=label)
-                        .aggregate(n=Min("round__number"))
-                        .get("n")
-                    )
-                    leaf = Leaf(
-                        node=parent,
-                        label=label,
-                        round_created=entry_round(entry, here) or rounds.get(first) or fallback,
-                    )
-                    _save(leaf, what=f'Leaf "{name}"', field=here)
-                    rec.created_leaves.append(leaf.id)
-                    if not Leaf.objects.filter(label=label).exclude(id=leaf.id).exists():
-                        rec.repoint(
-                            RoundItem,
-                            "leaf",
-                            RoundItem.objects.filter(round__project=project, taxonomy_label=label, leaf__isnull=True),
-                            leaf.id,
-                        )
-                    report["leaves_created"] += 1
-                    continue
-                code = str(entry.get("code") or "").strip()
-                if "\x00" in code:  # PostgreSQL cannot even compare text holding it
-                    raise InvalidInput("A code cannot hold a NUL character.", field=f"{here}.code")
-                node = Node.objects.filter(project=project, code=code).first() if code else None
-                if node is None:
-                    node = _sibling_clash(project, parent.id if parent else None, name)
-                if node is not None:
-                    report["nodes_existing"] += 1
-                else:
-                    if len(code) > MAX_CODE:
-                        raise InvalidInput(f"A code has at most {MAX_CODE} characters.", field=f"{here}.code")
-                    description = entry.get("description") or ""
-                    if not isinstance(description, str) or "\x00" in description:
-                        raise InvalidInput("A description must be text.", field=f"{here}.description")
-                    node = Node(
-                        project=project,
-                        parent=parent,
-                        name=name,
-                        code=code,
-                        description=description,
-                        round_created=entry_round(entry, here) or fallback,
-                        created_by=user if getattr(user, "is_authenticated", False) else None,
-                    )
-                    _depth_check(depths.get(parent.id, 0) + 1 if parent else 1, field=here)
-                    _save(node, what=f'"{name}"', field=here)
-                    depths[node.id] = depths.get(parent.id, 0) + 1 if parent else 1
-                    rec.created_nodes.append(node.id)
-                    report["nodes_created"] += 1
-                visit(children, node, f"{here}.children", depth + 1)
-
-        visit(data["nodes"], None, "nodes", 1)
-        if rec.created_nodes or rec.created_leaves:
+        run = _JsonImport(project=project, user=user, report=report)
+        run.visit(data["nodes"], None, "nodes", 1)
+        if run.rec.created_nodes or run.rec.created_leaves:
             _record(
                 project,
                 user,
                 TaxonomyChange.Action.IMPORT,
                 f"Imported {report['nodes_created']} categories and {report['leaves_created']} leaves",
-                rec,
+                run.rec,
             )
     return report
 
