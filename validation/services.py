@@ -331,6 +331,24 @@ def _scale(value) -> int | None | str:
     return number
 
 
+def _ratings_clean(survey: Survey, raw: dict, *, encountered, key: str, name: str, problems: _Problems) -> dict:
+    """Severity and effort of one answer: on the survey's scale, asked by the survey, for a fault encountered."""
+    ratings = {}
+    for field, asked, what in (
+        ("severity", survey.ask_severity, "severity"),
+        ("effort", survey.ask_effort, "effort"),
+    ):
+        value = _scale(raw.get(field))
+        if value == "bad":
+            problems.add(f"{key}.{field}", f"{name}: the {what} is a whole number from {SCALE_MIN} to {SCALE_MAX}.")
+        elif value is not None and not asked:
+            problems.add(f"{key}.{field}", f"{name}: this survey does not ask about {what}.")
+        elif value is not None and encountered is not True:
+            problems.add(f"{key}.{field}", f"{name}: rate the {what} only for a fault you encountered.")
+        ratings[field] = value if isinstance(value, int) else None
+    return ratings
+
+
 def _answers_clean(survey: Survey, categories: dict[int, SurveyCategory], answers, problems: _Problems):
     """Each given answer checked against the survey's questions; problems named per category."""
     if answers is None:
@@ -363,19 +381,7 @@ def _answers_clean(survey: Survey, categories: dict[int, SurveyCategory], answer
         if encountered == "bad":
             problems.add(f"{key}.encountered", f"{name}: answer yes or no.")
             continue
-        ratings = {}
-        for field, asked, what in (
-            ("severity", survey.ask_severity, "severity"),
-            ("effort", survey.ask_effort, "effort"),
-        ):
-            value = _scale(raw.get(field))
-            if value == "bad":
-                problems.add(f"{key}.{field}", f"{name}: the {what} is a whole number from {SCALE_MIN} to {SCALE_MAX}.")
-            elif value is not None and not asked:
-                problems.add(f"{key}.{field}", f"{name}: this survey does not ask about {what}.")
-            elif value is not None and encountered is not True:
-                problems.add(f"{key}.{field}", f"{name}: rate the {what} only for a fault you encountered.")
-            ratings[field] = value if isinstance(value, int) else None
+        ratings = _ratings_clean(survey, raw, encountered=encountered, key=key, name=name, problems=problems)
         comment = raw.get("comment") or ""
         if not isinstance(comment, str):
             problems.add(f"{key}.comment", f"{name}: a comment is text.")
