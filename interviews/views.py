@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.errors import DomainError, InvalidInput, NotAllowed, NotFound
-from core.htmx import wants_fragment
+from core.htmx import render_page_or_fragment, wants_fragment
 from core.views import member, paginate
 from interviews import charts, exports, forms, selectors, services
 from interviews.models import FinalTag, Fragment, Interview, InterviewCoder, Paragraph, Piece
@@ -67,9 +67,9 @@ def _list_context(request, project, membership, *, upload_form=None, import_form
 def interview_list(request, slug):
     project, membership = member(request, slug)
     context = _list_context(request, project, membership)
-    if wants_fragment(request):
-        return render(request, "interviews/partials/interview_table.html", context)
-    return render(request, "interviews/list.html", context)
+    return render_page_or_fragment(
+        request, "interviews/list.html", context, partial="interviews/partials/interview_table.html"
+    )
 
 
 @login_required

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 
 from core.errors import Conflict, DomainError, InvalidInput, NotFound
-from core.htmx import wants_fragment
+from core.htmx import render_page_or_fragment, wants_fragment
 from core.views import member
 from validation import charts, exports, forms, selectors, services
 from validation.models import Response, Survey
@@ -42,9 +42,9 @@ def survey_list(request, slug):
     project, membership = member(request, slug, READERS)
     page = Paginator(selectors.surveys_for_project(project), 25).get_page(request.GET.get("page"))
     context = {"project": project, "membership": membership, "page": page}
-    if wants_fragment(request):
-        return render(request, "validation/partials/survey_table.html", context)
-    return render(request, "validation/list.html", context)
+    return render_page_or_fragment(
+        request, "validation/list.html", context, partial="validation/partials/survey_table.html"
+    )
 
 
 @login_required
@@ -125,9 +125,9 @@ def survey_detail(request, slug, survey_id):
     project, membership = member(request, slug, READERS)
     survey = selectors.survey_get(project, survey_id)
     context = _survey_context(request, project, membership, survey)
-    if wants_fragment(request):
-        return render(request, "validation/partials/results.html", context)
-    return render(request, "validation/survey.html", context)
+    return render_page_or_fragment(
+        request, "validation/survey.html", context, partial="validation/partials/results.html"
+    )
 
 
 @login_required

@@ -221,3 +221,25 @@ def test_lead_corrects_a_speaker_and_edits_details(coding, client):
     assert coding.interview.title == "Bank data scientist" and coding.interview.duration.total_seconds() == 3000
     response = client.post(url("details", coding.project, 1), {"duration": "a while"})
     assert response.status_code == 400
+
+
+def test_back_after_navigating_the_list_restores_the_whole_page(coding, client):
+    """htmx pages the list as a fragment; the Back button's history restore asks for the page itself,
+    and every answer says it varies on HX-Request so no cache mixes the two."""
+    client.force_login(coding.lead)
+    target = url("list", coding.project) + "?page=1"
+    fragment = client.get(target, HTTP_HX_REQUEST="true")
+    restore = client.get(target, HTTP_HX_REQUEST="true", HTTP_HX_HISTORY_RESTORE_REQUEST="true")
+    page = client.get(target)
+    assert "<html" not in fragment.content.decode() and "<table" in fragment.content.decode()
+    assert "<html" in restore.content.decode() and "<html" in page.content.decode()
+    for response in (fragment, restore, page):
+        assert "HX-Request" in response["Vary"]
+
+
+def test_old_addresses_redirect_to_their_place(coding, client):
+    client.force_login(coding.lead)
+    response = client.get(f"/interviews/{coding.project.slug}/review/?q=x")
+    assert response.status_code == 301
+    assert response["Location"] == f"/p/{coding.project.slug}/interviews/review/?q=x"
+    assert client.get(response["Location"]).status_code == 200
