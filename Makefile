@@ -36,6 +36,8 @@ test: venv
 	$(VENV)/bin/lint-imports
 	$(PY) manage.py makemigrations --check --dry-run
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	# the labelling loop once more with its prepared SQL off (the ORM equivalents, as behind PgBouncer)
+	CONCORD_PREPARED_SQL=false $(VENV)/bin/pytest -q -p no:cacheprovider tests/labelling/test_services_core.py tests/labelling/test_api.py tests/labelling/test_concurrency.py tests/labelling/test_escalation_and_merge_rules.py
 
 clean:
 	rm -rf $(VENV) var staticfiles

@@ -101,6 +101,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000;",
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# The labelling loop's hot reads as prepared statements (core.prepared); off = the ORM equivalents,
+# e.g. behind PgBouncer in transaction pooling, where prepared statements do not follow the client.
+CONCORD_PREPARED_SQL = env_bool("CONCORD_PREPARED_SQL", True)
 
 # --- Celery -------------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")

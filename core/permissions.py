@@ -16,12 +16,12 @@ from core.models import Membership
 PROJECT_KWARG = "project_slug"
 
 
-_CACHE = "_concord_memberships"
+_CACHE = "concord_memberships"
 
 
 def remember_membership(request, slug: str, membership: Membership) -> None:
     """Keep the requester's active membership of the project `slug`, read with their credentials
-    (labelling/api/authentication.py), for this request's permission checks."""
+    (core/api/authentication.py), for this request's permission checks."""
     request.__dict__.setdefault(_CACHE, {})[slug] = membership
 
 

@@ -6,10 +6,34 @@ So they are written once in SQL from the models' table and column names, run on 
 prepared statements (planned once per database session; the PREPARE goes straight to the driver,
 so query counts per request are the same on a fresh connection) and loaded into model instances
 through the fields' own converters, as the ORM loads them. Elsewhere (SQLite) the same SQL runs
-plainly. Tests compare each read with its ORM equivalent.
+plainly. Every statement carries its ORM equivalent (`orm`), which tests compare it with and which
+runs instead when the setting CONCORD_PREPARED_SQL is off (e.g. behind PgBouncer in transaction
+pooling, where a session's prepared statements do not follow the client).
 """
 
+import threading
+
+from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
+
+# Which statements each database session has prepared: {alias: (raw connection, {names})}, per thread
+# (Django's connections are per thread); a new raw connection is a new session with none.
+_sessions = threading.local()
+
+
+def prepared_sql_enabled() -> bool:
+    return bool(getattr(settings, "CONCORD_PREPARED_SQL", True))
+
+
+def prepared_forget(connection) -> None:
+    """Forget which statements the connection's session has prepared (they are asked for again)."""
+    getattr(_sessions, "done", {}).pop(connection.alias, None)
+
+
+def prepared_names(connection) -> set[str]:
+    """The statements this thread knows the connection's current session to have prepared."""
+    raw, names = getattr(_sessions, "done", {}).get(connection.alias, (None, set()))
+    return names if raw is connection.connection else set()
 
 
 class SqlNames:
@@ -41,8 +65,8 @@ class _Prepared:
     `prep`: parameters given as Python values of a model field ({name: (model, field name)}),
     turned into database values by that field, as the ORM would."""
 
-    def __init__(self, name: str, *, params, prep=None):
-        self.name, self.params, self.prep = name, params, prep or {}
+    def __init__(self, name: str, *, params, prep=None, orm=None):
+        self.name, self.params, self.prep, self.orm = name, params, prep or {}, orm
         self._compiled = {}
 
     def _connection(self, using):
@@ -75,9 +99,10 @@ class _Prepared:
     def _prepare(self, connection, prepare: str) -> None:
         """PREPARE once per database session (a reconnect starts a new one, without the statement)."""
         raw = connection.connection
-        done = getattr(connection, "_concord_prepared", None)
+        sessions = _sessions.__dict__.setdefault("done", {})
+        done = sessions.get(connection.alias)
         if done is None or done[0] is not raw:
-            done = connection._concord_prepared = (raw, set())
+            done = sessions[connection.alias] = (raw, set())
         if self.name not in done[1]:
             with raw.cursor() as cursor:
                 cursor.execute("SELECT 1 FROM pg_prepared_statements WHERE name = %s", [self.name])
@@ -88,16 +113,18 @@ class _Prepared:
 
 class PreparedWrite(_Prepared):
     """An INSERT or UPDATE; `statement(names)` returns its SQL given a `SqlNames`. `run` returns the
-    row of its RETURNING clause, if it has one."""
+    row of its RETURNING clause, if it has one; `orm(**values)` does the same through the ORM."""
 
-    def __init__(self, name: str, *, params, statement, prep=None):
-        super().__init__(name, params=params, prep=prep)
+    def __init__(self, name: str, *, params, statement, prep=None, orm=None):
+        super().__init__(name, params=params, prep=prep, orm=orm)
         self.statement = statement
 
     def _compile(self, connection):
         return self._with_prepare(connection, self.statement(SqlNames(connection)))
 
     def run(self, *, using: str | None = None, **values) -> tuple | None:
+        if not prepared_sql_enabled():
+            return self.orm(**values)
         connection = self._connection(using)
         sql, prepare = self._compiled_for(connection)
         with connection.cursor() as cursor:
@@ -111,10 +138,11 @@ class PreparedRead(_Prepared):
     `tables`: (alias, model, attnames) in select order; a table whose primary key comes back NULL
     (an outer join found nothing) loads as None. `build(names)` returns (extra select expressions,
     the SQL from FROM on) with %(name)s placeholders, given a `SqlNames`. Or, for a statement of
-    another shape, `statement(names, columns)` returns it whole, given the tables' column list."""
+    another shape, `statement(names, columns)` returns it whole, given the tables' column list.
+    `orm(**values)` returns the same rows (a list of tuples) through the ORM."""
 
-    def __init__(self, name: str, *, tables, params, build=None, statement=None, prep=None):
-        super().__init__(name, params=params, prep=prep)
+    def __init__(self, name: str, *, tables, params, build=None, statement=None, prep=None, orm=None):
+        super().__init__(name, params=params, prep=prep, orm=orm)
         self.tables, self.build, self.statement = tables, build, statement
 
     def fetch(self, *, using: str | None = None, **values) -> tuple | None:
@@ -126,6 +154,9 @@ class PreparedRead(_Prepared):
         return self._run(using, values, many=True)
 
     def _run(self, using, values, *, many: bool) -> list[tuple]:
+        if not prepared_sql_enabled():
+            rows = self.orm(**values)
+            return rows if many else rows[:1]
         connection = self._connection(using)
         sql, prepare, loaders = self._compiled_for(connection)
         with connection.cursor() as cursor:

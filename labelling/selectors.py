@@ -22,6 +22,7 @@ from core.errors import (
 from core.models import Membership
 from core.selectors import count_subquery
 from core.text import normalise_label  # noqa: E402
+from labelling import queries
 from labelling.models import Annotation, Assignment, Label, Round, RoundItem
 
 
@@ -395,64 +396,15 @@ def assignments_mine(*, project, user, round_number: int | None = None, state: s
 
 
 # --- the next assignment -------------------------------------------------------------------------
-# Read on every labelling operation, so in plain SQL prepared once per session (see labelling/prepared.py).
+# Read on every labelling operation, so in plain SQL prepared once per session (labelling/queries.py).
 
-from core.prepared import PreparedRead  # noqa: E402
-
-ANNOTATION_COLUMNS = ("id", "assignment_id", "label_id", "verdict", "note", "history", "created_at", "updated_at")
-
-# The user's next open assignment (see assignment_next): what its API representation shows.
-_NEXT_OPEN = PreparedRead(
-    "concord_assignment_next",
-    tables=(
-        ("a", Assignment, ("id", "round_id", "item_id", "evaluator_id", "order", "created_at", "completed_at")),
-        ("r", Round, ("id", "project_id", "number", "status")),
-        ("i", RoundItem, ("id", "round_id", "artefact_id", "status", "final_label_id", "final_verdict")),
-        ("f", Artefact, ("id", "kind", "framework", "tags", "url", "title", "body", "metadata")),
-        (
-            "n",
-            Annotation,
-            ("id", "assignment_id", "label_id", "verdict", "note", "history", "created_at", "updated_at"),
-        ),
-        ("l", Label, ("id", "name")),
-    ),
-    params=(("user", "bigint"), ("project", "bigint"), ("labelling", "text"), ("open", "text")),
-    statement=lambda n, columns: (
-        # The first open round of the project holding open work of the user (a few rows of the partial
-        # index `assignment_open_queue`), then the first of that work by id whose item is being labelled…
-        f"SELECT * FROM (SELECT {', '.join(columns)}, 0 AS missing FROM {n.table(Assignment)} a"
-        f" INNER JOIN {n.table(RoundItem)} i ON i.{n.col(RoundItem, 'id')} = a.{n.col(Assignment, 'item')}"
-        f" INNER JOIN {n.table(Round)} r ON r.{n.col(Round, 'id')} = a.{n.col(Assignment, 'round')}"
-        f" INNER JOIN {n.table(Artefact)} f ON f.{n.col(Artefact, 'id')} = i.{n.col(RoundItem, 'artefact')}"
-        f" LEFT OUTER JOIN {n.table(Annotation)} n"
-        f" ON n.{n.col(Annotation, 'assignment')} = a.{n.col(Assignment, 'id')}"
-        f" LEFT OUTER JOIN {n.table(Label)} l ON l.{n.col(Label, 'id')} = n.{n.col(Annotation, 'label')}"
-        f" WHERE a.{n.col(Assignment, 'evaluator')} = %(user)s AND a.{n.col(Assignment, 'completed_at')} IS NULL"
-        f" AND i.{n.col(RoundItem, 'status')} = %(labelling)s"
-        f" AND a.{n.col(Assignment, 'round')} = (SELECT r2.{n.col(Round, 'id')} FROM {n.table(Round)} r2"
-        f" WHERE r2.{n.col(Round, 'project')} = %(project)s AND r2.{n.col(Round, 'status')} = %(open)s"
-        f" AND EXISTS (SELECT 1 FROM {n.table(Assignment)} u WHERE u.{n.col(Assignment, 'evaluator')} = %(user)s"
-        f" AND u.{n.col(Assignment, 'round')} = r2.{n.col(Round, 'id')}"
-        f" AND u.{n.col(Assignment, 'completed_at')} IS NULL)"
-        f" ORDER BY r2.{n.col(Round, 'number')} LIMIT 1)"
-        f" ORDER BY a.{n.col(Assignment, 'id')} LIMIT 1) found"
-        # …or, when there is none, a row of NULLs saying whether the user has open work in an open round of
-        # the project at all (1: the general query decides, 2: nothing to do).
-        f" UNION ALL SELECT {', '.join(['NULL'] * len(columns))}, CASE WHEN EXISTS (SELECT 1"
-        f" FROM {n.table(Assignment)} u INNER JOIN {n.table(Round)} r3"
-        f" ON r3.{n.col(Round, 'id')} = u.{n.col(Assignment, 'round')}"
-        f" WHERE u.{n.col(Assignment, 'evaluator')} = %(user)s AND u.{n.col(Assignment, 'completed_at')} IS NULL"
-        f" AND r3.{n.col(Round, 'project')} = %(project)s AND r3.{n.col(Round, 'status')} = %(open)s)"
-        f" THEN 1 ELSE 2 END ORDER BY {len(columns) + 1} LIMIT 1"
-    ),
-)
 
 _NO_OPEN_WORK = object()  # what the fast path says when the user has no open work in an open round
 
 
 def _next_open_fast(*, project, user):
     """The next assignment, None when it is not on the fast path, or _NO_OPEN_WORK."""
-    found = _NEXT_OPEN.fetch(
+    found = queries.NEXT_OPEN.fetch(
         user=user.id, project=project.id, labelling=RoundItem.Status.LABELLING.value, open=Round.Status.OPEN.value
     )
     assignment, rnd, item, artefact, annotation, label, missing = found

@@ -15,10 +15,9 @@ from collection.models import Artefact
 from collection.selectors import matching_artefact_ids
 from core.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from core.models import Membership, Project
-from core.prepared import PreparedRead, PreparedWrite
 from core.selectors import membership_require
 from core.text import MAX_LABEL_LENGTH, clean_label, normalise_label
-from labelling import tasks
+from labelling import queries, tasks
 from labelling.models import Annotation, Assignment, Label, Round, RoundItem, Verdict
 from labelling.planning import plan_pairs
 
@@ -465,80 +464,9 @@ def annotation_submit(
     return annotation
 
 
-# The assignment with its round, project and item, the item's row locked (only that row: submissions
-# for the same artefact are serialised here), and the project's label with a normalised name, if any.
-_ASSIGNMENT_FOR_SUBMIT = PreparedRead(
-    "concord_assignment_for_submit",
-    tables=(
-        ("a", Assignment, ("id", "round_id", "item_id", "evaluator_id", "order", "created_at", "completed_at")),
-        ("r", Round, ("id", "project_id", "number", "name", "status")),
-        ("i", RoundItem, tuple(f.attname for f in RoundItem._meta.concrete_fields)),
-        ("p", Project, tuple(f.attname for f in Project._meta.concrete_fields)),
-    ),
-    params=(("assignment", "bigint"), ("key", "text")),
-    build=lambda n: (
-        [
-            f"(SELECT l.{n.col(Label, field)} FROM {n.table(Label)} l WHERE l.{n.col(Label, 'project')}"
-            f" = r.{n.col(Round, 'project')} AND l.{n.col(Label, 'normalised')} = %(key)s)"
-            for field in ("id", "name")
-        ],
-        f"FROM {n.table(Assignment)} a"
-        f" INNER JOIN {n.table(Round)} r ON r.{n.col(Round, 'id')} = a.{n.col(Assignment, 'round')}"
-        f" INNER JOIN {n.table(RoundItem)} i ON i.{n.col(RoundItem, 'id')} = a.{n.col(Assignment, 'item')}"
-        f" INNER JOIN {n.table(Project)} p ON p.{n.col(Project, 'id')} = r.{n.col(Round, 'project')}"
-        f" WHERE a.{n.col(Assignment, 'id')} = %(assignment)s" + n.for_update_of("i"),
-    ),
-)
-
-# Every assignment of an item in order, with its annotation's id and answer (None where not answered):
-# (the answer's label or None, assignment id, order, annotation id, label id, verdict). The labels come
-# along so that a decision for any of them is shown without reading its name again.
-_ITEM_ANSWERS = PreparedRead(
-    "concord_item_answers",
-    tables=(("l", Label, ("id", "name")),),
-    params=(("item", "bigint"),),
-    build=lambda n: (
-        [f"a.{n.col(Assignment, 'id')}", f"a.{n.col(Assignment, 'order')}"]
-        + [f"n.{n.col(Annotation, field)}" for field in ("id", "label", "verdict")],
-        f"FROM {n.table(Assignment)} a LEFT OUTER JOIN {n.table(Annotation)} n"
-        f" ON n.{n.col(Annotation, 'assignment')} = a.{n.col(Assignment, 'id')}"
-        f" LEFT OUTER JOIN {n.table(Label)} l ON l.{n.col(Label, 'id')} = n.{n.col(Annotation, 'label')}"
-        f" WHERE a.{n.col(Assignment, 'item')} = %(item)s ORDER BY a.{n.col(Assignment, 'order')}",
-    ),
-)
-
-
-# A first answer: the annotation (every column, so a field added to the model fails here, not silently)…
-_ANNOTATION_FIELDS = ("id", "assignment_id", "label_id", "verdict", "note", "history", "created_at", "updated_at")
-assert tuple(f.attname for f in Annotation._meta.concrete_fields) == _ANNOTATION_FIELDS, "update the INSERT below"
-_ANNOTATION_INSERT = PreparedWrite(
-    "concord_annotation_insert",
-    params=(
-        *(("assignment", "bigint"), ("label", "bigint"), ("verdict", "text"), ("note", "text")),
-        *(("history", "jsonb"), ("now", "timestamptz")),
-    ),
-    prep={"history": (Annotation, "history"), "now": (Annotation, "created_at")},
-    statement=lambda n: (
-        f"INSERT INTO {n.table(Annotation)} ({', '.join(n.col(Annotation, f) for f in _ANNOTATION_FIELDS[1:])})"
-        " VALUES (%(assignment)s, %(label)s, %(verdict)s, %(note)s, %(history)s, %(now)s, %(now)s)"
-        f" RETURNING {n.col(Annotation, 'id')}"
-    ),
-)
-# …and the assignment done.
-_ASSIGNMENT_DONE = PreparedWrite(
-    "concord_assignment_done",
-    params=(("assignment", "bigint"), ("now", "timestamptz")),
-    prep={"now": (Assignment, "completed_at")},
-    statement=lambda n: (
-        f"UPDATE {n.table(Assignment)} SET {n.col(Assignment, 'completed_at')} = %(now)s"
-        f" WHERE {n.col(Assignment, 'id')} = %(assignment)s"
-    ),
-)
-
-
 def _annotation_write(*, assignment_id, user, label, verdict, note, project, membership) -> Annotation:
     key = normalise_label(label) if label else ""
-    found = _ASSIGNMENT_FOR_SUBMIT.fetch(assignment=assignment_id, key=key)
+    found = queries.ASSIGNMENT_FOR_SUBMIT.fetch(assignment=assignment_id, key=key)
     if found is None or (project is not None and found[1].project_id != project.id):
         raise NotFound("No such assignment.")
     assignment, rnd, item, project, known_label_id, known_label_name = found
@@ -556,7 +484,7 @@ def _annotation_write(*, assignment_id, user, label, verdict, note, project, mem
 
     # Every assignment of the item with its answer, read after the lock so that nothing committed before
     # it is missed: my own annotation (if I am editing it) and the answers the evaluation below needs.
-    rows = _ITEM_ANSWERS.fetch_all(item=item.id)
+    rows = queries.ITEM_ANSWERS.fetch_all(item=item.id)
     if not key:
         label_obj = None
     elif known_label_id is not None:
@@ -572,11 +500,11 @@ def _annotation_write(*, assignment_id, user, label, verdict, note, project, mem
     label_id = label_obj.id if label_obj else None
     now = timezone.now()
     if annotation_id is None:  # the first answer: two prepared statements (the ORM's saves cost more here)
-        (new_id,) = _ANNOTATION_INSERT.run(
+        (new_id,) = queries.ANNOTATION_INSERT.run(
             assignment=assignment.id, label=label_id, verdict=verdict, note=note, history=[], now=now
         )
         values = [new_id, assignment.id, label_id, verdict, note, [], now, now]
-        annotation = Annotation.from_db(assignment._state.db, _ANNOTATION_FIELDS, values)
+        annotation = Annotation.from_db(assignment._state.db, queries.ANNOTATION_FIELDS, values)
         annotation.was_created = True
     else:
         annotation = Annotation.objects.get(id=annotation_id)
@@ -588,7 +516,7 @@ def _annotation_write(*, assignment_id, user, label, verdict, note, project, mem
     annotation.assignment = assignment
     annotation.label = label_obj
     if assignment.completed_at is None:
-        _ASSIGNMENT_DONE.run(assignment=assignment.id, now=now)
+        queries.ASSIGNMENT_DONE.run(assignment=assignment.id, now=now)
         assignment.completed_at = now
     answers = [
         (order, label_obj.id if label_obj else None, verdict) if row_id == assignment.id else (order, label_id, v)
@@ -686,71 +614,6 @@ def _item_to_conflict(item: RoundItem, *, reason: str) -> None:
     item.conflict_reason = reason
 
 
-# The item with its round and project. The item's row is locked (as a submission locks it); the round's
-# row is share-locked: escalations do not wait for each other, but closing the round (an UPDATE) waits
-# for the running ones, and one starting after the close waits for it and reads the closed status.
-_ITEM_FOR_ESCALATION = PreparedRead(
-    "concord_item_for_escalation",
-    tables=(
-        ("i", RoundItem, tuple(f.attname for f in RoundItem._meta.concrete_fields)),
-        ("r", Round, tuple(f.attname for f in Round._meta.concrete_fields)),
-        ("p", Project, tuple(f.attname for f in Project._meta.concrete_fields)),
-    ),
-    params=(("item", "bigint"),),
-    build=lambda n: (
-        [],
-        f"FROM {n.table(RoundItem)} i"
-        f" INNER JOIN {n.table(Round)} r ON r.{n.col(Round, 'id')} = i.{n.col(RoundItem, 'round')}"
-        f" INNER JOIN {n.table(Project)} p ON p.{n.col(Project, 'id')} = r.{n.col(Round, 'project')}"
-        f" WHERE i.{n.col(RoundItem, 'id')} = %(item)s" + n.locking("FOR UPDATE OF i FOR SHARE OF r"),
-    ),
-)
-
-# Who is on an item, in order, and whether their assignment is still open.
-_ITEM_ASSIGNED = PreparedRead(
-    "concord_item_assigned",
-    tables=(),
-    params=(("item", "bigint"),),
-    build=lambda n: (
-        [
-            f"a.{n.col(Assignment, 'evaluator')}",
-            f"a.{n.col(Assignment, 'order')}",
-            f"CASE WHEN a.{n.col(Assignment, 'completed_at')} IS NULL THEN 1 ELSE 0 END",
-        ],
-        f"FROM {n.table(Assignment)} a WHERE a.{n.col(Assignment, 'item')} = %(item)s"
-        f" ORDER BY a.{n.col(Assignment, 'order')}",
-    ),
-)
-
-# The extra evaluator for an item: an active member with the evaluator role (an active user) not yet on
-# the item, with the fewest open assignments in the round, ties broken by username then id. The count
-# per member reads only that evaluator's open work in the round (the partial index assignment_open_queue).
-_ESCALATION_CANDIDATE = PreparedRead(
-    "concord_escalation_candidate",
-    tables=(),
-    params=(("project", "bigint"), ("item", "bigint"), ("round", "bigint")),
-    build=lambda n: (
-        [
-            f"m.{n.col(Membership, 'user')}",
-            # whether they take part in the round already (then the round's evaluators need no insert)
-            f"EXISTS (SELECT 1 FROM {n.quote(Round.evaluators.through._meta.db_table)} e"
-            f" WHERE e.{n.col(Round.evaluators.through, 'round')} = %(round)s"
-            f" AND e.{n.col(Round.evaluators.through, 'user')} = m.{n.col(Membership, 'user')})",
-        ],
-        f"FROM {n.table(Membership)} m INNER JOIN {n.table(User)} u"
-        f" ON u.{n.col(User, 'id')} = m.{n.col(Membership, 'user')}"
-        f" WHERE m.{n.col(Membership, 'project')} = %(project)s AND m.{n.col(Membership, 'is_evaluator')}"
-        f" AND m.{n.col(Membership, 'is_active')} AND u.{n.col(User, 'is_active')}"
-        f" AND NOT EXISTS (SELECT 1 FROM {n.table(Assignment)} x WHERE x.{n.col(Assignment, 'item')} = %(item)s"
-        f" AND x.{n.col(Assignment, 'evaluator')} = m.{n.col(Membership, 'user')})"
-        f" ORDER BY (SELECT COUNT(*) FROM {n.table(Assignment)} o"
-        f" WHERE o.{n.col(Assignment, 'evaluator')} = m.{n.col(Membership, 'user')}"
-        f" AND o.{n.col(Assignment, 'round')} = %(round)s AND o.{n.col(Assignment, 'completed_at')} IS NULL),"
-        f" u.{n.col(User, 'username')}, m.{n.col(Membership, 'user')} LIMIT 1",
-    ),
-)
-
-
 def item_escalate(*, item_id: int) -> str:
     """Assign one more evaluator to a disagreed item, exactly once.
 
@@ -759,12 +622,12 @@ def item_escalate(*, item_id: int) -> str:
     to the moderators' conflict queue with that reason, and so it does when the
     round was closed before the task ran (a closed round gets no new assignments)."""
     with transaction.atomic():
-        found = _ITEM_FOR_ESCALATION.fetch(item=item_id)
+        found = queries.ITEM_FOR_ESCALATION.fetch(item=item_id)
         if found is None or found[0].status != RoundItem.Status.LABELLING:
             return "noop"
         item, rnd, project = found
         rnd.project, item.round = project, rnd
-        assigned = _ITEM_ASSIGNED.fetch_all(item=item.id)  # (evaluator id, order, open?) read after the lock
+        assigned = queries.ITEM_ASSIGNED.fetch_all(item=item.id)  # (evaluator id, order, open?) read after the lock
         if len(assigned) < 2 or any(is_open for _, _, is_open in assigned):
             return "noop"  # still waiting for someone: nothing to escalate (yet or any more)
         if len(assigned) >= project.max_evaluators_per_artefact:
@@ -774,7 +637,7 @@ def item_escalate(*, item_id: int) -> str:
             _item_to_conflict(item, reason=ROUND_CLOSED_REASON)
             item.save(update_fields=["status", "is_conflict", "conflict_reason", "updated_at"])
             return "conflict"
-        found = _ESCALATION_CANDIDATE.fetch(project=project.id, item=item.id, round=rnd.id)
+        found = queries.ESCALATION_CANDIDATE.fetch(project=project.id, item=item.id, round=rnd.id)
         candidate, in_round = found if found else (None, False)
         if candidate is None:
             _item_to_conflict(item, reason="No eligible evaluator left to break the tie.")

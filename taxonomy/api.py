@@ -524,12 +524,7 @@ class ChangeViewSet(TaxonomyApiMixin, mixins.ListModelMixin, viewsets.GenericVie
     serializer_class = ChangeSerializer
     queryset = TaxonomyChange.objects.none()
 
-    @property
-    def paginator(self):
-
-        if not hasattr(self, "_paginator"):
-            self._paginator = ApiPagination()
-        return self._paginator
+    pagination_class = ApiPagination
 
     def get_queryset(self):
         return TaxonomyChange.objects.filter(project=self.project).select_related("user", "undone_by")

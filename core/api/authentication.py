@@ -1,8 +1,8 @@
 """Token authentication that also reads the requester's membership of the URL's project.
 
 Every request under /api/projects/<slug>/ needs both the token's user and that user's membership
-(the role permissions in labelling/permissions.py). Read apart they are two queries per request on
-the labelling loop's hottest path; here one prepared read (labelling/prepared.py) returns the
+(the role permissions in core/permissions.py). Read apart they are two queries per request on
+the labelling loop's hottest path; here one prepared read (core.prepared) returns the
 user, the active membership and its project, and the membership is kept on the request for the
 permission classes (`project_membership`), for this request only. When there is no such row (a bad
 token, an inactive user, a non-member, a URL without a project) DRF's own token check decides, with
@@ -14,7 +14,7 @@ from rest_framework.authentication import TokenAuthentication, get_authorization
 from rest_framework.authtoken.models import Token
 
 from core.models import Membership, Project
-from core.permissions import remember_membership
+from core.permissions import PROJECT_KWARG, remember_membership
 from core.prepared import PreparedRead
 
 
@@ -31,12 +31,26 @@ def _build(n):
     )
 
 
+def _token_membership_orm(*, key, slug):
+    """The ORM equivalent of the statement below: [(user, membership, project, token)] or []."""
+    membership = (
+        Membership.objects.filter(user__auth_token__key=key, project__slug=slug, is_active=True, user__is_active=True)
+        .select_related("user__auth_token", "project")
+        .order_by()
+        .first()
+    )
+    if membership is None:
+        return []
+    return [(membership.user, membership, membership.project, membership.user.auth_token)]
+
+
 def _all(model) -> tuple[str, ...]:
     return tuple(f.attname for f in model._meta.concrete_fields)
 
 
-_TOKEN_MEMBERSHIP = PreparedRead(
+TOKEN_MEMBERSHIP = PreparedRead(
     "concord_token_membership",
+    orm=_token_membership_orm,
     tables=(
         ("u", get_user_model(), _all(get_user_model())),
         ("m", Membership, _all(Membership)),
@@ -48,28 +62,27 @@ _TOKEN_MEMBERSHIP = PreparedRead(
 )
 
 
-def authenticate_with_membership(request, slug: str | None) -> None:
-    """Authenticate `Authorization: Token <key>` on a project URL together with the membership.
+class ProjectTokenAuthentication(TokenAuthentication):
+    """`Authorization: Token <key>`; on a project URL the user, the token and the active membership are
+    read in one query, and the membership is kept for this request's permission checks.
 
-    Called before DRF's own authentication (ApiViewMixin.initial). When the token belongs to an
-    active user with an active membership of the project, it sets `request.user` and `request.auth`
-    as DRF's TokenAuthentication would, and keeps the membership for the permission classes; DRF's
-    authentication then has nothing left to do. In every other case it does nothing, and DRF's
-    authentication classes decide (401 for a bad token, 404 for a non-member, ...)."""
-    if not slug:
-        return
-    parts = get_authorization_header(request).split()
-    if len(parts) != 2 or parts[0].lower() != TokenAuthentication.keyword.lower().encode():
-        return
-    try:
-        key = parts[1].decode()
-    except UnicodeError:
-        return
-    found = _TOKEN_MEMBERSHIP.fetch(key=key, slug=slug)
-    if found is None:
-        return
-    user, membership, project, token = found
-    membership.user, membership.project, token.user = user, project, user
-    remember_membership(request, slug, membership)
-    request.user, request.auth = user, token
-    request._authenticator = TokenAuthentication()  # what DRF records after a successful token check
+    When there is no such row (a bad token, an inactive user, a non-member) DRF's own token check
+    decides, with its usual answers (401 for a bad token; the permission classes then give 404 to a
+    non-member)."""
+
+    def authenticate(self, request):
+        slug = ((request.parser_context or {}).get("kwargs") or {}).get(PROJECT_KWARG)
+        parts = get_authorization_header(request).split()
+        if not slug or len(parts) != 2 or parts[0].lower() != self.keyword.lower().encode():
+            return super().authenticate(request)
+        try:
+            key = parts[1].decode()
+        except UnicodeError:
+            return super().authenticate(request)
+        found = TOKEN_MEMBERSHIP.fetch(key=key, slug=slug)
+        if found is None:
+            return super().authenticate(request)
+        user, membership, project, token = found
+        membership.user, membership.project, token.user = user, project, user
+        remember_membership(request, slug, membership)
+        return user, token

@@ -1,12 +1,11 @@
 """Base classes of every API view: project membership, pagination, domain errors."""
 
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.pagination import PageNumberPagination
 
-from core.api.authentication import authenticate_with_membership
+from core.api.authentication import ProjectTokenAuthentication
 from core.models import Membership, Project
 from core.permissions import (
-    PROJECT_KWARG,
     project_membership,
 )
 
@@ -19,14 +18,9 @@ class ApiPagination(PageNumberPagination):
 
 class ApiViewMixin:
     # Token first: an anonymous request is answered 401 with `WWW-Authenticate: Token`.
-    authentication_classes = [TokenAuthentication, SessionAuthentication]
+    authentication_classes = [ProjectTokenAuthentication, SessionAuthentication]
     pagination_class = ApiPagination
     filter_backends = []
-
-    def initial(self, request, *args, **kwargs):
-        # A token request to a project URL: the user and their membership in one query (see there).
-        authenticate_with_membership(request, kwargs.get(PROJECT_KWARG))
-        super().initial(request, *args, **kwargs)
 
     @property
     def membership(self) -> Membership:

@@ -1,4 +1,4 @@
-"""The labelling loop's reads in plain SQL (labelling/prepared.py, prepared on PostgreSQL) return what
+"""The labelling loop's reads in plain SQL (labelling/queries.py, prepared on PostgreSQL) return what
 their ORM equivalents return, loaded the same way (types, related objects), at no extra query:
 `assignment_next`'s fast path, the submission's locked read and answers, and the token check that
 reads the membership of the URL's project."""
@@ -9,7 +9,8 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from core.models import Membership
-from labelling import selectors, services
+from core.prepared import prepared_forget, prepared_names
+from labelling import queries, selectors, services
 from labelling.api.serializers import assignment_data
 from labelling.models import Annotation, Assignment, Round, RoundItem
 from tests.factories import ArtefactFactory, ProjectFactory, member
@@ -111,11 +112,11 @@ def test_prepared_statement_is_made_once_per_database_session(team):
     if connection.vendor != "postgresql":
         return
     assert prepared() == 1
-    connection._concord_prepared = None  # bookkeeping lost, statement still there: no duplicate
+    prepared_forget(connection)  # bookkeeping lost, statement still there: no duplicate
     assert selectors.assignment_next(project=team.project, user=eva1).id == expected
     connection.close()  # a new session has no prepared statement: it is prepared again
     assert selectors.assignment_next(project=team.project, user=eva1).id == expected
-    assert prepared() == 1 and connection._concord_prepared[0] is connection.connection
+    assert prepared() == 1 and "concord_assignment_next" in prepared_names(connection)
 
 
 def fields(instance) -> dict:
@@ -131,7 +132,7 @@ def test_the_submission_reads_load_what_the_orm_loads(team, django_assert_num_qu
     services.label_get_or_create(project=team.project, name="unused")
     for key, expected in [("wrong loss", "Wrong Loss!"), ("nothing like it", None), ("", None)]:
         with django_assert_num_queries(1):
-            found = services._ASSIGNMENT_FOR_SUBMIT.fetch(assignment=a2.id, key=key)
+            found = queries.ASSIGNMENT_FOR_SUBMIT.fetch(assignment=a2.id, key=key)
         assignment, rnd_, item_, project, label_id, label_name = found
         orm = Assignment.objects.select_related("round__project", "item").get(pk=a2.pk)
         assert fields(assignment) == fields(orm)
@@ -141,8 +142,8 @@ def test_the_submission_reads_load_what_the_orm_loads(team, django_assert_num_qu
         assert fields(item_) == fields(orm.item) and fields(project) == fields(orm.round.project)
         assert isinstance(item_.history, list) and item_.updated_at.tzinfo is not None
         assert label_name == expected and (label_id is None) == (expected is None)
-    assert services._ASSIGNMENT_FOR_SUBMIT.fetch(assignment=10**9, key="") is None
-    (label1, *answer1), (label2, *answer2) = services._ITEM_ANSWERS.fetch_all(item=item.id)
+    assert queries.ASSIGNMENT_FOR_SUBMIT.fetch(assignment=10**9, key="") is None
+    (label1, *answer1), (label2, *answer2) = queries.ITEM_ANSWERS.fetch_all(item=item.id)
     annotation = a1.annotation
     assert answer1 == [a1.id, 1, annotation.id, annotation.label_id, ""] and answer2 == [a2.id, 2, None, None, None]
     assert (label1.id, label1.name, label2) == (annotation.label_id, "Wrong Loss!", None)
@@ -201,3 +202,55 @@ def test_a_first_answer_written_by_prepared_statements_is_what_the_orm_reads_bac
     assert second.label is None and second.verdict == "generic"
     edited = services.annotation_submit(assignment_id=a1.id, user=eva1, label="other")  # the ORM path
     assert not edited.was_created and fields(edited) == fields(Annotation.objects.get(pk=first.pk))
+
+
+def _plain(value):
+    """Rows compared by value: model instances by class, primary key and the fields both loaded."""
+    if isinstance(value, tuple | list):
+        return tuple(_plain(v) for v in value)
+    if hasattr(value, "_meta"):
+        return (type(value).__name__, value.pk)
+    return value
+
+
+def test_every_statement_returns_what_its_orm_equivalent_returns(team):
+    """The SQL and the ORM equivalent that runs with CONCORD_PREPARED_SQL off, compared on live data."""
+    from labelling import queries
+
+    eva1, eva2, eva3 = team.evaluators
+    rnd = make_round(team, [eva1, eva2], 3)
+    first, second = Assignment.objects.filter(round=rnd).order_by("item_id", "order")[:2]
+    services.annotation_submit(assignment_id=first.id, user=first.evaluator, label="Shape mismatch")
+    services.annotation_submit(assignment_id=second.id, user=second.evaluator, label="Other")  # escalates
+    item = first.item
+    calls = [
+        (queries.ASSIGNMENT_FOR_SUBMIT, {"assignment": second.id, "key": "shape mismatch"}),
+        (queries.ASSIGNMENT_FOR_SUBMIT, {"assignment": second.id, "key": "none such"}),
+        (queries.ASSIGNMENT_FOR_SUBMIT, {"assignment": 10**9, "key": ""}),
+        (queries.ITEM_ANSWERS, {"item": item.id}),
+        (queries.ITEM_FOR_ESCALATION, {"item": item.id}),
+        (queries.ITEM_ASSIGNED, {"item": item.id}),
+        (queries.ESCALATION_CANDIDATE, {"project": team.project.id, "item": item.id, "round": rnd.id}),
+    ]
+    for user in (eva1, eva2, eva3, team.lead):
+        calls.append(
+            (
+                queries.NEXT_OPEN,
+                {"user": user.id, "project": team.project.id, "labelling": "labelling", "open": "open"},
+            )
+        )
+    for statement, values in calls:
+        assert _plain(statement.fetch_all(**values)) == _plain(statement.orm(**values)), (statement.name, values)
+
+
+def test_the_labelling_loop_runs_with_prepared_sql_off(team, settings):
+    settings.CONCORD_PREPARED_SQL = False
+    eva1, eva2, eva3 = team.evaluators
+    rnd = make_round(team, [eva1, eva2], 2)
+    for user, label in ((eva1, "a"), (eva2, "b")):
+        nxt = selectors.assignment_next(project=team.project, user=user)
+        services.annotation_submit(assignment_id=nxt.id, user=user, label=label)
+    services.item_escalate(item_id=nxt.item_id)
+    third = Assignment.objects.get(item_id=nxt.item_id, order=3)
+    assert third.evaluator == eva3 and third.round == rnd
+    assert selectors.assignment_next(project=team.project, user=eva3).id == third.id
