@@ -29,6 +29,8 @@ MODEL_NAME = "all-MiniLM-L6-v2"
 DIMENSIONS = 384
 # Cosine similarities below this say nothing about a fault's meaning.
 MIN_SIMILARITY = 0.2
+# Documents ranked per query; a target's score needs only its nearest wordings.
+NEAREST = 100
 OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1"}
 
 
@@ -128,7 +130,11 @@ class SemanticScorer:
         if not query or not len(self.docs):
             return []
         sims = self.matrix @ self.embedder.encode([query])[0]
-        order = np.argsort(-sims)
+        if len(sims) > NEAREST:
+            nearest = np.argpartition(-sims, NEAREST)[:NEAREST]
+            order = nearest[np.argsort(-sims[nearest])]
+        else:
+            order = np.argsort(-sims)
         return [(int(i), float(sims[i])) for i in order if sims[i] >= MIN_SIMILARITY]
 
     def suggest(self, text: str, *, top: int = 5, kinds: Sequence[str] = (LEAF,)) -> list[Suggestion]:
