@@ -104,3 +104,19 @@ def ancestors(targets: Mapping[str, Target], key: str) -> list[str]:
         out.append(current)
         current = targets[current].parent
     return out
+
+
+def parse_rounds(text: str | None) -> list[int] | None:
+    """Round numbers from "1-5", "1,3,6" or "2" (None for no restriction); ValueError when malformed."""
+    if text is None or not str(text).strip():
+        return None
+    numbers: set[int] = set()
+    for part in str(text).split(","):
+        first, dash, last = part.strip().partition("-")
+        if not first.strip().isdecimal() or (dash and not last.strip().isdecimal()):
+            raise ValueError(f"not a round or a range of rounds: {part.strip()!r}")
+        low, high = int(first), int(last) if dash else int(first)
+        if low < 1 or high < low or high - low > 10_000:
+            raise ValueError(f"not a range of rounds: {part.strip()!r}")
+        numbers.update(range(low, high + 1))
+    return sorted(numbers)
