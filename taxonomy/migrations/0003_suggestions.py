@@ -6,58 +6,115 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('core', '0001_initial'),
-        ('labelling', '0003_models_move_to_core_and_collection'),
-        ('taxonomy', '0002_project_in_core'),
+        ("core", "0001_initial"),
+        ("labelling", "0003_models_move_to_core_and_collection"),
+        ("taxonomy", "0002_project_in_core"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='LabelMerge',
+            name="LabelMerge",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('summary', models.CharField(max_length=1000)),
-                ('evidence', models.JSONField(blank=True, default=list)),
-                ('snapshot', models.JSONField(blank=True, default=dict)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('undone_at', models.DateTimeField(blank=True, null=True)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='label_merges', to='core.project')),
-                ('target', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='merges_into', to='labelling.label')),
-                ('undone_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("summary", models.CharField(max_length=1000)),
+                ("evidence", models.JSONField(blank=True, default=list)),
+                ("snapshot", models.JSONField(blank=True, default=dict)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("undone_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="label_merges", to="core.project"
+                    ),
+                ),
+                (
+                    "target",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="merges_into",
+                        to="labelling.label",
+                    ),
+                ),
+                (
+                    "undone_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-id'],
+                "ordering": ["-id"],
             },
         ),
         migrations.CreateModel(
-            name='LabelVector',
+            name="LabelVector",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('model', models.CharField(help_text='The embedding model, e.g. all-MiniLM-L6-v2.', max_length=100)),
-                ('text', models.CharField(help_text='The text the vector was computed from.', max_length=200)),
-                ('dimensions', models.PositiveSmallIntegerField()),
-                ('vector', models.BinaryField()),
-                ('computed_at', models.DateTimeField(auto_now=True)),
-                ('label', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='suggestion_vector', to='labelling.label')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("model", models.CharField(help_text="The embedding model, e.g. all-MiniLM-L6-v2.", max_length=100)),
+                ("text", models.CharField(help_text="The text the vector was computed from.", max_length=200)),
+                ("dimensions", models.PositiveSmallIntegerField()),
+                ("vector", models.BinaryField()),
+                ("computed_at", models.DateTimeField(auto_now=True)),
+                (
+                    "label",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="suggestion_vector",
+                        to="labelling.label",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='MergeRejection',
+            name="MergeRejection",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name_a', models.CharField(max_length=200)),
-                ('name_b', models.CharField(max_length=200)),
-                ('rejected_at', models.DateTimeField(auto_now_add=True)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='merge_rejections', to='core.project')),
-                ('rejected_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name_a", models.CharField(max_length=200)),
+                ("name_b", models.CharField(max_length=200)),
+                ("rejected_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="merge_rejections", to="core.project"
+                    ),
+                ),
+                (
+                    "rejected_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['project', 'name_a', 'name_b'],
-                'constraints': [models.UniqueConstraint(fields=('project', 'name_a', 'name_b'), name='mergerejection_unique_pair'), models.CheckConstraint(condition=models.Q(('name_a__lt', models.F('name_b'))), name='mergerejection_ordered')],
+                "ordering": ["project", "name_a", "name_b"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("project", "name_a", "name_b"), name="mergerejection_unique_pair"),
+                    models.CheckConstraint(
+                        condition=models.Q(("name_a__lt", models.F("name_b"))), name="mergerejection_ordered"
+                    ),
+                ],
             },
         ),
     ]
