@@ -14,6 +14,7 @@ from taxonomy import selectors as taxonomy_selectors
 from taxonomy import suggestion_selectors as selectors
 from taxonomy import suggestion_services as services
 from taxonomy.models import LabelMerge, LabelVector, Leaf, MergeRejection
+from taxonomy.suggestions.semantic import semantic_available
 from tests.factories import (
     AnnotationFactory,
     ArtefactFactory,
@@ -343,3 +344,16 @@ def test_label_vectors_are_computed_once_per_name(study):
     assert row.text == "renamed wording" and row.dimensions == 3
     assert np.frombuffer(bytes(row.vector), dtype=np.float32).tolist() == [1.0, float(len("renamed wording") % 7), 0.5]
     assert LabelMerge.objects.count() == 0
+
+
+@pytest.mark.skipif(not semantic_available(), reason="optional extra not installed: requirements-semantic.txt")
+def test_the_semantic_scorer_works_on_cached_label_vectors(study, settings, django_capture_on_commit_callbacks):
+    settings.SUGGESTION_SCORER = "hybrid"
+    project = study["project"]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.label_vectors_refresh(project=project)
+    assert LabelVector.objects.filter(label__project=project).count() == Label.objects.filter(project=project).count()
+    (result,) = selectors.leaf_suggestions(project=project, texts=["learning rate is too large"])
+    assert result["leaves"][0]["name"] == "suboptimal learning rate"
+    clusters = selectors.merge_suggestions(project=project)
+    assert any("semantic" in e for c in clusters for e in c["evidence"])
