@@ -232,8 +232,9 @@ def _labels_with_counts(project: Project) -> list[LabelInfo]:
     counts = defaultdict(int)
     for label_id in Annotation.objects.filter(label__project=project).values_list("label_id", flat=True):
         counts[label_id] += 1
+    leaves = set(Leaf.objects.filter(node__project=project).values_list("label_id", flat=True))
     return [
-        LabelInfo(key=label_id, text=name, count=counts.get(label_id, 0))
+        LabelInfo(key=label_id, text=name, count=counts.get(label_id, 0), rank=int(label_id in leaves))
         for label_id, name in Label.objects.filter(project=project).values_list("id", "name").order_by("id")
     ]
 
@@ -261,7 +262,8 @@ def _label_vectors(project: Project) -> dict[int, object] | None:
 
 
 def merge_suggestions(*, project: Project, limit: int | None = None) -> list[dict]:
-    """Clusters of labels likely to name one fault: {"labels": [names], "label_ids", "score", "evidence"}."""
+    """Clusters of labels likely to name one fault: {"labels": [names], "label_ids", "score", "evidence"}.
+    The first label is the one kept on accepting: a taxonomy leaf's own label, else the most used."""
     labels = _labels_with_counts(project)
     names = {label.key: label.text for label in labels}
     by_normalised = {normalise_label(label.text): label.key for label in labels}

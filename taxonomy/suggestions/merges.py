@@ -45,9 +45,13 @@ OPPOSITES_PENALTY = 0.4
 
 @dataclass(frozen=True)
 class LabelInfo:
+    """A label; in a cluster the labels are listed by `rank` (e.g. 1 for a taxonomy leaf's
+    own label), then by `count` (uses): the first is the one to keep."""
+
     key: Hashable
     text: str
     count: int = 0
+    rank: int = 0
 
 
 @dataclass
@@ -246,7 +250,7 @@ def _clusters(pairs: list[Pair], rejected: set[frozenset], by_key: Mapping[Hasha
             continue
         seen.add(id(members))
         used = edges[id(members)]
-        ordered = sorted(members, key=lambda k: (-by_key[k].count, by_key[k].text.casefold(), str(k)))
+        ordered = sorted(members, key=lambda k: (-by_key[k].rank, -by_key[k].count, by_key[k].text.casefold(), str(k)))
         clusters.append(
             Cluster(
                 labels=ordered,

@@ -186,6 +186,8 @@ def test_merge_suggestions_and_rejected_pairs_stay_rejected(study, team):
     clusters = selectors.merge_suggestions(project=project)
     lr = next(c for c in clusters if "learning rate too high" in c["labels"])
     assert "too high learning rate value for sgd optimizer" in lr["labels"]
+    if "suboptimal learning rate" in lr["labels"]:
+        assert lr["labels"][0] == "suboptimal learning rate"  # the leaf's own label is the one kept
     (evidence,) = [e for e in lr["evidence"] if "too high learning rate value for sgd optimizer" in e["pair"]][:1]
     assert evidence["co_occurrences"] >= 1 and "suboptimal learning rate" in evidence["shared_leaves"]
 

@@ -210,6 +210,10 @@ def test_merge_clusters_group_synonyms_with_evidence():
     assert all(6 not in g for g in groups)
     lr = next(c for c in clusters if set(c.labels) == {1, 2})
     assert lr.labels[0] == 1  # the most used wording first
+    ranked = suggest_merges(
+        [LabelInfo(1, "learning rate too high", count=5), LabelInfo(9, "learning rate high", rank=1)]
+    )
+    assert ranked[0].labels == [9, 1]  # a leaf's own label is kept whatever the counts
     (evidence,) = lr.evidence
     assert evidence["shared_leaves"] == ["lr"] and evidence["co_occurrences"] == 1 and evidence["wording"] > 0.7
     assert 0 < lr.score <= 1
