@@ -19,7 +19,7 @@ from collections import OrderedDict, defaultdict
 from collections.abc import Collection, Iterable
 
 from django.conf import settings
-from django.db.models import Count, Max
+from django.db.models import Count, F, Max
 
 from core.models import Project
 from core.text import normalise_label
@@ -288,6 +288,14 @@ def merge_suggestions(*, project: Project, limit: int | None = None) -> list[dic
             evidence["shared_leaves"] = sorted({leaf_names.get(int(k), k) for k in evidence["shared_leaves"]})
         out.append({**shown, "label_ids": list(cluster.labels)})
     return out
+
+
+def label_vectors_missing(*, project: Project) -> int:
+    """Labels of the project without a current vector (0 when the baseline scorer is in use)."""
+    if suggestion_scorer_name() == "baseline":
+        return 0
+    fresh = LabelVector.objects.filter(label__project=project, model=MODEL_NAME, text=F("label__name"))
+    return Label.objects.filter(project=project).count() - fresh.count()
 
 
 def label_merges(*, project: Project, limit: int = 20):

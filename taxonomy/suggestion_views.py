@@ -31,10 +31,17 @@ def _label_ids(request) -> list[str]:
     return ids
 
 
+def _vectors_refresh(project) -> None:
+    """With the semantic scorer, labels without a vector get one (a Celery task)."""
+    if selectors.label_vectors_missing(project=project):
+        services.label_vectors_refresh(project=project)
+
+
 @login_required
 @require_GET
 def merges(request, slug):
     project, membership = member(request, slug, roles=ROLES)
+    _vectors_refresh(project)
     context = {
         "project": project,
         "membership": membership,
@@ -99,6 +106,7 @@ def leaf_suggestions(request, slug):
 @require_GET
 def round_review(request, slug, number):
     project, membership = member(request, slug, roles=ROLES)
+    _vectors_refresh(project)
     rnd = Round.objects.filter(project=project, number=number).first()
     if rnd is None:
         raise NotFound("No such round.")

@@ -359,3 +359,25 @@ def test_the_semantic_scorer_works_on_cached_label_vectors(study, settings, djan
     assert result["leaves"][0]["name"] == "suboptimal learning rate"
     clusters = selectors.merge_suggestions(project=project)
     assert any("semantic" in e for c in clusters for e in c["evidence"])
+
+
+def test_pages_queue_missing_label_vectors_with_the_semantic_scorer(
+    study, team, client, monkeypatch, django_capture_on_commit_callbacks
+):
+    pytest.importorskip("numpy")
+    project = study["project"]
+    queued = []
+    monkeypatch.setattr(selectors, "suggestion_scorer_name", lambda: "semantic")
+    monkeypatch.setattr(services, "suggestion_scorer_name", lambda: "semantic")
+    monkeypatch.setattr(services.tasks.label_vectors_task, "delay", lambda project_id: queued.append(project_id))
+    monkeypatch.setattr(selectors, "merge_suggestions", lambda **kwargs: [])
+    assert selectors.label_vectors_missing(project=project) == Label.objects.filter(project=project).count()
+    client.force_login(team.moderator)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.get(reverse("taxonomy:merges", args=[project.slug])).status_code == 200
+    assert queued == [project.id]
+    services.label_vectors_compute(project=project, embedder=FakeEmbedder())
+    assert selectors.label_vectors_missing(project=project) == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        client.get(reverse("taxonomy:merges", args=[project.slug]))
+    assert queued == [project.id]
