@@ -15,7 +15,15 @@ from taxonomy.suggestions import (
 )
 from taxonomy.suggestions.merges import opposites, pair_key, wording_similarity
 from taxonomy.suggestions.model import CATEGORY, LEAF
-from taxonomy.suggestions.semantic import CachedEmbedder, HybridScorer, SemanticScorer, np, semantic_available
+from taxonomy.suggestions.semantic import (
+    CachedEmbedder,
+    HybridScorer,
+    MiniLMEmbedder,
+    SemanticScorer,
+    model_path,
+    np,
+    semantic_available,
+)
 
 NODES = [
     {"id": 1, "parent": None, "name": "Training"},
@@ -169,8 +177,6 @@ def test_cached_embedder_encodes_each_text_once():
 
 @pytest.mark.skipif(not semantic_available(), reason="optional extra not installed: requirements-semantic.txt")
 def test_the_embedding_model_loads_from_site_packages_with_no_network(monkeypatch):
-    from taxonomy.suggestions.semantic import MiniLMEmbedder, model_path  # noqa: PLC0415 - optional extra
-
     def refuse(*args, **kwargs):
         raise OSError("network access attempted")
 
