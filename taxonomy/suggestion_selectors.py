@@ -143,7 +143,7 @@ def suggestion_scorer(*, project: Project, rounds: Collection[int] | None = None
     """The scorer over the project's taxonomy and decided history; kept in this process while
     nothing it was built from changed (a few minutes at most)."""
     name = name or suggestion_scorer_name()
-    key = (project.pk, tuple(rounds or ()), name)
+    key = (project.pk, project.created_at, tuple(rounds or ()), name)
     state = _state(project)
     cached = _CACHE.get(key)
     if cached is not None and cached[0] == state and time.monotonic() - cached[1] < CACHE_SECONDS:

@@ -155,12 +155,12 @@ def _drop_merge_entry(rows, name: str) -> list:
     return rows
 
 
-def _merge_restore(snap: dict) -> None:
+def _merge_restore(project: Project, snap: dict) -> None:
     data = snap["label"]
-    clash = Label.objects.filter(project_id=_project_of(snap), normalised=normalise_label(data["name"])).first()
+    clash = Label.objects.filter(project=project, normalised=normalise_label(data["name"])).first()
     if clash is not None or Label.objects.filter(id=data["id"]).exists():
         raise Conflict(f"A label {data['name']!r} exists again; undo is not possible.", field="merge")
-    source = Label(project_id=_project_of(snap), **{k: v for k, v in data.items() if k != "created_at"})
+    source = Label(project=project, **{k: v for k, v in data.items() if k != "created_at"})
     source.save(force_insert=True)
     Label.objects.filter(id=source.id).update(created_at=parse_datetime(data["created_at"]))
     target = snap["target"]
@@ -190,10 +190,6 @@ def _merge_restore(snap: dict) -> None:
     _restore_references(snap["references"], source)
 
 
-def _project_of(snap: dict) -> int:
-    return snap["project_id"]
-
-
 def label_merge_undo(*, project: Project, user, merge_id=None) -> LabelMerge:
     """Undo the latest accepted merge (or `merge_id`, which must be the latest): the merged labels,
     their annotations, decisions, leaves and counts come back as they were."""
@@ -211,7 +207,7 @@ def label_merge_undo(*, project: Project, user, merge_id=None) -> LabelMerge:
         if merge_id is not None and str(record.id) != str(merge_id):
             raise Conflict("Only the latest merge can be undone; undo the later ones first.", field="merge")
         for snap in reversed(record.snapshot.get("merges", [])):
-            _merge_restore({**snap, "project_id": project.id})
+            _merge_restore(project, snap)
         record.undone_at = timezone.now()
         record.undone_by = user
         record.save(update_fields=["undone_at", "undone_by"])
