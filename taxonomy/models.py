@@ -139,3 +139,71 @@ class ComparisonClass(models.Model):
 
     def __str__(self):
         return self.name
+
+
+# --- suggestions (issue 15) ---------------------------------------------------------------------
+
+
+class LabelVector(models.Model):
+    """A label's sentence embedding for the semantic suggestions, computed once (in Celery) and
+    recomputed when the label's name changes. float32 bytes, `dimensions` long."""
+
+    label = models.OneToOneField("labelling.Label", on_delete=models.CASCADE, related_name="suggestion_vector")
+    model = models.CharField(max_length=100, help_text="The embedding model, e.g. all-MiniLM-L6-v2.")
+    text = models.CharField(max_length=200, help_text="The text the vector was computed from.")
+    dimensions = models.PositiveSmallIntegerField()
+    vector = models.BinaryField()
+    computed_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"{self.model} vector of {self.text}"
+
+
+class MergeRejection(models.Model):
+    """Two labels a moderator said are not synonyms: never suggested for a merge again. Kept by
+    normalised name (`name_a` < `name_b`), so it survives merges, renames back and undos."""
+
+    project = models.ForeignKey("core.Project", on_delete=models.CASCADE, related_name="merge_rejections")
+    name_a = models.CharField(max_length=200)
+    name_b = models.CharField(max_length=200)
+    rejected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    rejected_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name_a", "name_b"], name="mergerejection_unique_pair"),
+            models.CheckConstraint(condition=Q(name_a__lt=models.F("name_b")), name="mergerejection_ordered"),
+        ]
+        ordering = ["project", "name_a", "name_b"]
+
+    def __str__(self):
+        return f"{self.name_a} ≠ {self.name_b}"
+
+
+class LabelMerge(models.Model):
+    """An accepted merge suggestion: the history entry, and what undoing it needs. `snapshot`
+    holds, per merged label (newest last), the label's row and every row the merge changed."""
+
+    project = models.ForeignKey("core.Project", on_delete=models.CASCADE, related_name="label_merges")
+    target = models.ForeignKey(
+        "labelling.Label", null=True, blank=True, on_delete=models.SET_NULL, related_name="merges_into"
+    )
+    summary = models.CharField(max_length=1000)
+    evidence = models.JSONField(default=list, blank=True)
+    snapshot = models.JSONField(default=dict, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self):
+        return self.summary

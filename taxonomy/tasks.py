@@ -11,3 +11,13 @@ def import_round_task(self, job_id: int) -> str:
     from taxonomy import round_import
 
     return round_import.round_import_job_run(job_id=job_id, progress=job_progress_reporter(self))
+
+
+@shared_task(acks_late=True)
+def label_vectors_task(project_id: int) -> int:
+    """Compute the sentence vectors of a project's labels that have none (semantic suggestions)."""
+    from core.models import Project
+    from taxonomy import suggestion_services
+
+    project = Project.objects.filter(pk=project_id).first()
+    return suggestion_services.label_vectors_compute(project=project) if project else 0

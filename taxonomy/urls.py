@@ -1,6 +1,6 @@
 from django.urls import path
 
-from taxonomy import views
+from taxonomy import suggestion_views, views
 
 app_name = "taxonomy"
 urlpatterns = [
@@ -22,6 +22,12 @@ urlpatterns = [
     path("taxonomy/history/", views.history, name="history"),
     path("taxonomy/comparisons/", views.comparisons, name="comparisons"),
     path("import/round/", views.import_round, name="import_round"),
+    path("taxonomy/merges/", suggestion_views.merges, name="merges"),
+    path("taxonomy/merges/accept/", suggestion_views.merge_accept, name="merge_accept"),
+    path("taxonomy/merges/reject/", suggestion_views.merge_reject, name="merge_reject"),
+    path("taxonomy/merges/undo/", suggestion_views.merge_undo, name="merge_undo"),
+    path("taxonomy/suggest/", suggestion_views.leaf_suggestions, name="suggest"),
+    path("taxonomy/review/<int:number>/", suggestion_views.round_review, name="round_review"),
     path("taxonomy/comparisons/<int:comparison_id>/", views.comparison, name="comparison"),
     path(
         "taxonomy/comparisons/<int:comparison_id>/classes/<int:class_id>/",

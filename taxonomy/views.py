@@ -27,11 +27,12 @@ from core.htmx import wants_fragment
 from core.selectors import job_recent
 from core.views import member
 from labelling.models import Round
-from taxonomy import exports, round_import, selectors, services
+from taxonomy import exports, round_import, selectors, services, suggestion_selectors
 from taxonomy.models import Comparison, TaxonomyChange
 from taxonomy.svg import figure_svg, growth_chart_svg
 
 MAX_UPLOAD = 20 * 1024 * 1024
+MAX_SUGGESTED = 60  # unmapped labels shown with suggestions
 
 
 def _can_edit(membership) -> bool:
@@ -68,6 +69,12 @@ def workspace_context(request, project, membership, params, *, selected=None, no
     rows = selectors.new_categories_by_round(project)
     cumulative = selectors.cumulative_categories(rows)
     rounds = [row["round"] for row in rows if row["round"] is not None]
+    unmapped = selectors.unmapped_labels(project, filters)
+    suggested = (
+        suggestion_selectors.unmapped_label_suggestions(project=project, unmapped=unmapped[:MAX_SUGGESTED])
+        if _can_edit(membership)
+        else {}
+    )
     context = {
         "project": project,
         "membership": membership,
@@ -77,7 +84,10 @@ def workspace_context(request, project, membership, params, *, selected=None, no
         "q": q,
         "source_choices": selectors.SOURCE_CHOICES,
         "rounds": rounds,
-        "unmapped": selectors.unmapped_labels(project, filters),
+        "unmapped": unmapped,
+        # moderators and leads only: where each unmapped label may belong ("attach to …")
+        "unmapped_rows": [(u, suggested.get(u.label_id, [])) for u in unmapped],
+        "attach_forms": [(u.value, suggested[u.label_id]) for u in unmapped if u.label_id in suggested],
         "category_rows": rows,
         "levels": max((len(r["new_inner"]) for r in rows), default=0),
         "saturation": selectors.saturation_round(rows),
