@@ -144,7 +144,7 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 # Where the study's replication fixtures live (read-only, never copied in).
 SHARED_FIXTURES_DIR = Path(os.environ.get("CONCORD_SHARED_DIR", BASE_DIR.parent / "shared" / "fixtures"))
 
-# Leaf and merge suggestions (issue 15): "baseline" (rapidfuzz, the best measured recall), or
+# Leaf and merge suggestions: "baseline" (rapidfuzz, the best measured recall), or
 # "semantic" / "hybrid" with the optional extra (requirements-semantic.txt).
 SUGGESTION_SCORER = os.environ.get("SUGGESTION_SCORER", "baseline")
 

@@ -45,7 +45,7 @@ class AnnotationAdmin(admin.ModelAdmin):
     raw_id_fields = ["assignment", "label"]
 
 
-# --- round imports and jobs (round spreadsheets issue) ------------------------------------------
+# --- round imports -------------------------------------------------------------------------------
 
 
 @admin.register(RoundImport)

@@ -196,7 +196,7 @@ class Annotation(models.Model):
         return str(self.label) if self.label_id else self.get_verdict_display()
 
 
-# --- imports, exports and their progress (round spreadsheets issue) ----------------------
+# --- imported rounds -------------------------------------------------------------------------
 
 
 class RoundImport(models.Model):

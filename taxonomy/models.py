@@ -141,7 +141,7 @@ class ComparisonClass(models.Model):
         return self.name
 
 
-# --- suggestions (issue 15) ---------------------------------------------------------------------
+# --- suggestions: label vectors, merges and rejected pairs --------------------------------------
 
 
 class LabelVector(models.Model):

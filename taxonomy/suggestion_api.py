@@ -1,4 +1,4 @@
-"""The suggestions' REST API (issue 15), under /api/projects/<slug>/taxonomy/suggestions/.
+"""The suggestions' REST API, under /api/projects/<slug>/taxonomy/suggestions/.
 
 - GET  leaves?text=…&text=…&top=5&rounds=1-5   → {"suggestions": [{"text", "leaves": [{"name", "path", "score"}]}]}
 - GET  merges                                  → {"clusters": [{"labels", "label_ids", "score", "evidence"}]}

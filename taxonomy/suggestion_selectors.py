@@ -1,4 +1,4 @@
-"""Reads of the suggestions (issue 15): the decided history, leaf suggestions for label
+"""Reads of the suggestions: the decided history, leaf suggestions for label
 texts, and synonym-merge suggestions.
 
 Blindness: the history holds DECIDED items only (agreed, majority, resolved; imported

@@ -1,4 +1,4 @@
-"""Writes of the suggestions (issue 15): accept a merge suggestion (the label merge service
+"""Writes of the suggestions: accept a merge suggestion (the label merge service
 of labelling, a history entry, undo), reject one (stored, never suggested again), and the
 label vectors of the semantic scorer (computed in Celery).
 

@@ -1,4 +1,4 @@
-"""Pages of the suggestions (issue 15), for moderators and leads only (never evaluators):
+"""Pages of the suggestions, for moderators and leads only (never evaluators):
 
 - the merge suggestions page: clusters with their evidence, accept / reject, the merges
   accepted so far with undo;

@@ -1,4 +1,4 @@
-"""Leaf suggestions for new labels and synonym-merge suggestions (issue 15).
+"""Leaf suggestions for new labels and synonym-merge suggestions.
 
 Pure logic, no Django: the callers (services, commands, the bench) hand in the
 taxonomy as `Target`s, the decided history as `Placement`s, and get ranked
