@@ -242,7 +242,7 @@ class InterviewApi(APIView):
         return project_for_member(slug=slug, user=self.request.user, roles=roles)
 
     def interview(self, project, number):
-        return selectors.interview_by_number(project=project, number=number)
+        return selectors.interview_get(project=project, number=number)
 
     @staticmethod
     def valid(serializer_class, data):

@@ -68,7 +68,7 @@ def interview_list(*, project, query: str = "", stage: str = ""):
     )
 
 
-def interview_by_number(*, project, number: int) -> Interview:
+def interview_get(*, project, number: int) -> Interview:
     interview = Interview.objects.filter(project=project, number=number).first()
     if interview is None:
         raise NotFound(f"No interview {number} in this project.")

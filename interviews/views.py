@@ -217,7 +217,7 @@ def _workspace(request, project, membership, interview, status=200):
 @require_GET
 def detail(request, slug, number):
     project, membership = member(request, slug)
-    interview = selectors.interview_by_number(project=project, number=number)
+    interview = selectors.interview_get(project=project, number=number)
     return _workspace(request, project, membership, interview)
 
 
@@ -225,7 +225,7 @@ def detail(request, slug, number):
 @require_POST
 def details(request, slug, number):
     project, membership = member(request, slug, roles=("lead",))
-    interview = selectors.interview_by_number(project=project, number=number)
+    interview = selectors.interview_get(project=project, number=number)
     form = forms.DetailsForm(request.POST)
     if not form.is_valid():
         raise InvalidInput("Check the details.", field="details")
@@ -249,7 +249,7 @@ def paragraph_speaker(request, slug, number, paragraph_id):
 @require_POST
 def coders(request, slug, number):
     project, membership = member(request, slug, roles=("lead",))
-    interview = selectors.interview_by_number(project=project, number=number)
+    interview = selectors.interview_get(project=project, number=number)
     ids = {name: _int(request.POST.get(name), name) for name in ("moderator", "evaluator1", "evaluator2")}
     services.interview_coders_set(
         interview_id=interview.id,
@@ -266,7 +266,7 @@ def coders(request, slug, number):
 @require_POST
 def fragments(request, slug, number):
     project, membership = member(request, slug)
-    interview = selectors.interview_by_number(project=project, number=number)
+    interview = selectors.interview_get(project=project, number=number)
     form = forms.FragmentForm(request.POST)
     if not form.is_valid():
         field, errors = next(iter(form.errors.items()))
@@ -290,7 +290,7 @@ def fragments(request, slug, number):
 @require_POST
 def fragment(request, slug, number, fragment_id):
     project, membership = member(request, slug)
-    interview = selectors.interview_by_number(project=project, number=number)
+    interview = selectors.interview_get(project=project, number=number)
     if not Fragment.objects.filter(id=fragment_id, interview=interview).exists():
         raise NotFound("No such fragment in this interview.")
     action = request.POST.get("action")
@@ -314,7 +314,7 @@ def fragment(request, slug, number, fragment_id):
 @require_POST
 def done(request, slug, number):
     project, membership = member(request, slug)
-    interview = selectors.interview_by_number(project=project, number=number)
+    interview = selectors.interview_get(project=project, number=number)
     if request.POST.get("action") == "reopen":
         services.coding_reopen(interview_id=interview.id, user=request.user)
         messages.info(request, "Reopened: you can change your fragments again.")
@@ -328,7 +328,7 @@ def done(request, slug, number):
 @require_GET
 def transcript(request, slug, number, fmt):
     project, _ = member(request, slug)
-    interview = selectors.interview_by_number(project=project, number=number)
+    interview = selectors.interview_get(project=project, number=number)
     if fmt not in ("txt", "md", "json"):
         raise NotFound("Download as .txt, .md or .json.")
     if not interview.has_transcript:
@@ -352,7 +352,7 @@ def _may_moderate(membership, coders, user) -> bool:
 @require_GET
 def moderate(request, slug, number):
     project, membership = member(request, slug)
-    interview = selectors.interview_by_number(project=project, number=number)
+    interview = selectors.interview_get(project=project, number=number)
     coders = selectors.interview_coders(interview=interview)
     kind = request.GET.get("kind") or ""
     pieces = selectors.moderation_pieces(interview=interview)

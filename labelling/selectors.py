@@ -246,7 +246,7 @@ def conflict_item(*, project, item_id: int):
     return item
 
 
-def next_open_conflict(*, project, after_id: int | None = None):
+def conflict_next_open(*, project, after_id: int | None = None):
     qs = RoundItem.objects.filter(round__project=project, status=RoundItem.Status.CONFLICT).order_by(
         "round__number", "id"
     )
@@ -283,14 +283,14 @@ def label_catalogue(*, project, user, blind: bool, query: str = "", label_id: in
     return qs.order_by("normalised")
 
 
-def label_in_project(*, project, label_id: int):
+def label_get(*, project, label_id: int):
     label = Label.objects.filter(project=project, id=label_id).first()
     if label is None:
         raise NotFound("No such label in this project.")
     return label
 
 
-def label_by_name(*, project, name: str):
+def label_get_by_name(*, project, name: str):
     return Label.objects.filter(project=project, normalised=normalise_label(name)).first()
 
 

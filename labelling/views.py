@@ -304,7 +304,7 @@ def conflict(request, slug, item_id):
                 status = error.status_code
             else:
                 messages.success(request, f"Conflict on {item.artefact} resolved.")
-                following = selectors.next_open_conflict(project=project, after_id=item.id)
+                following = selectors.conflict_next_open(project=project, after_id=item.id)
                 if following is None:
                     return redirect("labelling:conflicts", slug=project.slug)
                 return redirect("labelling:conflict", slug=project.slug, item_id=following)
@@ -345,13 +345,13 @@ def _label_action(request, project, action):
                 project=project, user=request.user, name=data["name"], description=data["description"]
             )
         else:
-            label = selectors.label_in_project(project=project, label_id=data["label_id"])
+            label = selectors.label_get(project=project, label_id=data["label_id"])
             if action == "uncatalogue":
                 result = services.label_update(label_id=label.id, user=request.user, in_catalogue=False)
             elif action == "rename":
                 result = services.label_rename(label_id=label.id, user=request.user, name=data["name"])
             else:
-                target = selectors.label_by_name(project=project, name=data["target"])
+                target = selectors.label_get_by_name(project=project, name=data["target"])
                 if target is None:
                     raise InvalidInput(f"No label “{data['target']}” in this project.", field="target")
                 result = services.label_merge(source_id=label.id, target_id=target.id, user=request.user)

@@ -282,7 +282,7 @@ class TaxonomyApiMixin(ApiViewMixin):
         filters, q = self.filters()
         if filters.round_number is not None:
             selectors.filters_from_params({"round": filters.round_number}, project=self.project)
-        return selectors.build_tree(self.project, filters=filters, q=q)
+        return selectors.tree_build(self.project, filters=filters, q=q)
 
 
 FILTER_PARAMS = [FilterQuerySerializer]
@@ -583,7 +583,7 @@ class ComparisonViewSet(TaxonomyApiMixin, viewsets.GenericViewSet):
     @extend_schema(summary="Which categories and leaves the classes reach", responses={200: CoverageSerializer})
     @action(detail=True, methods=["get"])
     def coverage(self, request, *args, **kwargs):
-        coverage = selectors.comparison_coverage(self.get_object(), selectors.build_tree(self.project))
+        coverage = selectors.comparison_coverage(self.get_object(), selectors.tree_build(self.project))
 
         def row(entry):
             return {

@@ -83,7 +83,7 @@ def export(project: Project, fmt: str, *, filters: Filters | None = None) -> str
     """The project's taxonomy in `fmt` (json, csv or svg), counted under `filters`."""
     if fmt not in FORMATS:
         raise ValueError(f"Unknown format {fmt!r}; choose {', '.join(FORMATS)}.")
-    tree = selectors.build_tree(project, filters=filters)
+    tree = selectors.tree_build(project, filters=filters)
     if fmt == "svg":
         return figure_svg(tree, standalone=True)
     unmapped = selectors.unmapped_labels(project, filters)

@@ -361,7 +361,7 @@ def _sort_key(entry: Entry):
     return (entry.position, code_key(entry.code), entry.name.casefold(), entry.id)
 
 
-def build_tree(project: Project, *, filters: Filters | None = None, q: str = "") -> Tree:
+def tree_build(project: Project, *, filters: Filters | None = None, q: str = "") -> Tree:
     """The project's taxonomy with counts: a constant number of queries, whatever its size."""
     filters = filters or Filters()
     node_rows = Node.objects.filter(project=project).values(
@@ -645,15 +645,15 @@ def leaf_instances(leaf: Leaf, *, limit: int = 25):
     )
 
 
-def changes_for_project(project: Project, *, limit: int = 20):
+def change_list(project: Project, *, limit: int = 20):
     return TaxonomyChange.objects.filter(project=project).select_related("user", "undone_by")[:limit]
 
 
-def last_undoable_change(project: Project) -> TaxonomyChange | None:
+def change_last_undoable(project: Project) -> TaxonomyChange | None:
     return TaxonomyChange.objects.filter(project=project, undone_at__isnull=True).order_by("-id").first()
 
 
-def current_round(project: Project) -> Round | None:
+def round_current(project: Project) -> Round | None:
     """The round new categories belong to: the latest open round, else the latest round."""
     rounds = Round.objects.filter(project=project).order_by("-number")
     return rounds.filter(status=Round.Status.OPEN).first() or rounds.first()
@@ -662,7 +662,7 @@ def current_round(project: Project) -> Round | None:
 # --- comparisons ----------------------------------------------------------------------------
 
 
-def comparisons_for_project(project: Project):
+def comparison_list(project: Project):
     return Comparison.objects.filter(project=project).annotate(n_classes=Count("classes")).order_by("name")
 
 

@@ -88,7 +88,7 @@ def _where(parent: Node | None) -> str:
 def _round_resolve(project: Project, round) -> Round | None:
     """An explicit round (instance, id or number) of this project, or the current round."""
     if round is _UNSET or round is None or round == "":
-        return selectors.current_round(project)
+        return selectors.round_current(project)
     if isinstance(round, Round):
         if round.project_id != project.id:
             raise InvalidInput("That round belongs to another project.", field="round")
@@ -521,7 +521,7 @@ def leaf_attach(*, project: Project, user, node, labels, round=_UNSET) -> list[L
             .values_list("taxonomy_label_id", "first")
         )
         rounds_by_number = {r.number: r for r in Round.objects.filter(project=project)}
-        fallback = selectors.current_round(project)
+        fallback = selectors.round_current(project)
         already_leaves = set(Leaf.objects.filter(label__in=chosen).values_list("label_id", flat=True))
         rec = _Recorder()
         created = []
@@ -679,7 +679,7 @@ def change_undo(*, project: Project, user) -> TaxonomyChange:
     editor_require(project=project, user=user)
     with transaction.atomic():
         _lock(project)
-        change = selectors.last_undoable_change(project)
+        change = selectors.change_last_undoable(project)
         if change is None:
             raise Conflict("There is nothing to undo.", field="change")
         try:
@@ -748,7 +748,7 @@ class _JsonImport:
     def __init__(self, *, project: Project, user, report: dict):
         self.project, self.user, self.report = project, user, report
         self.rounds = {r.number: r for r in Round.objects.filter(project=project)}
-        self.fallback = selectors.current_round(project)
+        self.fallback = selectors.round_current(project)
         self.depths = _depths(project)
         self.rec = _Recorder()
 

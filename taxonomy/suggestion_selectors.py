@@ -302,5 +302,5 @@ def label_merges(*, project: Project, limit: int = 20):
     return LabelMerge.objects.filter(project=project).select_related("user", "undone_by")[:limit]
 
 
-def last_undoable_merge(*, project: Project) -> LabelMerge | None:
+def merge_last_undoable(*, project: Project) -> LabelMerge | None:
     return LabelMerge.objects.filter(project=project, undone_at__isnull=True).order_by("-id").first()

@@ -47,7 +47,7 @@ def merges(request, slug):
         "membership": membership,
         "clusters": selectors.merge_suggestions(project=project, limit=100),
         "merges": list(selectors.label_merges(project=project)),
-        "last_merge": selectors.last_undoable_merge(project=project),
+        "last_merge": selectors.merge_last_undoable(project=project),
         "can_merge": membership.is_lead,
     }
     return render(request, "taxonomy/merges.html", context)

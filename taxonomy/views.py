@@ -65,7 +65,7 @@ def _view_params(params) -> list[tuple[str, str]]:
 def workspace_context(request, project, membership, params, *, selected=None, notice: str = "") -> dict:
     filters = selectors.filters_from_params(params, project=project)
     q = (params.get("q") or "").strip()
-    tree = selectors.build_tree(project, filters=filters, q=q)
+    tree = selectors.tree_build(project, filters=filters, q=q)
     rows = selectors.new_categories_by_round(project)
     cumulative = selectors.cumulative_categories(rows)
     rounds = [row["round"] for row in rows if row["round"] is not None]
@@ -94,8 +94,8 @@ def workspace_context(request, project, membership, params, *, selected=None, no
         "cumulative": cumulative,
         "chart_svg": growth_chart_svg(cumulative),
         "figure_svg": figure_svg(tree, standalone=False),
-        "history": list(selectors.changes_for_project(project, limit=12)),
-        "last_change": selectors.last_undoable_change(project),
+        "history": list(selectors.change_list(project, limit=12)),
+        "last_change": selectors.change_last_undoable(project),
         "node_options": tree.node_options(),
         "view_query": urlencode(_view_params(params)),
         "notice": notice,
@@ -171,7 +171,7 @@ def node_panel(request, slug, node_id):
     if not wants_fragment(request):
         return redirect(_tree_url(project, ("node", node_id), request.GET))
     filters = selectors.filters_from_params(request.GET, project=project)
-    tree = selectors.build_tree(project, filters=filters)
+    tree = selectors.tree_build(project, filters=filters)
     context = {"project": project, "membership": membership, "can_edit": _can_edit(membership), "tree": tree}
     context["rounds"] = list(Round.objects.filter(project=project).order_by("number"))
     context.update(_panel_context(project, tree, ("node", int(node_id))))
@@ -186,7 +186,7 @@ def leaf_panel(request, slug, leaf_id):
     if not wants_fragment(request):
         return redirect(_tree_url(project, ("leaf", leaf_id), request.GET))
     filters = selectors.filters_from_params(request.GET, project=project)
-    tree = selectors.build_tree(project, filters=filters)
+    tree = selectors.tree_build(project, filters=filters)
     context = {"project": project, "membership": membership, "can_edit": _can_edit(membership), "tree": tree}
     context.update(_panel_context(project, tree, ("leaf", int(leaf_id))))
     return render(request, "taxonomy/partials/panel.html", context)
@@ -392,7 +392,7 @@ def history(request, slug):
         "membership": membership,
         "can_edit": _can_edit(membership),
         "page": page,
-        "last_change": selectors.last_undoable_change(project),
+        "last_change": selectors.change_last_undoable(project),
     }
     return render(request, "taxonomy/history.html", context)
 
@@ -420,14 +420,14 @@ def comparisons(request, slug):
         "project": project,
         "membership": membership,
         "can_edit": _can_edit(membership),
-        "comparisons": selectors.comparisons_for_project(project),
+        "comparisons": selectors.comparison_list(project),
         "kinds": Comparison.Kind.choices,
     }
     return render(request, "taxonomy/comparisons.html", context)
 
 
 def _comparison_context(request, project, membership, comparison, *, editing=None) -> dict:
-    tree = selectors.build_tree(project)
+    tree = selectors.tree_build(project)
     coverage = selectors.comparison_coverage(comparison, tree)
     mapped: dict[int, list] = {}
     for key, classes in coverage.direct.items():

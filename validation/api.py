@@ -230,7 +230,7 @@ class SurveyViewSet(
         return [IsLead()]
 
     def get_queryset(self):
-        return selectors.surveys_for_project(self.project)
+        return selectors.survey_list(self.project)
 
     def get_object(self):
         return selectors.survey_get(self.project, self.kwargs["survey_id"])
@@ -324,7 +324,7 @@ class PublicSurvey(PublicApi):
         responses=PublicSurveySerializer,
     )
     def get(self, request, token):
-        return ApiResponse(PublicSurveySerializer(selectors.survey_by_token(token)).data)
+        return ApiResponse(PublicSurveySerializer(selectors.survey_get_by_token(token)).data)
 
 
 class PublicResponseStart(PublicApi):
@@ -342,7 +342,7 @@ class PublicResponseStart(PublicApi):
 class PublicResponse(PublicApi):
     @extend_schema(summary="A response as saved (no account)", auth=[], responses={200: OpenApiTypes.OBJECT})
     def get(self, request, token):
-        return ApiResponse(response_data(selectors.response_by_token(token), request))
+        return ApiResponse(response_data(selectors.response_get_by_token(token), request))
 
     @extend_schema(
         summary="Save answers so far (no account); only the categories given change",

@@ -15,7 +15,7 @@ from django.db.models.functions import Coalesce
 
 from core.errors import InvalidInput, NotFound
 from core.models import Project
-from taxonomy.selectors import Entry, Tree, build_tree
+from taxonomy.selectors import Entry, Tree, tree_build
 from validation.models import Answer, Response, ResponseFramework, Survey, SurveyCategory
 
 # --- taxonomy input -------------------------------------------------------------------
@@ -23,7 +23,7 @@ from validation.models import Answer, Response, ResponseFramework, Survey, Surve
 
 def taxonomy_tree(project: Project) -> Tree:
     """The project's taxonomy in its display order (the taxonomy app's own reading of it)."""
-    return build_tree(project)
+    return tree_build(project)
 
 
 def default_selection(tree: Tree, *, levels: set[int] | None = None, include_leaves: bool = False) -> list[Entry]:
@@ -45,7 +45,7 @@ def _count(model, column: str, **filters):
     return Coalesce(Subquery(rows, output_field=IntegerField()), Value(0))
 
 
-def surveys_for_project(project: Project):
+def survey_list(project: Project):
     """The project's surveys, newest first, with their counts of categories and responses."""
     return (
         Survey.objects.filter(project=project)
@@ -71,14 +71,14 @@ def survey_get(project: Project, survey_id) -> Survey:
     return survey
 
 
-def survey_by_token(token) -> Survey:
+def survey_get_by_token(token) -> Survey:
     survey = Survey.objects.select_related("project").filter(token=str(token or "")).first() if token else None
     if survey is None:
         raise NotFound("No such survey; check the link you were given.")
     return survey
 
 
-def response_by_token(token) -> Response:
+def response_get_by_token(token) -> Response:
     response = Response.objects.select_related("survey").filter(token=str(token or "")).first() if token else None
     if response is None:
         raise NotFound("No such response; check the link you were given.")

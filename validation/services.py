@@ -279,7 +279,7 @@ def closed_message(survey: Survey) -> str:
 
 def response_start(*, survey_token: str) -> Response:
     """A new, empty response to an open survey, with its own token to come back with."""
-    survey = selectors.survey_by_token(survey_token)
+    survey = selectors.survey_get_by_token(survey_token)
     if not survey.is_open:
         raise Conflict(closed_message(survey), field="survey")
     return Response.objects.create(survey=survey)

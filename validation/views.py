@@ -40,7 +40,7 @@ def _share_url(request, survey: Survey) -> str:
 @vary_on_headers("HX-Request")
 def survey_list(request, slug):
     project, membership = member(request, slug, READERS)
-    page = Paginator(selectors.surveys_for_project(project), 25).get_page(request.GET.get("page"))
+    page = Paginator(selectors.survey_list(project), 25).get_page(request.GET.get("page"))
     context = {"project": project, "membership": membership, "page": page}
     return render_page_or_fragment(
         request, "validation/list.html", context, partial="validation/partials/survey_table.html"
@@ -188,7 +188,7 @@ def _session_key(survey: Survey) -> str:
 @require_http_methods(["GET", "POST"])
 def take(request, token):
     """The shareable link: the introduction and a button that starts (or resumes) a response."""
-    survey = selectors.survey_by_token(token)
+    survey = selectors.survey_get_by_token(token)
     status, error = 200, None
     if request.method == "POST":
         try:
@@ -251,7 +251,7 @@ def _problem_list(problems: dict, category_ids: set[int]) -> list[dict]:
 @require_http_methods(["GET", "POST"])
 def respond(request, token):
     """A respondent's own page: the questions, saved as they go, submitted once."""
-    response = selectors.response_by_token(token)
+    response = selectors.response_get_by_token(token)
     survey = response.survey
     categories = selectors.survey_categories(survey)
     status, problems, error, posted = 200, {}, None, None

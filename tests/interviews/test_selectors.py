@@ -96,7 +96,7 @@ def test_the_taxonomy_reads_the_same_interview_instances(imported):
     services.final_tags_place(project=p, final_tag_ids=[layers.id], user=imported.lead, leaf_id=leaf.id)
     assert taxonomy_selectors.interview_counts_by_leaf(p) == selectors.interview_counts_by_leaf(p) == {leaf.id: 3}
     assert taxonomy_selectors.interview_unmapped_tags(p) == {"missing preprocessing step (oversampling)": 1}
-    tree = taxonomy_selectors.build_tree(p)
+    tree = taxonomy_selectors.tree_build(p)
     assert tree.interview_total == 3 and tree.nodes[node.id].interview_count == 3
 
 

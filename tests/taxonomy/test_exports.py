@@ -89,7 +89,7 @@ def test_svg_readable_with_a_hundred_leaves(team, rounds):
         lab = label(p, f"a fairly long label name number {i} about tensors and shapes")
         relevant(p, lab, rounds[0])
         services.leaf_attach(project=p, user=team.lead, node=node, labels=[lab.id])
-    root = ET.fromstring(figure_svg(selectors.build_tree(p)).encode())
+    root = ET.fromstring(figure_svg(selectors.tree_build(p)).encode())
     width, height = float(root.get("width")), float(root.get("height"))
     assert width >= 600 and height / width < 4  # laid out in columns, not one endless strip
     leaves = [g for g in root.iter(f"{SVG}g") if g.get("class") == "leaf"]
@@ -133,7 +133,7 @@ def test_json_round_trip_into_another_project(built, tmp_path, capsys):
     assert report["nodes_created"] == 3 and report["leaves_created"] == 2
 
     def shape(project):
-        tree = selectors.build_tree(project)
+        tree = selectors.tree_build(project)
         return [(e.kind, e.name, e.code, e.description, e.depth) for e in tree.walk()]
 
     assert shape(target) == shape(source)
@@ -181,7 +181,7 @@ def test_outline_import_uses_the_round_import_outline_and_can_be_undone(team, re
     call_command("import_taxonomy", team.project.slug, str(outline), "--user", "moderator")
     report = json.loads(capsys.readouterr().out)
     assert report["format"] == "outline" and report["nodes_created"] == Node.objects.count() > 10
-    tree = selectors.build_tree(team.project)
+    tree = selectors.tree_build(team.project)
     assert [r.name for r in tree.roots][:2] == ["Model", "GPU Usage"]
     assert tree.max_depth == 3
     call_command("import_taxonomy", team.project.slug, str(outline))  # again: nothing new

@@ -47,7 +47,7 @@ def test_counts_distinct_artefacts_and_roll_up(team, rounds, tree3):
     RoundItemFactory(round=rounds[2], artefact=ArtefactFactory(project=p), status="agreed", final_verdict="generic")
     RoundItemFactory(round=rounds[2], artefact=ArtefactFactory(project=p))  # still being labelled
 
-    tree = selectors.build_tree(p)
+    tree = selectors.tree_build(p)
     n = {e.name: e.artefact_count for e in tree.walk()}
     assert n["wrong layer"] == 4
     assert n["missing relu"] == 3
@@ -64,11 +64,11 @@ def test_filters_by_round_and_source(team, rounds, tree3):
     relevant(p, tree3["relu"].label, rounds[1])
     relevant(p, tree3["relu"].label, rounds[2], kind=Artefact.Kind.GH_COMMIT)
     relevant(p, tree3["wrong_layer"].label, rounds[0], kind=Artefact.Kind.GH_ISSUE)
-    by_round = selectors.build_tree(p, filters=selectors.Filters(round_number=3))
+    by_round = selectors.tree_build(p, filters=selectors.Filters(round_number=3))
     assert by_round.nodes[tree3["model"].id].artefact_count == 1
-    commits = selectors.build_tree(p, filters=selectors.Filters(sources=frozenset({"gh_commit", "gh_issue"})))
+    commits = selectors.tree_build(p, filters=selectors.Filters(sources=frozenset({"gh_commit", "gh_issue"})))
     assert commits.nodes[tree3["model"].id].artefact_count == 2
-    interviews_only = selectors.build_tree(p, filters=selectors.Filters(sources=frozenset({"interviews"})))
+    interviews_only = selectors.tree_build(p, filters=selectors.Filters(sources=frozenset({"interviews"})))
     assert interviews_only.artefact_total == 0
 
 
@@ -86,12 +86,12 @@ def test_filters_from_params_name_bad_values(team, rounds):
 
 
 def test_no_interviews_means_zero(team, tree3):
-    tree = selectors.build_tree(team.project)
+    tree = selectors.tree_build(team.project)
     assert tree.interview_total == 0
 
 
 def test_search_shows_matches_with_ancestors(team, tree3):
-    tree = selectors.build_tree(team.project, q="RELU")
+    tree = selectors.tree_build(team.project, q="RELU")
     visible = {e.name for e in tree.walk() if e.visible}
     assert visible == {"Model", "Layers", "Activation", "missing relu"}
     assert [e.name for e in tree.walk() if e.match] == ["missing relu"]
@@ -138,7 +138,7 @@ def test_tree_queries_stay_flat_as_the_tree_grows(team, rounds):
 
     def count():
         with CaptureQueriesContext(connection) as ctx:
-            tree = selectors.build_tree(p, q="label")
+            tree = selectors.tree_build(p, q="label")
             selectors.unmapped_labels(p)
             selectors.new_categories_by_round(p)
         return len(ctx), tree
@@ -181,7 +181,7 @@ def test_coverage(team, tree3):
     a, b, c = services.comparison_classes_add(comparison=comparison, user=team.lead, names=["A", "B", "C"])
     services.comparison_class_update(cls=a, user=team.lead, node_ids=[tree3["act"].id])
     services.comparison_class_update(cls=b, user=team.lead, node_ids=[tree3["act"].id], leaf_ids=[tree3["device"].id])
-    coverage = selectors.comparison_coverage(comparison, selectors.build_tree(team.project))
+    coverage = selectors.comparison_coverage(comparison, selectors.tree_build(team.project))
     assert [x.name for x in coverage.direct[f"node-{tree3['act'].id}"]] == ["A", "B"]  # many to one
     unreached = {e.name for e in coverage.unreached}
     assert unreached == {"wrong layer", "missing relu"}
@@ -194,4 +194,4 @@ def test_round_created_defaults_to_latest_open_round(team):
     RoundFactory(project=team.project, number=1, status="open")
     latest_open = RoundFactory(project=team.project, number=2, status="open")
     RoundFactory(project=team.project, number=3, status="closed")
-    assert selectors.current_round(team.project) == latest_open
+    assert selectors.round_current(team.project) == latest_open

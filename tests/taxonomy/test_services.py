@@ -10,7 +10,7 @@ from tests.taxonomy.conftest import label, relevant
 
 def tree_shape(project):
     """{path: sorted leaf names} of the whole tree, for before/after comparisons."""
-    tree = selectors.build_tree(project)
+    tree = selectors.tree_build(project)
     shape = {}
     for entry in tree.walk():
         if not entry.is_leaf:
@@ -124,12 +124,12 @@ def test_merge_moves_children_and_leaves_and_counts_add_up(team, rounds):
     # the same label under both: its instances must end on one leaf
     leaf_b_shared = Leaf.objects.create(node=b, label=shared)
     RoundItem.objects.filter(id=relevant(project, shared, rounds[1]).id).update(leaf=leaf_b_shared)
-    before = selectors.build_tree(project)
+    before = selectors.tree_build(project)
     total = before.nodes[a.id].artefact_count + before.nodes[b.id].artefact_count
     assert total == 1 + (2 + 3 + 1)
 
     services.node_merge(source=b, target=a, user=team.lead)
-    tree = selectors.build_tree(project)
+    tree = selectors.tree_build(project)
     merged = tree.nodes[a.id]
     assert not Node.objects.filter(id=b.id).exists()
     assert [c.name for c in merged.children] == ["Learning rate"]
@@ -179,7 +179,7 @@ def test_label_mapping_counts_without_a_pinned_leaf(team, rounds):
     lab = label(project, "wrong loss")
     services.leaf_attach(project=project, user=team.lead, node=node, labels=[lab.id])
     relevant(project, lab, rounds[2])  # leaf stays empty
-    tree = selectors.build_tree(project)
+    tree = selectors.tree_build(project)
     assert tree.nodes[node.id].artefact_count == 1
     with pytest.raises(Conflict):
         services.node_delete(node=node, user=team.lead)
@@ -206,7 +206,7 @@ def test_leaf_move(team, rounds):
     relevant(project, lab, rounds[0])
     (leaf,) = services.leaf_attach(project=project, user=team.lead, node=a, labels=[lab.id])
     services.leaf_move(leaf=leaf, user=team.lead, node=b)
-    tree = selectors.build_tree(project)
+    tree = selectors.tree_build(project)
     assert tree.nodes[a.id].artefact_count == 0 and tree.nodes[b.id].artefact_count == 1
     Leaf.objects.create(node=a, label=lab)
     with pytest.raises(Conflict):
