@@ -109,6 +109,12 @@ def parse_args(argv=None):
     parser.add_argument("--threads", type=int, help="gunicorn threads per worker (default: gunicorn.conf.py's)")
     parser.add_argument("--worker-class", help="gunicorn worker class (default: gunicorn.conf.py's)")
     parser.add_argument("--keep", action="store_true", help="keep the bench database afterwards")
+    parser.add_argument(
+        "--prepared-sql",
+        choices=("on", "off", "both"),
+        default="both",
+        help="CONCORD_PREPARED_SQL of the server: the prepared statements, their ORM equivalents, or both in turn",
+    )
     args = parser.parse_args(argv)
     args.scales = [int(s) for s in args.scales.split(",") if s.strip()]
     if "postgres" not in args.database_url:
@@ -359,6 +365,7 @@ def start_gunicorn(args, port: int) -> subprocess.Popen:
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'bench'}",
         "CONCORD_BENCH_SERVER": "1",
+        "CONCORD_PREPARED_SQL": getattr(args, "prepared_sql_now", "on") == "on" and "true" or "false",
     }
     env.pop("CONN_MAX_AGE", None)  # the settings' default for PostgreSQL, as deployed
     command = [
@@ -387,6 +394,7 @@ def start_worker(args) -> subprocess.Popen | None:
     if not args.redis_url:
         return None
     env = {**os.environ, "DATABASE_URL": args.database_url, "REDIS_URL": args.redis_url}
+    env["CONCORD_PREPARED_SQL"] = "true" if getattr(args, "prepared_sql_now", "on") == "on" else "false"
     celery = str(Path(sys.executable).parent / "celery")
     command = [celery, "-A", "concord", "worker", "--concurrency", "2", "--loglevel", "warning"]
     return subprocess.Popen(command, env=env, cwd=ROOT, start_new_session=True)
@@ -663,10 +671,13 @@ def main(argv=None) -> int:
         flush=True,
     )
     results = []
+    modes = ("on", "off") if args.prepared_sql == "both" else (args.prepared_sql,)
     try:
-        for n in args.scales:
-            print(f"\n== {n:,} artefacts ==", flush=True)
+        for n, mode in [(n, mode) for n in args.scales for mode in modes]:
+            args.prepared_sql_now = mode
+            print(f"\n== {n:,} artefacts, CONCORD_PREPARED_SQL {mode} ==", flush=True)
             result = run_scale(args, n)
+            result["prepared_sql"] = mode
             results.append(result)
             print(
                 f"seeded {result['artefacts']:,} artefacts and {result['annotations']:,} annotations in "
@@ -702,11 +713,24 @@ def main(argv=None) -> int:
         for r in results:
             met = r["ops_per_second"] >= 200 and r["p95_ms"] < 100
             verdict = "met" if met else "NOT met"
-            print(f"  {r['artefacts']:>9,} artefacts: {r['ops_per_second']} ops/s, p95 {r['p95_ms']} ms: {verdict}")
+            print(
+                f"  {r['artefacts']:>9,} artefacts, prepared SQL {r['prepared_sql']}: "
+                f"{r['ops_per_second']} ops/s, p95 {r['p95_ms']} ms: {verdict}"
+            )
+        for n in args.scales:
+            by_mode = {r["prepared_sql"]: r for r in results if r["artefacts"] == n}
+            if {"on", "off"} <= set(by_mode):
+                on, off = by_mode["on"], by_mode["off"]
+                print(
+                    f"  {n:>9,} artefacts: prepared SQL off runs at {off['ops_per_second'] / on['ops_per_second']:.0%}"
+                    f" of on (p95 {off['p95_ms']} ms against {on['p95_ms']} ms)"
+                )
         # The kinds of submission (a first label, a decision, a disagreement with its escalation) run a
         # fixed number of queries each; GET next runs only when a queue is (nearly) empty.
-        submits = {tuple(sorted(r["queries_per_submit"])) for r in results}
-        nexts = {tuple(sorted(r["queries_per_next"])) for r in results if r["queries_per_next"]}
+        submits = {tuple(sorted(r["queries_per_submit"])) for r in results if r["prepared_sql"] == "on"}
+        nexts = {
+            tuple(sorted(r["queries_per_next"])) for r in results if r["queries_per_next"] and r["prepared_sql"] == "on"
+        }
         same = len(submits) == 1 and len(nexts) <= 1
         print(
             f"  queries per request the same at every scale: {'yes' if same else 'NO'} "
