@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from collection.models import Artefact, ArtefactIndexState, ArtefactTerm, TermFlag, VocabularyTerm  # noqa: E402
+from collection.models import Artefact, ArtefactIndexState, ArtefactTerm, TermFlag, VocabularyTerm
 
 
 @admin.register(Artefact)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import (  # noqa: E402  # noqa: E402
+from django.db.models import (
     Count,
     Exists,
     IntegerField,
@@ -10,7 +10,7 @@ from django.db.models import (  # noqa: E402  # noqa: E402
     Subquery,
     Value,
 )
-from django.db.models.functions import Coalesce  # noqa: E402
+from django.db.models.functions import Coalesce
 
 from core.errors import NotAllowed, NotFound
 from core.models import Job, Membership, Project

@@ -252,10 +252,7 @@ class InterviewApi(APIView):
 
     @staticmethod
     def in_project(model, object_id, project):
-        obj = model.objects.filter(id=object_id, interview__project=project).first()
-        if obj is None:
-            raise NotFound(f"No such {model._meta.verbose_name} in this project.")
-        return obj
+        return selectors.interview_part_get(model=model, object_id=object_id, project=project)
 
 
 # --- interviews -------------------------------------------------------------------------------------------
@@ -368,10 +365,7 @@ class Fragments(InterviewApi):
 
 class FragmentDetail(InterviewApi):
     def fragment(self, project, number, fragment_id):
-        fragment = Fragment.objects.filter(id=fragment_id, interview__project=project, interview__number=number).first()
-        if fragment is None:
-            raise NotFound("No such fragment in this interview.")
-        return fragment
+        return selectors.fragment_get(project=project, number=number, fragment_id=fragment_id)
 
     @extend_schema(
         summary="Change your fragment's tag, note or span", request=FragmentUpdateInput, responses=FragmentSerializer

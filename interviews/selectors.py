@@ -522,3 +522,39 @@ def tag_suggestions(*, project, user, query: str = "", limit: int = 12) -> list[
         key=lambda e: (0 if key and e["normalised"].startswith(key) else 1, -e["count"], e["normalised"]),
     )
     return ranked[:limit]
+
+
+def interview_part_get(*, model, object_id, project):
+    """An interview of the project (model Interview) or a row of one of its interviews; NotFound otherwise."""
+    filters = {"id": object_id, ("project" if model is Interview else "interview__project"): project}
+    obj = model.objects.filter(**filters).first()
+    if obj is None:
+        raise NotFound(f"No such {model._meta.verbose_name} in this project.")
+    return obj
+
+
+def paragraph_get(*, project, number: int, paragraph_id: int) -> Paragraph:
+    paragraph = Paragraph.objects.filter(id=paragraph_id, interview__project=project, interview__number=number).first()
+    if paragraph is None:
+        raise NotFound("No such paragraph in this interview.")
+    return paragraph
+
+
+def fragment_get(*, project, number: int, fragment_id: int) -> Fragment:
+    fragment = Fragment.objects.filter(id=fragment_id, interview__project=project, interview__number=number).first()
+    if fragment is None:
+        raise NotFound("No such fragment in this interview.")
+    return fragment
+
+
+def piece_interview(*, piece_id: int) -> Interview:
+    return Piece.objects.select_related("interview").get(id=piece_id).interview
+
+
+def interview_numbers_with_final_tags(*, project) -> list[int]:
+    return list(
+        Interview.objects.filter(project=project, final_tags__isnull=False)
+        .values_list("number", flat=True)
+        .distinct()
+        .order_by("number")
+    )

@@ -17,8 +17,8 @@ from core.errors import DomainError, InvalidInput, NotAllowed, NotFound
 from core.htmx import render_page_or_fragment, wants_fragment
 from core.views import member, paginate
 from interviews import charts, exports, forms, selectors, services
-from interviews.models import FinalTag, Fragment, Interview, InterviewCoder, Paragraph, Piece
-from taxonomy.models import Leaf, Node
+from interviews.models import FinalTag, Interview, InterviewCoder, Piece
+from taxonomy import selectors as taxonomy_selectors
 
 
 def _int(value, field):
@@ -29,12 +29,7 @@ def _int(value, field):
 
 
 def _in_project(model, object_id, project):
-    filters = {"id": object_id}
-    filters["interview__project" if model is not Interview else "project"] = project
-    obj = model.objects.filter(**filters).first()
-    if obj is None:
-        raise NotFound(f"No such {model._meta.verbose_name} in this project.")
-    return obj
+    return selectors.interview_part_get(model=model, object_id=object_id, project=project)
 
 
 # --- the list ----------------------------------------------------------------------------------
@@ -238,9 +233,7 @@ def details(request, slug, number):
 @require_POST
 def paragraph_speaker(request, slug, number, paragraph_id):
     project, _ = member(request, slug, roles=("lead",))
-    paragraph = Paragraph.objects.filter(id=paragraph_id, interview__project=project, interview__number=number).first()
-    if paragraph is None:
-        raise NotFound("No such paragraph in this interview.")
+    paragraph = selectors.paragraph_get(project=project, number=number, paragraph_id=paragraph_id)
     services.paragraph_speaker_set(paragraph_id=paragraph.id, user=request.user, speaker=request.POST.get("speaker"))
     return redirect(f"{reverse('interviews:detail', args=[project.slug, number])}#p{paragraph.position}")
 
@@ -290,9 +283,7 @@ def fragments(request, slug, number):
 @require_POST
 def fragment(request, slug, number, fragment_id):
     project, membership = member(request, slug)
-    interview = selectors.interview_get(project=project, number=number)
-    if not Fragment.objects.filter(id=fragment_id, interview=interview).exists():
-        raise NotFound("No such fragment in this interview.")
+    interview = selectors.fragment_get(project=project, number=number, fragment_id=fragment_id).interview
     action = request.POST.get("action")
     if action == "delete":
         services.fragment_delete(fragment_id=fragment_id, user=request.user)
@@ -404,7 +395,7 @@ def piece(request, slug, piece_id):
 
 
 def _piece_response(request, project, membership, piece_id):
-    interview = Piece.objects.select_related("interview").get(id=piece_id).interview
+    interview = selectors.piece_interview(piece_id=piece_id)
     fresh = selectors.moderation_pieces(interview=interview).get(id=piece_id)
     coders = selectors.interview_coders(interview=interview)
     may = _may_moderate(membership, coders, request.user)
@@ -451,12 +442,7 @@ def review(request, slug):
         "query": query,
         "counts": selectors.final_tag_counts(project=project),
         "may_review": membership.is_lead or membership.is_moderator,
-        "numbers": list(
-            Interview.objects.filter(project=project, final_tags__isnull=False)
-            .values_list("number", flat=True)
-            .distinct()
-            .order_by("number")
-        ),
+        "numbers": selectors.interview_numbers_with_final_tags(project=project),
     }
     if wants_fragment(request) and request.headers.get("HX-Target") == "review-table":
         return render(request, "interviews/partials/review_table.html", context)
@@ -518,12 +504,8 @@ def unmapped(request, slug):
         "membership": membership,
         "groups": selectors.unmapped_final_tags(project=project),
         "may_place": membership.is_lead or membership.is_moderator,
-        "leaves": list(
-            Leaf.objects.filter(node__project=project)
-            .select_related("node", "label")
-            .order_by("node__code", "node__name", "label__normalised")
-        ),
-        "nodes": list(Node.objects.filter(project=project).order_by("code", "name")),
+        "leaves": taxonomy_selectors.leaf_list(project=project),
+        "nodes": taxonomy_selectors.node_list(project=project),
         "stats": selectors.interview_stats_row(project),
     }
     return render(request, "interviews/unmapped.html", context)

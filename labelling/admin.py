@@ -5,7 +5,7 @@ from labelling.models import (
     Assignment,
     Label,
     Round,
-    RoundImport,  # noqa: E402
+    RoundImport,
     RoundItem,
 )
 

@@ -11,7 +11,7 @@ from django.db.models import Count, Exists, OuterRef, Q
 from collection.models import Artefact
 from core.models import Membership, Project
 from core.prepared import (
-    PreparedRead,  # noqa: E402
+    PreparedRead,
     PreparedWrite,
 )
 from labelling.models import Annotation, Assignment, Label, Round, RoundItem

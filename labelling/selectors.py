@@ -1,29 +1,34 @@
 """Reads. Plain functions returning querysets or values; aggregation happens in SQL."""
 
-# --- pages (server-rendered views) ----------------------------------------------------
-# Every list below is a single query (plus the paginator's COUNT); counts are SQL
-# aggregates or correlated subqueries, so page query counts stay flat as data grows.
-from django.contrib.auth import get_user_model  # noqa: E402
-from django.db.models import (  # noqa: E402
+from django.contrib.auth import get_user_model
+from django.db.models import (
     Case,
     Count,
+    Exists,
+    F,
     IntegerField,
+    Max,
     OuterRef,
+    Prefetch,
     Q,
     Value,
     When,
 )
 
-from collection.models import Artefact  # noqa: E402
+from collection.models import Artefact
 from core.errors import (
-    NotAllowed,  # noqa: E402
+    NotAllowed,
     NotFound,
 )
 from core.models import Membership
 from core.selectors import count_subquery
-from core.text import normalise_label  # noqa: E402
+from core.text import normalise_label
 from labelling import queries
 from labelling.models import Annotation, Assignment, Label, Round, RoundItem
+
+# --- pages (server-rendered views) ----------------------------------------------------
+# Every list below is a single query (plus the paginator's COUNT); counts are SQL
+# aggregates or correlated subqueries, so page query counts stay flat as data grows.
 
 
 def evaluator_round_progress(*, project, user):
@@ -339,7 +344,6 @@ def active_evaluators(*, project):
 # The API reuses the page selectors above where they fit; these add what only the API needs.
 # Querysets select or prefetch everything their serializers read: query counts stay flat.
 
-from django.db.models import Exists, F, Prefetch  # noqa: E402
 
 ARTEFACT_STATUSES = ("pool", "decided", *RoundItem.Status.values)
 
@@ -483,3 +487,35 @@ def exports_require_unblinded(*, project, user, round_number: int | None = None)
             "You also evaluate in this project, and other evaluators' labels sit on artefacts still being "
             "labelled; exports show every label, so they open once those artefacts are decided (blind labelling)."
         )
+
+
+def round_list(*, project):
+    """The project's rounds by number."""
+    return list(
+        Round.objects.filter(project=project).order_by("number").only("id", "number", "name", "source", "status")
+    )
+
+
+def round_next_number(*, project) -> int:
+    return (Round.objects.filter(project=project).aggregate(n=Max("number"))["n"] or 0) + 1
+
+
+def conflict_with_annotations(*, item_id: int) -> RoundItem:
+    """A conflict's item with every annotation and its author (for moderators)."""
+    assignments = Assignment.objects.select_related("evaluator", "annotation__label").order_by("order")
+    return (
+        RoundItem.objects.select_related("artefact", "round", "final_label", "resolved_by")
+        .prefetch_related(Prefetch("assignments", queryset=assignments))
+        .get(pk=item_id)
+    )
+
+
+def item_label_names(*, project, item_id: int) -> list[str]:
+    """The labels evaluators gave an item of the project (NotFound for an item of another project)."""
+    if not RoundItem.objects.filter(id=item_id, round__project=project).exists():
+        raise NotFound("No such item.", field="item")
+    return list(
+        Annotation.objects.filter(assignment__item_id=item_id, label__isnull=False)
+        .values_list("label__name", flat=True)
+        .distinct()
+    )

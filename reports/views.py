@@ -7,7 +7,7 @@ from django.views.decorators.http import require_GET
 from core.errors import InvalidInput
 from core.htmx import render_page_or_fragment
 from core.views import member
-from labelling.models import Round
+from labelling import selectors as labelling_selectors
 from reports.table1 import FORMATS as STATS_FORMATS
 from reports.table1 import cells, chart, columns, table1
 from reports.table1 import render as render_stats
@@ -27,11 +27,7 @@ def stats(request, slug):
         response["Content-Disposition"] = f'attachment; filename="{project.slug}-table1.{extension}"'
         return response
     headings = [heading for _, heading in columns(table)]
-    rounds = (
-        list(Round.objects.filter(project=project).order_by("number").only("id", "number", "name", "source", "status"))
-        if membership.is_lead
-        else []
-    )
+    rounds = labelling_selectors.round_list(project=project) if membership.is_lead else []
     context = {
         "project": project,
         "membership": membership,

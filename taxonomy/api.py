@@ -527,7 +527,7 @@ class ChangeViewSet(TaxonomyApiMixin, mixins.ListModelMixin, viewsets.GenericVie
     pagination_class = ApiPagination
 
     def get_queryset(self):
-        return TaxonomyChange.objects.filter(project=self.project).select_related("user", "undone_by")
+        return selectors.change_history(project=self.project)
 
     @extend_schema(summary="Undo the latest change", request=None, responses={200: ChangeSerializer})
     @action(detail=False, methods=["post"])
@@ -553,7 +553,7 @@ class ComparisonViewSet(TaxonomyApiMixin, viewsets.GenericViewSet):
 
     @extend_schema(responses={200: ComparisonSerializer(many=True)})
     def list(self, request, *args, **kwargs):
-        return Response(ComparisonSerializer(Comparison.objects.filter(project=self.project), many=True).data)
+        return Response(ComparisonSerializer(selectors.comparison_list(self.project), many=True).data)
 
     def retrieve(self, request, *args, **kwargs):
         return Response(ComparisonDetailSerializer(self.get_object()).data)

@@ -747,3 +747,20 @@ def comparison_coverage(comparison: Comparison, tree: Tree) -> Coverage:
         total=len(everything),
         entries=everything,
     )
+
+
+def leaf_list(*, project: Project):
+    return list(
+        Leaf.objects.filter(node__project=project)
+        .select_related("node", "label")
+        .order_by("node__code", "node__name", "label__normalised")
+    )
+
+
+def node_list(*, project: Project):
+    return list(Node.objects.filter(project=project).order_by("code", "name"))
+
+
+def change_history(*, project: Project):
+    """Every change of the project's taxonomy, newest first (paginated by the page)."""
+    return TaxonomyChange.objects.filter(project=project).select_related("user", "undone_by")

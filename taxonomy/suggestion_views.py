@@ -14,9 +14,10 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from core.errors import InvalidInput, NotFound
+from core.errors import InvalidInput
 from core.views import member
-from labelling.models import Annotation, Round, RoundItem
+from labelling import selectors as labelling_selectors
+from labelling.models import Round
 from taxonomy import suggestion_selectors as selectors
 from taxonomy import suggestion_services as services
 
@@ -90,13 +91,7 @@ def leaf_suggestions(request, slug):
     if item_id:
         if not item_id.isdecimal():
             raise InvalidInput("item must be a whole number.", field="item")
-        if not RoundItem.objects.filter(id=int(item_id), round__project=project).exists():
-            raise NotFound("No such item.", field="item")
-        texts += list(
-            Annotation.objects.filter(assignment__item_id=int(item_id), label__isnull=False)
-            .values_list("label__name", flat=True)
-            .distinct()
-        )
+        texts += labelling_selectors.item_label_names(project=project, item_id=int(item_id))
     texts = list(dict.fromkeys(texts))[:MAX_TEXTS]
     results = selectors.leaf_suggestions(project=project, texts=texts, top=3, categories=True) if texts else []
     return render(request, "taxonomy/partials/leaf_suggestions.html", {"project": project, "results": results})
@@ -107,9 +102,7 @@ def leaf_suggestions(request, slug):
 def round_review(request, slug, number):
     project, membership = member(request, slug, roles=ROLES)
     _vectors_refresh(project)
-    rnd = Round.objects.filter(project=project, number=number).first()
-    if rnd is None:
-        raise NotFound("No such round.")
+    rnd = labelling_selectors.round_get(project=project, number=number)
     closed = rnd.status == Round.Status.CLOSED
     context = {
         "project": project,

@@ -16,7 +16,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Max
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -26,9 +25,9 @@ from core.errors import DomainError, InvalidInput, NotFound
 from core.htmx import wants_fragment
 from core.selectors import job_recent
 from core.views import member
-from labelling.models import Round
+from labelling import selectors as labelling_selectors
 from taxonomy import exports, round_import, selectors, services, suggestion_selectors
-from taxonomy.models import Comparison, TaxonomyChange
+from taxonomy.models import Comparison
 from taxonomy.svg import figure_svg, growth_chart_svg
 
 MAX_UPLOAD = 20 * 1024 * 1024
@@ -173,7 +172,7 @@ def node_panel(request, slug, node_id):
     filters = selectors.filters_from_params(request.GET, project=project)
     tree = selectors.tree_build(project, filters=filters)
     context = {"project": project, "membership": membership, "can_edit": _can_edit(membership), "tree": tree}
-    context["rounds"] = list(Round.objects.filter(project=project).order_by("number"))
+    context["rounds"] = labelling_selectors.round_list(project=project)
     context.update(_panel_context(project, tree, ("node", int(node_id))))
     return render(request, "taxonomy/partials/panel.html", context)
 
@@ -385,7 +384,7 @@ def export(request, slug, fmt):
 @require_GET
 def history(request, slug):
     project, membership = member(request, slug)
-    changes = TaxonomyChange.objects.filter(project=project).select_related("user", "undone_by")
+    changes = selectors.change_history(project=project)
     page = Paginator(changes, 50).get_page(request.GET.get("page"))
     context = {
         "project": project,
@@ -529,7 +528,7 @@ class RoundUploadForm(forms.Form):
 @require_http_methods(["GET", "POST"])
 def import_round(request, slug):
     project, membership = member(request, slug, roles=("lead",))
-    next_number = (Round.objects.filter(project=project).aggregate(n=Max("number"))["n"] or 0) + 1
+    next_number = labelling_selectors.round_next_number(project=project)
     form = RoundUploadForm(request.POST or None, request.FILES or None, initial={"round": next_number})
     status = 200
     if request.method == "POST":
@@ -555,7 +554,7 @@ def import_round(request, slug):
                 return redirect("labelling:task_progress", slug=project.slug, job_id=job.id)
         else:
             status = 400
-    rounds = Round.objects.filter(project=project).order_by("number")
+    rounds = labelling_selectors.round_list(project=project)
     context = {
         "project": project,
         "membership": membership,

@@ -306,3 +306,10 @@ def survey_results(survey: Survey) -> Results:
         .values("category_id", "category__code", "category__name", "encountered", "comment")
     ]
     return results
+
+
+def response_resume(*, survey, token: str | None):
+    """The respondent's own response to `survey` saved in their session, if any."""
+    if not token:
+        return None
+    return Response.objects.filter(token=token, survey=survey).only("token", "submitted_at").first()

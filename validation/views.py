@@ -198,10 +198,7 @@ def take(request, token):
         else:
             request.session[_session_key(survey)] = response.token
             return redirect("survey:respond", token=response.token)
-    resume = None
-    saved = request.session.get(_session_key(survey))
-    if saved:
-        resume = Response.objects.filter(token=saved, survey=survey).only("token", "submitted_at").first()
+    resume = selectors.response_resume(survey=survey, token=request.session.get(_session_key(survey)))
     context = {
         "survey": survey,
         "resume": resume,

@@ -5,7 +5,6 @@ Everything lives under /api/projects/<slug>/…; the role permissions come from
 `core.permissions` (non-members get 404, members without the role 403,
 anonymous requests 401)."""
 
-from django.db.models import Prefetch
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
@@ -323,12 +322,7 @@ class ConflictViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
         return self._with_annotations(item.pk)
 
     def _with_annotations(self, item_id: int):
-        assignments = Assignment.objects.select_related("evaluator", "annotation__label").order_by("order")
-        return (
-            RoundItem.objects.select_related("artefact", "round", "final_label", "resolved_by")
-            .prefetch_related(Prefetch("assignments", queryset=assignments))
-            .get(pk=item_id)
-        )
+        return selectors.conflict_with_annotations(item_id=item_id)
 
     @extend_schema(
         summary="Resolve a conflict: pick an annotation, or give a new label or a verdict, with a note",
