@@ -1,10 +1,11 @@
-# Concord: `make run` sets everything up and serves 127.0.0.1:8000; `make test` runs the suite.
+# Concord: `make run` sets everything up and serves 127.0.0.1:8000; `make test` runs the suite;
+# `make test-busy` runs it with two CPU-bound processes beside it (BURNERS=3 for three), as on a busy CI machine.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test venv migrate demo lint worker clean
+.PHONY: run test test-busy venv migrate demo lint worker clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,6 +39,10 @@ test: venv
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 	# the labelling loop once more with its prepared SQL off (the ORM equivalents, as behind PgBouncer)
 	CONCORD_PREPARED_SQL=false $(VENV)/bin/pytest -q -p no:cacheprovider tests/labelling/test_services_core.py tests/labelling/test_api.py tests/labelling/test_concurrency.py tests/labelling/test_escalation_and_merge_rules.py
+
+BURNERS ?= 2
+test-busy: venv
+	BURNERS=$(BURNERS) .ci/busy $(MAKE) test PYTEST_ARGS="--durations=25 $(PYTEST_ARGS)"
 
 clean:
 	rm -rf $(VENV) var staticfiles

@@ -3,7 +3,9 @@
 - Tests marked `services` need the real PostgreSQL and Redis: they run when
   DATABASE_URL points at PostgreSQL and REDIS_URL is set (as in CI) and skip otherwise.
 - `celery_worker_live` starts a real Celery worker in-process (transactional DB).
-- Browser tests use Debian's Chromium through Playwright; never a downloaded browser.
+- Browser tests use Debian's Chromium through Playwright; never a downloaded browser (tests/browser/conftest.py,
+  which also sets their timeouts).
+- Waits are bounded by tests.helpers.WAIT, never fixed sleeps.
 """
 
 import os
@@ -13,6 +15,7 @@ import pytest
 from django.conf import settings
 
 from tests.factories import ProjectFactory, member
+from tests.helpers import WAIT
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
 
@@ -105,35 +108,9 @@ def celery_worker_live(transactional_db):
     app.conf.task_always_eager = False
     app.control.purge()  # tasks left queued by earlier runs must not reach this worker
     try:
-        with start_worker(app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=10) as worker:
+        with start_worker(
+            app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=WAIT
+        ) as worker:
             yield worker
     finally:
         app.conf.task_always_eager = settings.CELERY_TASK_ALWAYS_EAGER
-
-
-# --- Playwright -------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args):
-    return {
-        **browser_type_launch_args,
-        "executable_path": CHROMIUM,
-        "headless": True,
-        "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-    }
-
-
-@pytest.fixture
-def login(live_server):
-    """login(page, user) logs `user` in through the real login form."""
-    from tests.factories import PASSWORD
-
-    def _login(page, user):
-        page.goto(f"{live_server.url}/accounts/login/")
-        page.fill("input[name=username]", user.username)
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_load_state()
-
-    return _login

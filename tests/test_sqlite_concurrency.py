@@ -20,6 +20,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 EVALUATORS = 20
 ARTEFACTS = 240
+LOAD_SECONDS = 200  # the child's load stops then (~12 s on a quiet 2-core machine); pytest's timeout is 300 s
+IDLE_SECONDS = 2  # an evaluator without work asks again for this long before it stops
 
 
 def test_twenty_concurrent_evaluators_on_a_sqlite_file_never_get_a_500(tmp_path):
@@ -38,7 +40,7 @@ def test_twenty_concurrent_evaluators_on_a_sqlite_file_never_get_a_500(tmp_path)
         env=env,
         capture_output=True,
         text=True,
-        timeout=280,
+        timeout=LOAD_SECONDS + 80,
     )
     assert proc.returncode == 0, proc.stderr[-4000:]
     report = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -80,6 +82,7 @@ def _load() -> dict:
     from labelling import services
     from labelling.models import Annotation, Assignment, RoundItem
     from tests.factories import member
+    from tests.helpers import WAIT, join_all, poll
 
     setup_test_environment()  # lets the test client's "testserver" host in
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # users are made, not logged in
@@ -105,7 +108,7 @@ def _load() -> dict:
     submits = Counter()
     done = []
     start = threading.Barrier(EVALUATORS)
-    deadline = time.monotonic() + 200
+    deadline = time.monotonic() + LOAD_SECONDS
 
     def label_for(user_id: int, artefact_id: int) -> str:
         # Two thirds agree on a label per artefact; the rest answer their own.
@@ -132,17 +135,18 @@ def _load() -> dict:
             return response
 
         try:
-            start.wait(timeout=60)
-            idle = 0
-            while time.monotonic() < deadline and idle < 20:
-                response = call("get", f"{base}next/")
+            start.wait(timeout=WAIT)
+            while time.monotonic() < deadline:
+                # No work (204) yet: an escalation by someone else may still bring some; ask again for a while.
+                response = poll(
+                    lambda: call("get", f"{base}next/"),
+                    until=lambda r: r is None or r.status_code != 204,
+                    timeout=IDLE_SECONDS,
+                )
                 if response is None:
                     return
                 if response.status_code == 204:
-                    idle += 1  # an escalation by someone else may still bring work
-                    time.sleep(0.05)
-                    continue
-                idle = 0
+                    break
                 current = response.json()
                 while current and time.monotonic() < deadline:
                     label = label_for(user.id, current["artefact"]["id"])
@@ -160,8 +164,7 @@ def _load() -> dict:
     threads = [threading.Thread(target=evaluator, args=(e,)) for e in evaluators]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join()
+    join_all(threads, timeout=LOAD_SECONDS + WAIT)  # the threads stop by the deadline
 
     per_item = RoundItem.objects.annotate(
         n=Count("assignments"), answered=Count("assignments", filter=Q(assignments__completed_at__isnull=False))

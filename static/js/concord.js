@@ -211,6 +211,17 @@ document.addEventListener("htmx:afterSwap", (event) => {
   setOpen(input, hasItems);
 });
 
+// A box with autofocus and hx-trigger "…, focus once" (the label box offers the catalogue on focus)
+// may get the focus before htmx listens for it: the browser applies autofocus at its first rendering
+// opportunity, which on a busy machine comes before the deferred htmx.min.js has run. Then nobody
+// asks for the suggestions; here they are asked for once htmx is ready (a no-op if the real focus
+// event already did, "once" holds for both).
+document.addEventListener("htmx:load", (event) => {
+  const input = document.activeElement;
+  if (!(input instanceof HTMLInputElement) || !(event.target instanceof Node) || !event.target.contains(input)) return;
+  if (/(^|,)\s*focus once\s*($|,)/.test(input.getAttribute("hx-trigger") || "")) htmx.trigger(input, "focus");
+});
+
 document.addEventListener("keydown", (event) => {
   const input = event.target;
   if (!(input instanceof HTMLInputElement) || input.getAttribute("role") !== "combobox") return;

@@ -23,21 +23,14 @@ def shot(page, name):
 
 
 @pytest.fixture
-def as_user(browser, login):
-    contexts = []
-
+def as_user(new_context, login):
     def _as(user):
-        context = browser.new_context(viewport={"width": 1366, "height": 900})
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(10_000)
+        page = new_context(viewport={"width": 1366, "height": 900}).new_page()
         page.on("dialog", lambda dialog: dialog.accept())
         login(page, user)
         return page
 
-    yield _as
-    for context in contexts:
-        context.close()
+    return _as
 
 
 SELECT = """([position, from, to]) => {
@@ -95,6 +88,8 @@ def test_tag_a_selection_and_keep_a_one_sided_fragment(live_server, as_user, rep
     # Evaluator 2 tags elsewhere and cannot see evaluator 1's fragment yet.
     page2 = as_user(eva2)
     page2.goto(detail)
+    # the words eva1 tagged are on eva2's page (server-rendered, loaded), but not marked nor tagged
+    expect(page2.locator("#p3 .ptext")).to_contain_text(selected.strip())
     expect(page2.locator("mark.frag")).to_have_count(0)
     expect(page2.locator("body")).not_to_contain_text("background of the interviewee")
     select_and_tag(page2, 5, 0, 40, "vocabulary size")

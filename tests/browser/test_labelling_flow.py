@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 from labelling import services
 from labelling.models import Annotation, Assignment, Round, RoundItem
 from tests.factories import ArtefactFactory, ProjectFactory, member
+from tests.helpers import htmx_settled
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -23,21 +24,15 @@ def shot(page, name):
 
 
 @pytest.fixture
-def as_user(browser, login, live_server):
+def as_user(new_context, login, live_server):
     """as_user(user) → a fresh logged-in page in its own browser context (own cookies)."""
-    contexts = []
 
     def _as(user):
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(10_000)
+        page = new_context(viewport={"width": 1280, "height": 900}).new_page()
         login(page, user)
         return page
 
-    yield _as
-    for context in contexts:
-        context.close()
+    return _as
 
 
 def test_disagree_escalate_conflict_resolve_progress(transactional_db, live_server, as_user):
@@ -72,6 +67,7 @@ def test_disagree_escalate_conflict_resolve_progress(transactional_db, live_serv
     page.click(f"text={artefact.title}")
     expect(page.locator(".artefact-title")).to_have_text(artefact.title)
     expect(page.locator(".artefact .body code")).to_have_text("model.fit(x, y)")
+    page.wait_for_load_state()  # "load": the broken image has errored, its onerror would have run
     assert page.title() != "pwned" and page.locator(".artefact .body script").count() == 0
     box = page.locator("#id_label")
     box.fill("")
@@ -92,11 +88,13 @@ def test_disagree_escalate_conflict_resolve_progress(transactional_db, live_serv
     page.goto(f"{base}/p/{project.slug}/queue/")
     page.click(f"text={artefact.title}")
     expect(page.locator("#annotation-form")).to_be_visible()
+    page.wait_for_load_state()
     assert "BatchNorm before reshape" not in page.content()
     box = page.locator("#id_label")
-    box.press_sequentially("Wrong", delay=30)
-    page.wait_for_timeout(600)  # suggestions had their chance: eva1's undecided label must not be among them
-    assert page.locator("#label-suggestions").inner_text().count("Wrong tensor shape") == 1  # the catalogue's
+    with htmx_settled(page, "#label-suggestions", label="Wrong"):  # the suggestions for "Wrong" are in
+        box.press_sequentially("Wrong", delay=30)
+    # eva1's undecided label must not be among them: the catalogue's label once, without eva1's use
+    assert page.locator("#label-suggestions").inner_text().count("Wrong tensor shape") == 1
     assert "BatchNorm" not in page.locator("#label-suggestions").inner_text()
     box.fill("Missing softmax activation")
     page.click("#submit-label")
@@ -113,11 +111,13 @@ def test_disagree_escalate_conflict_resolve_progress(transactional_db, live_serv
     page.goto(f"{base}/p/{project.slug}/")
     page.get_by_role("link", name=re.compile("Continue labelling")).click()
     expect(page.locator(".artefact-title")).to_have_text(artefact.title)
+    page.wait_for_load_state()
     content = page.content()
     assert "Missing softmax" not in content and "BatchNorm before reshape" not in content
     # the label box has the focus and offers the catalogue; Esc closes the list, Esc again leaves the box
     expect(page.locator("#label-suggestions")).to_contain_text("Wrong tensor shape")
     expect(page.locator("#id_label")).to_be_focused()
+    expect(page.locator("#label-suggestions")).to_be_visible()
     page.keyboard.press("Escape")
     expect(page.locator("#label-suggestions")).to_be_hidden()
     page.keyboard.press("Escape")

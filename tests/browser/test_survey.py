@@ -20,12 +20,11 @@ def question(page, category_name):
     return page.locator("fieldset.question", has=page.locator("legend", has_text=category_name))
 
 
-def test_lead_creates_respondents_answer_lead_sees_table2(transactional_db, live_server, page, browser, login):
+def test_lead_creates_respondents_answer_lead_sees_table2(transactional_db, live_server, page, new_context, login):
     os.makedirs(SHOTS, exist_ok=True)
     project = ProjectFactory(name="DL faults", slug="dl-faults")
     lead = member(project, lead=True, username="lead")
     small_taxonomy(project)  # Model (1) › Layers, Hyperparameters; Training (2)
-    page.set_default_timeout(10_000)
 
     # --- the lead creates and opens the survey
     login(page, lead)
@@ -38,8 +37,8 @@ def test_lead_creates_respondents_answer_lead_sees_table2(transactional_db, live
     picker = page.locator("#category-picker")
     expect(picker).to_contain_text("4 ticked")
     picker.get_by_role("link", name="1", exact=True).click()  # htmx: inner categories at level 1 only
-    expect(picker).to_contain_text("2 ticked")
-    expect(picker.locator("label", has_text="Layers").locator("input")).not_to_be_checked()
+    expect(picker).to_contain_text("2 ticked")  # the picker was swapped…
+    expect(picker.locator("label", has_text="Layers").locator("input")).not_to_be_checked()  # …so this is the new one
     expect(picker.locator("label", has_text="Training").locator("input")).to_be_checked()
     picker.locator("label", has_text="Hyperparameters").locator("input").check()
     expect(picker).to_contain_text("3 ticked")
@@ -56,14 +55,14 @@ def test_lead_creates_respondents_answer_lead_sees_table2(transactional_db, live
     assert link == f"{live_server.url}/survey/t/{Survey.objects.get().token}/"
 
     # --- respondent 1, no account: saves, comes back, is told what is missing, then submits
-    anon = browser.new_context()
+    anon = new_context()
     r1 = anon.new_page()
-    r1.set_default_timeout(10_000)
     r1.goto(link)
     expect(r1.locator("#survey-intro")).to_contain_text("2 categories")
     r1.click("#survey-start")
     model = question(r1, "Model")
-    expect(model.locator(".ratings")).to_be_hidden()
+    expect(model.locator(".ratings")).to_have_count(1)  # the form is there…
+    expect(model.locator(".ratings")).to_be_hidden()  # …with the ratings hidden until "Yes"
     model.get_by_label("Yes").check()
     expect(model.locator(".ratings")).to_be_visible()
     model.locator("input[name$='-severity'][value='4']").check()
@@ -73,7 +72,7 @@ def test_lead_creates_respondents_answer_lead_sees_table2(transactional_db, live
     own = r1.url
     r1.goto(link)
     r1.click("#survey-resume")  # the session remembers the response
-    assert r1.url == own
+    expect(r1).to_have_url(own)
     expect(question(r1, "Model").locator("input[name$='-severity'][value='4']")).to_be_checked()
     question(r1, "Training").get_by_label("No").check()
     r1.locator("input[name=role][value=developer]").check()
@@ -90,9 +89,8 @@ def test_lead_creates_respondents_answer_lead_sees_table2(transactional_db, live
     anon.close()
 
     # --- respondent 2: Model no, Training no
-    anon2 = browser.new_context()
+    anon2 = new_context()
     r2 = anon2.new_page()
-    r2.set_default_timeout(10_000)
     r2.goto(link)
     r2.click("#survey-start")
     question(r2, "Model").get_by_label("No").check()
@@ -113,6 +111,7 @@ def test_lead_creates_respondents_answer_lead_sees_table2(transactional_db, live
     expect(model_row).to_contain_text("2.00")  # mean effort
     expect(table.locator("tr", has_text="Training").locator("td.pct")).to_have_text("0.0%")
     expect(page.locator("#survey-chart svg g.bar")).to_have_count(2)
+    # the results card was swapped (2 respondents, above) and has no delete button any more:
     expect(page.locator("#survey-delete")).to_have_count(0)  # people answered: close it instead
     expect(page.locator("#survey-missing")).to_contain_text("Silent <NaN> in custom loss")
     page.screenshot(path=f"{SHOTS}/survey-results.png", full_page=True)
@@ -120,7 +119,7 @@ def test_lead_creates_respondents_answer_lead_sees_table2(transactional_db, live
     # --- closing refuses further answers with a clear message
     page.click("#survey-close")
     expect(page.locator("#survey-status-badge")).to_have_text("Closed")
-    anon3 = browser.new_context()
+    anon3 = new_context()
     r3 = anon3.new_page()
     r3.goto(link)
     expect(r3.locator("#survey-closed")).to_have_text("This survey is closed; it no longer accepts answers.")

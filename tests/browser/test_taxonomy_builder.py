@@ -42,7 +42,6 @@ def test_build_three_level_tree_from_labels(transactional_db, live_server, page,
     decided(project, r1, labels["missing flatten"], 2)
     decided(project, r2, labels["wrong activation <relu> & co"], 4)
     decided(project, r2, labels["missing softmax"], 1)
-    page.set_default_timeout(10_000)
     login(page, lead)
     page.goto(f"{live_server.url}/taxonomy/{project.slug}/")
     expect(page.locator("#tx-unmapped-card")).to_contain_text("wrong activation <relu> & co")
@@ -78,6 +77,8 @@ def test_build_three_level_tree_from_labels(transactional_db, live_server, page,
     page.locator("#tx-attach label", has_text="wrong activation").locator("input").check()
     page.locator("#tx-attach-node").select_option(label="\u00a0" * 6 + "Activation Function")
     page.click("#tx-attach button.primary")
+    # the workspace was swapped (the notice says so) before the label can be missing from the unmapped ones
+    expect(page.locator("#tx-notice")).to_contain_text('Attached 1 label to "Activation Function"')
     expect(page.locator("#tx-unmapped-card")).not_to_contain_text("wrong activation")
     expect(page.locator("#tx-unmapped-card")).to_contain_text("missing softmax")
 
@@ -104,6 +105,7 @@ def test_build_three_level_tree_from_labels(transactional_db, live_server, page,
     # 8. an impossible move is refused with a clear message, nothing changes
     page.locator("#tx-tree a.tx-name", has_text="Model").first.click()
     expect(page.locator("#tx-panel h2")).to_contain_text("Model")
+    expect(page.locator("#tx-move-target option").first).to_have_text("(top level)")  # the menu is there
     options = page.locator("#tx-move-target option").all_inner_texts()
     assert not any("Layers" in o or "Activation" in o for o in options)  # descendants are not offered
     page.fill("#tx-child-name", "layers")  # Model has a "Layers" already
@@ -133,5 +135,6 @@ def test_build_three_level_tree_from_labels(transactional_db, live_server, page,
     login(page, evaluator)
     page.goto(f"{live_server.url}/taxonomy/{project.slug}/")
     expect(page.locator("#tx-tree")).to_contain_text("Activation Function")
+    # the workspace (tree, forms, history) is one server-rendered piece: with the tree came everything else
     expect(page.locator("#tx-new")).to_have_count(0)
     expect(page.locator("#tx-undo")).to_have_count(0)

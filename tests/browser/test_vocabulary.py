@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SHOTS = os.environ.get("CONCORD_SCREENSHOTS", "/tmp/concord-screenshots")
 
 
-def test_build_and_flag_word_by_word(live_server, browser, login):
+def test_build_and_flag_word_by_word(live_server, new_context, login):
     project = ProjectFactory(name="DL faults", slug="dl-faults")
     lead = member(project, lead=True, evaluator=True, username="lead")
     # "train" in three artefacts, "nan" in two, "gpu" in one: the table's order by frequency.
@@ -26,9 +26,8 @@ def test_build_and_flag_word_by_word(live_server, browser, login):
     ArtefactFactory(project=project, title="Trained on GPU", body="<script>document.title='pwned'</script>")
     base = f"{live_server.url}/p/{project.slug}/vocabulary/"
 
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context = new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    page.set_default_timeout(10_000)
     try:
         login(page, lead)
         page.goto(base)
@@ -38,6 +37,7 @@ def test_build_and_flag_word_by_word(live_server, browser, login):
         assert Job.objects.get(project=project).status == Job.Status.DONE
         rows = page.locator("#vocab-terms tr.term-row")
         expect(rows.first).to_contain_text("train")
+        page.wait_for_load_state()  # any script that slipped into the page has run
         assert page.title() != "pwned"
         stems = [t.stem for t in VocabularyTerm.objects.filter(project=project).order_by("-artefact_count", "stem")]
         assert stems[0] == "train"

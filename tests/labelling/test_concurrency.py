@@ -2,7 +2,6 @@
 the real Celery worker consuming from Redis. Marked `services`: skipped without them."""
 
 import threading
-import time
 
 import pytest
 from celery.signals import task_postrun
@@ -12,7 +11,7 @@ from labelling import services
 from labelling.models import Annotation, Assignment, RoundItem
 from labelling.tasks import item_escalate_task
 from tests.factories import ArtefactFactory, ProjectFactory, member
-from tests.helpers import in_threads
+from tests.helpers import WAIT, in_threads, wait_until
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -47,7 +46,7 @@ def test_two_second_labels_at_the_same_moment_make_exactly_one_third_assignment(
         def work():
             outcomes = []
             for i, assignment_id in enumerate(plan[user.id]):
-                barrier.wait(timeout=30)
+                barrier.wait(timeout=WAIT)
                 services.annotation_submit(assignment_id=assignment_id, user=user, label=f"{prefix} {i}")
                 outcomes.append(assignment_id)
             return outcomes
@@ -116,19 +115,15 @@ def test_disagreement_task_runs_in_the_real_worker(crew, celery_worker_live):
     try:
         for assignment, label in zip(item.assignments.order_by("order"), ["a", "b"], strict=True):
             services.annotation_submit(assignment_id=assignment.id, user=assignment.evaluator, label=label)
-        deadline = time.monotonic() + 20
-        while not Assignment.objects.filter(item=item, order=3).exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
+        # The task's outcome is recorded after its transaction commits: wait for both.
+        wait_until(lambda: ran_in, message="the escalation task never finished in the worker")
         close_old_connections()
         third = Assignment.objects.get(item=item, order=3)
         assert third.evaluator.username == "eva3"
-        deadline = time.monotonic() + 5
-        while not ran_in and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert ran_in and ran_in[0][0] != threading.get_ident() and ran_in[0][1] == "assigned"
+        assert ran_in[0][0] != threading.get_ident() and ran_in[0][1] == "assigned"
         # The broker delivers the task again (a worker restarted before acking), twice.
         again = [item_escalate_task.delay(item.id) for _ in range(2)]
-        assert [r.get(timeout=20) for r in again] == ["noop", "noop"]
+        assert [r.get(timeout=WAIT) for r in again] == ["noop", "noop"]
         assert Assignment.objects.filter(item=item).count() == 3
     finally:
         task_postrun.disconnect(record)

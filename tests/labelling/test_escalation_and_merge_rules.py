@@ -11,6 +11,7 @@ from django.db import connection, transaction
 from labelling import selectors, services
 from labelling.models import Assignment, Round, RoundItem
 from tests.factories import ArtefactFactory, ProjectFactory, member
+from tests.helpers import WAIT, join_all
 
 
 def make_round(team, n=1, evaluators=None):
@@ -94,13 +95,16 @@ def test_closing_the_round_while_the_escalation_runs_never_leaves_a_new_assignme
             with transaction.atomic():
                 services.round_close(round=Round.objects.get(pk=rnd.pk), user=lead)
                 closing.set()
-                time.sleep(0.5)  # the escalation starts meanwhile
+                # Only widens the window in which the escalation starts while the close is uncommitted:
+                # the assertions below hold whatever its length (0 s: the escalation reads the closed round;
+                # longer: it waits for this transaction's lock, then reads it).
+                time.sleep(0.5)
         finally:
             connection.close()
 
     def escalate():
         try:
-            assert closing.wait(10)
+            assert closing.wait(WAIT)
             results["outcome"] = services.item_escalate(item_id=item.id)
         finally:
             connection.close()
@@ -108,8 +112,7 @@ def test_closing_the_round_while_the_escalation_runs_never_leaves_a_new_assignme
     threads = [threading.Thread(target=close_slowly), threading.Thread(target=escalate)]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join(30)
+    join_all(threads)
     assert results["outcome"] == "conflict"
     item.refresh_from_db()
     assert item.status == RoundItem.Status.CONFLICT and "round closed" in item.conflict_reason.lower()
@@ -250,7 +253,7 @@ def test_merge_while_the_second_labels_land_decides_every_item_and_never_deadloc
 
     def merge_now():
         try:
-            assert started.wait(10)
+            assert started.wait(WAIT)
             services.label_merge(source_id=source.id, target_id=target.id, user=lead)
         except Exception as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
@@ -260,8 +263,7 @@ def test_merge_while_the_second_labels_land_decides_every_item_and_never_deadloc
     threads = [threading.Thread(target=answer), threading.Thread(target=merge_now)]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join(60)
+    join_all(threads)
     assert not errors, errors
     statuses = list(RoundItem.objects.filter(round=rnd).values_list("status", "final_label_id"))
     assert statuses == [(RoundItem.Status.AGREED, target.id)] * len(items)
@@ -295,14 +297,14 @@ def test_escalations_in_one_round_do_not_wait_for_each_other(monkeypatch):
             with transaction.atomic():
                 results["first"] = services.item_escalate(item_id=first.id)
                 holding.set()
-                release.wait(10)
+                release.wait(WAIT)
         finally:
             holding.set()
             connection.close()
 
     def escalate_meanwhile():
         try:
-            assert holding.wait(10)
+            assert holding.wait(WAIT)
             with transaction.atomic():
                 with connection.cursor() as cursor:
                     cursor.execute("SET LOCAL lock_timeout = '500ms'")
@@ -316,7 +318,6 @@ def test_escalations_in_one_round_do_not_wait_for_each_other(monkeypatch):
     threads = [threading.Thread(target=escalate_and_hold), threading.Thread(target=escalate_meanwhile)]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join(30)
+    join_all(threads)
     assert results == {"first": "assigned", "second": "assigned"}
     assert Assignment.objects.filter(item__in=[first, second], order=3).count() == 2

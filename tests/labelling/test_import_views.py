@@ -1,7 +1,5 @@
 """Import pages: upload with mapping, round upload, job progress (page and htmx fragment), permissions."""
 
-import time
-
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -12,6 +10,7 @@ from core.models import Job
 from labelling.models import Round
 from taxonomy.round_import import round_import_job_create, round_import_job_run
 from tests.factories import ProjectFactory, member
+from tests.helpers import wait_until
 
 from . import roundsheets
 
@@ -141,11 +140,11 @@ def test_round_import_runs_on_a_real_worker(project, celery_worker_live):
     job = round_import_job_create(
         project=project, user=lead, number=2, input_name="r.xlsx", input_data=roundsheets.build()
     )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+
+    def finished():
         job.refresh_from_db()
-        if job.is_finished:
-            break
-        time.sleep(0.2)
+        return job.is_finished
+
+    wait_until(finished, message="the import job did not finish")
     assert job.status == Job.Status.DONE, job.error
     assert job.report["conflicts"] == 3 and job_progress(job)["percent"] == 100

@@ -2,8 +2,6 @@
 an index job run by the worker with its progress on the Job row, concurrent builds and
 flags that never duplicate a row, and the VACUUM after a large build. Marked `services`."""
 
-import time
-
 import pytest
 from django.db import close_old_connections, connection
 
@@ -11,7 +9,7 @@ from collection.models import ArtefactIndexState, ArtefactTerm, TermFlag, Vocabu
 from collection.services import term_flag, vocabulary_index, vocabulary_index_start
 from core.models import Job
 from tests.factories import ArtefactFactory, ProjectFactory, member
-from tests.helpers import in_threads
+from tests.helpers import in_threads, wait_until
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -29,13 +27,13 @@ def corpus():
 def test_the_worker_builds_the_index_and_stores_progress(corpus, celery_worker_live):
     project, lead, _ = corpus
     job = vocabulary_index_start(project=project, user=lead)  # autocommit: the task is sent at once
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+
+    def finished():
         close_old_connections()
         job.refresh_from_db()
-        if job.is_finished:
-            break
-        time.sleep(0.1)
+        return job.is_finished
+
+    wait_until(finished, message="the index job did not finish")
     assert job.status == Job.Status.DONE, job.error
     assert (job.progress, job.report["artefacts"], job.report["read"]) == (100, 60, 60)
     assert job.started_at and job.finished_at and job.task_id
