@@ -19,6 +19,7 @@ from reports.agreement import (
     parse_level,
     render,
 )
+from reports.agreement.charts import alpha_chart, kappa_colour, pair_matrices
 
 # label -> nodes from the top-level category down to the node holding the label
 PATHS = {
@@ -191,3 +192,28 @@ def test_krippendorff_alpha_of_a_level_is_alpha_of_the_mapped_values():
         for i, k, v in zip(r.items, r.raters, r.values, strict=True)
     )
     assert report["rows"][0]["krippendorff_alpha"] == pytest.approx(krippendorff_alpha(mapped), abs=5e-5)
+
+
+def test_alpha_chart_geometry():
+    report = agreement_report(study_like_rounds(), paths=PATHS, levels=["leaf", "2"])
+    chart = alpha_chart(report, level="2")
+    assert [p["label"] for p in chart["points"]] == ["Round 1", "Round 2"]
+    first, second = chart["points"]
+    assert first["alpha"] == report["rows"][1]["krippendorff_alpha"]  # round 1, level 2
+    assert chart["top"] <= first["y_hi"] <= first["y"] <= first["y_lo"] <= chart["bottom"]
+    assert second["y"] is None and second["y_lo"] is None  # undefined alpha: no point
+    assert chart["path"] == f"{first['x']},{first['y']}"
+    lone = Ratings.from_triples([(1, "a", "x"), (1, "b", "x")])
+    assert alpha_chart(agreement_report([(1, lone)], paths={})) is None
+
+
+def test_pair_matrices_are_symmetric_heat_maps():
+    report = agreement_report(study_like_rounds(), paths=PATHS, levels=["leaf"])
+    first = pair_matrices(report)[0]
+    assert [n["name"] for n in first["names"]] == ["ana", "ben", "cy"]
+    cells = {(c["a"], c["b"]): c for c in first["cells"]}
+    assert len(cells) == 6
+    assert cells[("ana", "ben")]["kappa"] == cells[("ben", "ana")]["kappa"]
+    assert cells[("ana", "ben")]["x"] == cells[("ben", "ana")]["y"]
+    assert kappa_colour(None) == "#eef0f3" and kappa_colour(0.0) == "#ffffff" and kappa_colour(1.0) == "#2f6fdb"
+    assert kappa_colour(-1.0) == "#c83c32"
