@@ -6,7 +6,7 @@
 - report.py    the report (rows per round × level, pairs, disagreements) and its renderers
 """
 
-from .levels import LEAF, level_table, level_value, levels_of, parse_level
+from .levels import LEAF, Category, level_table, level_value, levels_of, parse_level
 from .measures import (
     Ratings,
     alpha_interval,
@@ -23,6 +23,7 @@ from .report import FORMATS, agreement_report, render, report_tables
 __all__ = [
     "FORMATS",
     "LEAF",
+    "Category",
     "Ratings",
     "agreement_report",
     "alpha_interval",

@@ -15,10 +15,24 @@ path as text); the caller chooses them.
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 LEAF = "leaf"
+
+
+@dataclass(frozen=True, order=True)
+class Category:
+    """A value that is not a label: a verdict or a taxonomy node. Equal only to the same kind
+    and key, so a node or verdict never coincides with a label of the same name; shown by name."""
+
+    kind: str
+    name: str
+    key: Hashable = None
+
+    def __str__(self) -> str:
+        return self.name
 
 
 def parse_level(text: str | int) -> str:
@@ -60,6 +74,6 @@ def level_table(
     names of the new codes (sorted, as Ratings.from_triples codes them)."""
     depth = _depth(parse_level(level))
     mapped = [_at_depth(v, depth, paths) for v in value_names]
-    names = sorted(set(mapped), key=lambda v: (type(v).__name__, v))
+    names = sorted(set(mapped), key=lambda v: (type(v).__name__, v))  # as measures.sort_key
     code = {v: i for i, v in enumerate(names)}
     return np.fromiter((code[v] for v in mapped), np.int64, len(mapped)), names

@@ -45,8 +45,8 @@ class Ratings:
     def from_triples(cls, triples: Iterable[tuple[Hashable, Hashable, Hashable]]) -> Ratings:
         """Ratings from (item, rater, value) triples; values and raters coded in sorted order."""
         triples = list(triples)
-        value_names = sorted({v for _, _, v in triples}, key=_sort_key)
-        rater_names = sorted({r for _, r, _ in triples}, key=_sort_key)
+        value_names = sorted({v for _, _, v in triples}, key=sort_key)
+        rater_names = sorted({r for _, r, _ in triples}, key=sort_key)
         value_code = {v: i for i, v in enumerate(value_names)}
         rater_code = {r: i for i, r in enumerate(rater_names)}
         item_code: dict = {}
@@ -71,7 +71,8 @@ class Ratings:
         return len(self.values)
 
 
-def _sort_key(value):
+def sort_key(value):
+    """Order of values and raters: by type, then value (labels, then Category values)."""
     return (type(value).__name__, value)
 
 
