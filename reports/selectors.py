@@ -26,6 +26,7 @@ import numpy as np
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 
+from core.errors import InvalidInput, NotFound
 from core.models import Project
 from core.text import normalise_label
 from interviews.models import InterviewCoder, Piece
@@ -191,3 +192,23 @@ def project_agreement(
         if ratings is not None:
             rounds.append((INTERVIEWS, ratings))
     return agreement_report(rounds, paths=paths, levels=levels)
+
+
+def agreement_asked(
+    project: Project,
+    *,
+    number: int | None = None,
+    level: str | None = None,
+    kind: str | None = None,
+    framework: str | None = None,
+) -> dict:
+    """project_agreement for what a person asked: InvalidInput for a level that is not one,
+    NotFound for a round the project does not have."""
+    if level:
+        try:
+            level = parse_level(level)
+        except ValueError as exc:
+            raise InvalidInput(str(exc), field="level") from exc
+    if number is not None and not Round.objects.filter(project=project, number=number).exists():
+        raise NotFound(f"This project has no round {number}.", field="round")
+    return project_agreement(project, number=number, level=level or None, kind=kind, framework=framework)
