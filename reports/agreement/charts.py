@@ -88,6 +88,8 @@ def pair_matrices(report: dict, *, cell: int = 44, label_width: int = 120) -> li
                     {
                         "x": label_width + index[b] * cell,
                         "y": label_width + index[a] * cell,
+                        "cx": label_width + index[b] * cell + cell / 2,
+                        "cy": label_width + index[a] * cell + cell / 2,
                         "a": a,
                         "b": b,
                         "kappa": p["cohen_kappa"],

@@ -20,9 +20,7 @@ class Command(BaseCommand):
         parser.add_argument("project", help="project slug")
         parser.add_argument("--round", type=int, dest="number", help="only this round")
         parser.add_argument("--level", help="leaf, or a depth of the taxonomy (1, 2, …); all levels by default")
-        parser.add_argument(
-            "--kind", help="only artefacts of this kind (so_question, gh_issue, …)"
-        )
+        parser.add_argument("--kind", help="only artefacts of this kind (so_question, gh_issue, …)")
         parser.add_argument("--framework", help="only artefacts of this framework")
         parser.add_argument("--format", choices=FORMATS, default="table")
         parser.add_argument("--output", "-o", help="write to this file instead of stdout")
