@@ -42,7 +42,8 @@ def alpha_chart(report: dict, *, level: str = LEAF, width: int = 640, height: in
                 "percent": row["percent"],
             }
         )
-    ticks = [low + k * (1 - low) / 4 for k in range(5)]
+    tick = 0.25 if low == 0 else 0.5
+    ticks = [low + k * tick for k in range(round((1 - low) / tick) + 1)]
     return {
         "width": width,
         "height": height,
@@ -71,9 +72,10 @@ def kappa_colour(kappa: float | None) -> str:
     return f"#{r:02x}{g:02x}{b:02x}"
 
 
-def pair_matrices(report: dict, *, cell: int = 44, label_width: int = 120) -> list[dict]:
+def pair_matrices(report: dict, *, cell: int = 44, label_width: int = 120, header: int = 80) -> list[dict]:
     """Per round, the evaluators and a symmetric matrix of Cohen's kappa (cells with the
-    number of shared items), as geometry for a heat map."""
+    number of shared items), as geometry for a heat map: names down the left (`label_width`)
+    and slanted along the top (`header`)."""
     rounds: dict = {}
     for pair in report["pairs"]:
         rounds.setdefault(pair["round"], []).append(pair)
@@ -87,9 +89,9 @@ def pair_matrices(report: dict, *, cell: int = 44, label_width: int = 120) -> li
                 cells.append(
                     {
                         "x": label_width + index[b] * cell,
-                        "y": label_width + index[a] * cell,
+                        "y": header + index[a] * cell,
                         "cx": label_width + index[b] * cell + cell / 2,
-                        "cy": label_width + index[a] * cell + cell / 2,
+                        "cy": header + index[a] * cell + cell / 2,
                         "a": a,
                         "b": b,
                         "kappa": p["cohen_kappa"],
@@ -99,19 +101,27 @@ def pair_matrices(report: dict, *, cell: int = 44, label_width: int = 120) -> li
                         "dark": p["cohen_kappa"] is not None and abs(p["cohen_kappa"]) > 0.6,
                     }
                 )
-        size = label_width + len(names) * cell
+        width = label_width + len(names) * cell + header  # room for the last slanted name
         out.append(
             {
                 "round": round_key,
                 "label": _round_label(round_key),
                 "names": [
-                    {"name": n, "offset": label_width + i * cell + cell / 2, "diagonal": label_width + i * cell}
+                    {
+                        "name": n,
+                        "x": label_width + i * cell,
+                        "y": header + i * cell,
+                        "column": label_width + i * cell + cell / 2,
+                        "row": header + i * cell + cell / 2,
+                    }
                     for i, n in enumerate(names)
                 ],
                 "cells": cells,
                 "cell": cell,
                 "label_width": label_width,
-                "size": size,
+                "header": header,
+                "width": width,
+                "height": header + len(names) * cell + 4,
             }
         )
     return out

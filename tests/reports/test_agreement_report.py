@@ -203,6 +203,10 @@ def test_alpha_chart_geometry():
     assert chart["top"] <= first["y_hi"] <= first["y"] <= first["y_lo"] <= chart["bottom"]
     assert second["y"] is None and second["y_lo"] is None  # undefined alpha: no point
     assert chart["path"] == f"{first['x']},{first['y']}"
+    assert [t["value"] for t in chart["ticks"]] in (
+        ["0.00", "0.25", "0.50", "0.75", "1.00"],
+        ["-0.50", "0.00", "0.50", "1.00"],
+    )
     lone = Ratings.from_triples([(1, "a", "x"), (1, "b", "x")])
     assert alpha_chart(agreement_report([(1, lone)], paths={})) is None
 
@@ -214,6 +218,8 @@ def test_pair_matrices_are_symmetric_heat_maps():
     cells = {(c["a"], c["b"]): c for c in first["cells"]}
     assert len(cells) == 6
     assert cells[("ana", "ben")]["kappa"] == cells[("ben", "ana")]["kappa"]
-    assert cells[("ana", "ben")]["x"] == cells[("ben", "ana")]["y"]
+    ab, ba = cells[("ana", "ben")], cells[("ben", "ana")]
+    assert ab["x"] - first["label_width"] == ba["y"] - first["header"] == first["cell"]  # ben's column, ben's row
+    assert ab["y"] == first["header"] and ba["x"] == first["label_width"]
     assert kappa_colour(None) == "#eef0f3" and kappa_colour(0.0) == "#ffffff" and kappa_colour(1.0) == "#2f6fdb"
     assert kappa_colour(-1.0) == "#c83c32"
