@@ -40,6 +40,8 @@ class Ratings:
     values: np.ndarray
     value_names: Sequence = field(default_factory=list)
     rater_names: Sequence = field(default_factory=list)
+    #: where the pairs of ratings are (independent of the values): shared by relabelled copies
+    layout: _Layout | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def from_triples(cls, triples: Iterable[tuple[Hashable, Hashable, Hashable]]) -> Ratings:
@@ -57,15 +59,15 @@ class Ratings:
 
     def relabelled(self, table: np.ndarray, value_names: Sequence) -> Ratings:
         """The same ratings with each value code c replaced by table[c] (a taxonomy level)."""
-        return Ratings(self.items, self.raters, np.asarray(table)[self.values], value_names, self.rater_names)
+        values = np.asarray(table)[self.values]
+        return Ratings(self.items, self.raters, values, value_names, self.rater_names, _layout(self))
 
-    def in_order(self) -> Ratings:
-        """The same ratings sorted by (item, rater): relabelled copies keep the order, so the
-        measures of every taxonomy level skip the sort."""
-        return Ratings(*_in_order(self), self.value_names, self.rater_names)
-
-    def subset(self, mask: np.ndarray) -> Ratings:
-        return Ratings(self.items[mask], self.raters[mask], self.values[mask], self.value_names, self.rater_names)
+    def laid_out(self) -> Ratings:
+        """The same ratings with their layout computed once: relabelled copies (the taxonomy
+        levels) share it instead of finding the pairs of ratings again."""
+        if self.layout is not None:
+            return self
+        return Ratings(self.items, self.raters, self.values, self.value_names, self.rater_names, _layout(self))
 
     def __len__(self) -> int:
         return len(self.values)
@@ -110,18 +112,40 @@ class Summary:
 
 
 @dataclass(frozen=True)
-class _Units:
-    """Pairable items as arrays: per item m_u and s_u; per value n_c; and every pair of
-    ratings of one item (rater a < rater b, their values)."""
+class _Layout:
+    """Where the pairs of ratings are, from items and raters alone (so computed once for all
+    taxonomy levels): positions of the pairable ratings, ratings per pairable item, and each
+    pair of ratings of one item — positions of its two ratings (rater a < rater b), its item,
+    its pair of raters (a compact index into `pair_keys` = a · n_raters + b) — and the items
+    each pair of raters shares."""
 
     items: int  # items with at least one rating
+    rows: np.ndarray
+    m: np.ndarray
+    a_pos: np.ndarray
+    b_pos: np.ndarray
+    unit: np.ndarray
+    pair: np.ndarray
+    pair_keys: np.ndarray
+    shared: np.ndarray
+    n_raters: int
+
+
+@dataclass(frozen=True)
+class _Units:
+    """Pairable items as arrays: per item m_u and s_u; per value n_c; the values of every pair
+    of ratings of one item; and the layout."""
+
+    layout: _Layout
     m: np.ndarray
     s: np.ndarray
     n_c: np.ndarray
-    pair_a: np.ndarray
-    pair_b: np.ndarray
     value_a: np.ndarray
     value_b: np.ndarray
+
+    @property
+    def items(self) -> int:
+        return self.layout.items
 
 
 def _run_lengths(sorted_keys: np.ndarray) -> np.ndarray:
@@ -132,40 +156,53 @@ def _run_lengths(sorted_keys: np.ndarray) -> np.ndarray:
     return np.diff(np.r_[starts, len(sorted_keys)])
 
 
-def _in_order(r: Ratings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Items, raters and values sorted by (item, rater); no sort when they already are."""
+def _order(r: Ratings) -> np.ndarray | None:
+    """Positions sorting the ratings by (item, rater); None when they already are."""
     items, raters = r.items, r.raters
     if len(items) > 1:
         step = np.diff(items)
         if not ((step > 0) | ((step == 0) & (np.diff(raters) >= 0))).all():
-            order = np.lexsort((raters, items))
-            return items[order], raters[order], r.values[order]
-    return items, raters, r.values
+            return np.lexsort((raters, items))
+    return None
 
 
-def _units(r: Ratings) -> _Units:
-    items, raters, values = _in_order(r)
-    counts = _run_lengths(items)
-    n_items = len(counts)
-    keep = np.repeat(counts >= 2, counts)  # pairable items only
-    raters, values = raters[keep], values[keep]
-    counts = counts[counts >= 2]
-    starts = np.cumsum(counts) - counts
-    n_values = max(len(r.value_names), int(values.max()) + 1 if len(values) else 0)
-    n_c = np.bincount(values, minlength=n_values)
+def _layout(r: Ratings) -> _Layout:
+    if r.layout is not None:
+        return r.layout
+    order = _order(r)
+    positions = np.arange(len(r.items)) if order is None else order
+    counts = _run_lengths(r.items[positions])
+    rows = positions[np.repeat(counts >= 2, counts)]  # pairable items only
+    m = counts[counts >= 2]
+    starts = np.cumsum(m) - m
     # every pair of ratings within an item: offsets p < q inside the item's run (sorted by rater)
     a_idx, b_idx, unit = [], [], []
-    for q in range(1, int(counts.max()) if len(counts) else 0):
-        has = np.flatnonzero(counts > q)
+    for q in range(1, int(m.max()) if len(m) else 0):
+        has = np.flatnonzero(m > q)
         for p in range(q):
             a_idx.append(starts[has] + p)
             b_idx.append(starts[has] + q)
             unit.append(has)
     a_idx, b_idx, unit = (np.concatenate(x) if x else np.zeros(0, np.int64) for x in (a_idx, b_idx, unit))
-    value_a, value_b = values[a_idx], values[b_idx]
+    a_pos, b_pos = rows[a_idx], rows[b_idx]
+    rater_a, rater_b = r.raters[a_pos], r.raters[b_pos]
+    n_raters = max(len(r.rater_names), int(r.raters.max()) + 1 if len(r.raters) else 0)
+    present = np.bincount(rater_a * n_raters + rater_b, minlength=n_raters * n_raters) > 0
+    pair_keys = np.flatnonzero(present)
+    pair = (np.cumsum(present) - 1)[rater_a * n_raters + rater_b]  # compact pair index
+    shared = np.bincount(pair, minlength=len(pair_keys))
+    return _Layout(len(counts), rows, m, a_pos, b_pos, unit, pair, pair_keys, shared, n_raters)
+
+
+def _units(r: Ratings) -> _Units:
+    layout = _layout(r)
+    values = r.values[layout.rows]
+    n_values = max(len(r.value_names), int(values.max()) + 1 if len(values) else 0)
+    n_c = np.bincount(values, minlength=n_values)
+    value_a, value_b = r.values[layout.a_pos], r.values[layout.b_pos]
     # s_u = Σ_c n_uc² = m_u + 2 · (agreeing pairs of ratings in u)
-    s = counts + 2.0 * np.bincount(unit, weights=value_a == value_b, minlength=len(counts))
-    return _Units(n_items, counts, s, n_c, raters[a_idx], raters[b_idx], value_a, value_b)
+    s = layout.m + 2.0 * np.bincount(layout.unit, weights=value_a == value_b, minlength=len(layout.m))
+    return _Units(layout, layout.m, s, n_c, value_a, value_b)
 
 
 # --------------------------------------------------------------------------- measures
@@ -268,25 +305,23 @@ def _pairs(u: _Units, r: Ratings) -> list[Pair]:
     """Cohen's kappa for each pair of raters over the items both rated:
     p_o = agreed / items;  p_e = Σ_c (n_ac / items) (n_bc / items), with n_ac the items of
     the pair to which rater a gave c;  κ = (p_o − p_e) / (1 − p_e)  (None when p_e = 1)."""
-    if not len(u.pair_a):
+    layout = u.layout
+    if not len(layout.pair):
         return []
-    n_raters = max(len(r.rater_names), int(max(u.pair_a.max(), u.pair_b.max())) + 1)
     n_values = max(len(r.value_names), int(max(u.value_a.max(), u.value_b.max())) + 1)
-    key = u.pair_a * n_raters + u.pair_b
-    present = np.bincount(key, minlength=n_raters * n_raters) > 0
-    keys = np.flatnonzero(present)
-    pair = (np.cumsum(present) - 1)[key]  # compact pair index
-    shared = np.bincount(pair, minlength=len(keys))
-    agreed = np.bincount(pair, weights=u.value_a == u.value_b, minlength=len(keys))
-    chance = _chance(pair, u.value_a, u.value_b, len(keys), n_values)
-    p_o = agreed / shared
-    p_e = chance / shared.astype(np.float64) ** 2
+    n_pairs = len(layout.pair_keys)
+    agreed = np.bincount(layout.pair, weights=u.value_a == u.value_b, minlength=n_pairs)
+    chance = _chance(layout.pair, u.value_a, u.value_b, n_pairs, n_values)
+    p_o = agreed / layout.shared
+    p_e = chance / layout.shared.astype(np.float64) ** 2
+    undefined = np.isclose(p_e, 1.0)
+    kappa = (p_o - p_e) / np.where(undefined, 1.0, 1.0 - p_e)
     names = r.rater_names
     result = []
-    for k, key in enumerate(keys):
-        a, b = divmod(int(key), n_raters)
-        kappa = None if np.isclose(p_e[k], 1.0) else float((p_o[k] - p_e[k]) / (1.0 - p_e[k]))
-        result.append(Pair(_name(names, a), _name(names, b), int(shared[k]), int(agreed[k]), kappa))
+    for k, key in enumerate(layout.pair_keys.tolist()):
+        a, b = divmod(key, layout.n_raters)
+        value = None if undefined[k] else float(kappa[k])
+        result.append(Pair(_name(names, a), _name(names, b), int(layout.shared[k]), int(agreed[k]), value))
     return result
 
 

@@ -62,7 +62,7 @@ def agreement_report(
     rows, pairs, disagreements = [], [], []
     tables: dict = {}  # rounds usually share their value names: map them once per level
     for round_key, ratings in rounds:
-        ratings = ratings.in_order()
+        ratings = ratings.laid_out()
         for index, level in enumerate(levels):
             cache_key = (id(ratings.value_names), level)
             if cache_key not in tables:

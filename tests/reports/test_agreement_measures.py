@@ -337,3 +337,20 @@ def test_ratings_in_any_order_give_the_same_measures():
     triples = [(item, rater, (item * rater) % 3) for item in range(20) for rater in range(3) if (item + rater) % 4]
     shuffled = [triples[i] for i in np.random.default_rng(5).permutation(len(triples))]
     assert summarise(Ratings.from_triples(triples)) == summarise(Ratings.from_triples(shuffled))
+
+
+@given(ITEMS)
+@settings(max_examples=100, deadline=None)
+def test_relabelled_ratings_share_the_layout_and_give_the_measures_of_fresh_ones(items):
+    """A taxonomy level reuses where the pairs of ratings are; its measures are those of the
+    mapped values read afresh (here a level that merges c and d)."""
+    r = to_ratings(items).laid_out()
+    merge = {"a": "a", "b": "b", "c": "cd", "d": "cd"}
+    names = sorted({merge[v] for v in r.value_names})
+    table = np.array([names.index(merge[v]) for v in r.value_names], np.int64)
+    level = r.relabelled(table, names)
+    assert level.layout is r.layout
+    fresh = Ratings.from_triples(
+        (i, rater, merge[value]) for i, row in enumerate(items) for rater, value in enumerate(row) if value is not None
+    )
+    assert summarise(level) == summarise(fresh)
