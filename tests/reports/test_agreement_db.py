@@ -333,3 +333,18 @@ def test_round_page_loads_alpha_next_to_percent_agreement(project, people, clien
     alpha = project_agreement(project, number=1, level="leaf")["rows"][0]["krippendorff_alpha"]
     assert f"α {alpha:.2f}" in fragment
     assert client.get(reverse("reports:round_alpha", args=[project.slug, 5])).status_code == 404
+
+
+def test_openapi_schema_of_the_agreement_api_generates_without_warnings():
+    from django.urls import include, path
+    from drf_spectacular.drainage import GENERATOR_STATS
+    from drf_spectacular.generators import SchemaGenerator
+    from drf_spectacular.validation import validate_schema
+
+    GENERATOR_STATS.reset()
+    generator = SchemaGenerator(patterns=[path("api/", include("reports.api_urls"))])
+    schema = generator.get_schema(request=None, public=True)
+    assert dict(GENERATOR_STATS._warn_cache) == {} and dict(GENERATOR_STATS._error_cache) == {}
+    validate_schema(schema)
+    operation = schema["paths"]["/api/projects/{project_slug}/agreement/"]["get"]
+    assert {p["name"] for p in operation["parameters"]} >= {"round", "level", "kind", "framework"}
