@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Speed of the agreement report (issue 10) — a script, not a test. Goal: under 2 s on PostgreSQL.
 
-Full path (default): seeds a throwaway database (default PostgreSQL `wt_agreement`) with
+Full path (default): seeds a throwaway database (default PostgreSQL `concord_agreement_bench`) with
 100,000 artefacts in six rounds (five imported, one labelled in Concord), three annotations
 each by evaluators drawn from a pool of eight (labels from 3,000, some verdicts), a
 three-level taxonomy holding most labels; then times `reports.selectors.project_agreement`
@@ -30,7 +30,7 @@ import _rounds_db  # noqa: E402
 
 from reports.agreement import Ratings, agreement_report  # noqa: E402
 
-DEFAULT_DATABASE = "postgres://postgres@127.0.0.1:5432/wt_agreement"
+DEFAULT_DATABASE = "postgres://postgres@127.0.0.1:5432/concord_agreement_bench"
 ROUNDS = 6
 VERDICTS = ("false positive", "generic", "unclear")
 
