@@ -4,6 +4,10 @@
                alpha (nominal, missing data) with a bootstrap interval, top disagreements
 - levels.py    a rating's value at a taxonomy level (leaf, 1, 2, …)
 - report.py    the report (rows per round × level, pairs, disagreements) and its renderers
+- charts.py    geometry of the page's figures (alpha per round with its interval, pair heat maps)
+
+The database reads behind it are reports.selectors (round_ratings, interview_ratings,
+taxonomy_paths, project_agreement).
 """
 
 from .levels import LEAF, Category, level_table, level_value, levels_of, parse_level
