@@ -30,6 +30,7 @@ urlpatterns = [
     path("api/", include("taxonomy.api_urls")),
     path("api/", include("interviews.api_urls")),
     path("api/", include("validation.api_urls")),
+    path("api/", include("reports.api_urls")),
     path("survey/", include((survey_public, "survey"))),
     path("p/<slug:slug>/", include(project_pages)),
     re_path(r"^(?P<area>taxonomy|interviews)/(?P<slug>[-a-zA-Z0-9_]+)/(?P<rest>.*)$", legacy_redirect),

@@ -5,4 +5,6 @@ from reports import views
 app_name = "reports"
 urlpatterns = [
     path("stats/", views.stats, name="stats"),
+    path("agreement/", views.agreement, name="agreement"),
+    path("agreement/rounds/<int:number>/alpha/", views.round_alpha, name="round_alpha"),
 ]
