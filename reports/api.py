@@ -8,7 +8,7 @@ from rest_framework.views import APIView
 
 from core.api.base import ApiViewMixin
 from core.permissions import IsProjectMember
-from reports.selectors import agreement_asked
+from reports.selectors import agreement_asked, agreement_for_member
 
 
 class AgreementQuery(serializers.Serializer):
@@ -33,12 +33,11 @@ class Agreement(ApiViewMixin, APIView):
     )
     def get(self, request, project_slug):
         params = self.query_params(AgreementQuery)
-        return Response(
-            agreement_asked(
-                self.project,
-                number=params.get("round"),
-                level=params.get("level") or None,
-                kind=params.get("kind") or None,
-                framework=params.get("framework") or None,
-            )
+        report = agreement_asked(
+            self.project,
+            number=params.get("round"),
+            level=params.get("level") or None,
+            kind=params.get("kind") or None,
+            framework=params.get("framework") or None,
         )
+        return Response(agreement_for_member(report, self.membership))

@@ -250,3 +250,11 @@ def agreement_asked(
     if number is not None and not Round.objects.filter(project=project, number=number).exists():
         raise NotFound(f"This project has no round {number}.", field="round")
     return project_agreement(project, number=number, level=level or None, kind=kind, framework=framework)
+
+
+def agreement_for_member(report: dict, membership) -> dict:
+    """The report as a member may see it: the top disagreements name labels, some of them on items the
+    moderators still have to decide, so only leads and moderators see them (others get an empty list)."""
+    if membership.is_lead or membership.is_moderator:
+        return report
+    return {**report, "disagreements": []}

@@ -14,7 +14,7 @@ from reports.agreement import FORMATS as AGREEMENT_FORMATS
 from reports.agreement import LEAF
 from reports.agreement import render as render_agreement
 from reports.agreement.charts import alpha_chart, pair_matrices
-from reports.selectors import agreement_asked, agreement_levels, project_agreement
+from reports.selectors import agreement_asked, agreement_for_member, agreement_levels, project_agreement
 from reports.table1 import FORMATS as STATS_FORMATS
 from reports.table1 import cells, chart, columns, table1
 from reports.table1 import render as render_stats
@@ -83,11 +83,12 @@ def agreement(request, slug):
         if fmt not in AGREEMENT_FORMATS:
             raise InvalidInput(f"Format is one of {', '.join(AGREEMENT_FORMATS)}.", field="format")
         report = agreement_asked(project, number=int_param(request, "round"), level=request.GET.get("level"))
+        report = agreement_for_member(report, membership)
         content_type, extension, _ = AGREEMENT_DOWNLOADS[fmt]
         response = HttpResponse(render_agreement(report, fmt), content_type=content_type)
         response["Content-Disposition"] = f'attachment; filename="{project.slug}-agreement.{extension}"'
         return response
-    report = project_agreement(project)
+    report = agreement_for_member(project_agreement(project), membership)
     levels = list(dict.fromkeys(r["level"] for r in report["rows"])) or agreement_levels(project)
     level = request.GET.get("level") or LEAF
     if level not in levels:

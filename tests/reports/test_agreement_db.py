@@ -295,14 +295,18 @@ def test_api_for_members_only(study):
     assert response.status_code == 200
     data = response.json()
     assert [(r["round"], r["level"]) for r in data["rows"]] == [(2, "1")]
-    assert data == project_agreement(study, number=2, level="1")
+    full = project_agreement(study, number=2, level="1")
+    assert full["disagreements"]  # the round has disagreements…
+    assert data == {**full, "disagreements": []}  # …whose label names only leads and moderators see
+    client.force_authenticate(member(study, moderator=True, username="moderator"))
+    assert client.get(url, {"round": 2, "level": "1"}).json() == full
     assert client.get(url, {"level": "top"}).status_code == 400
     assert client.get(url, {"round": 9}).status_code == 404
     assert reverse("agreement-api", kwargs={"project_slug": study.slug}) == url
 
 
 def test_page_shows_table_chart_heat_map_and_disagreements(study, client):
-    viewer = member(study, evaluator=True)
+    viewer = member(study, moderator=True)
     client.force_login(viewer)
     url = reverse("reports:agreement", args=[study.slug])
     page = client.get(url)
@@ -318,6 +322,9 @@ def test_page_shows_table_chart_heat_map_and_disagreements(study, client):
     assert download["Content-Disposition"].endswith('-agreement.json"')
     assert json.loads(download.content) == project_agreement(study)
     assert client.get(url, {"format": "pdf"}).status_code == 400
+    client.force_login(member(study, evaluator=True, username="evaluator"))  # no label names for evaluators
+    assert json.loads(client.get(url, {"format": "json"}).content) == {**project_agreement(study), "disagreements": []}
+    assert 'id="disagreements-hidden"' in client.get(url).content.decode()
 
 
 def test_round_page_loads_alpha_next_to_percent_agreement(project, people, client):
