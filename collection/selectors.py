@@ -8,6 +8,8 @@ An artefact matches the vocabulary when its index has at least one relevant term
 
 from __future__ import annotations
 
+from collections import Counter
+
 from django.db.models import (
     Case,
     CharField,
@@ -24,7 +26,16 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
-from collection.models import Artefact, ArtefactIndexState, ArtefactTerm, TermFlag, VocabularyTerm
+from collection.mining.rules import RepositoryFacts, RepositoryRules, rule_report, select_repositories
+from collection.models import (
+    Artefact,
+    ArtefactIndexState,
+    ArtefactTerm,
+    CollectionSettings,
+    Repository,
+    TermFlag,
+    VocabularyTerm,
+)
 from collection.vocabulary import normalise_query
 from core.models import Job
 
@@ -179,3 +190,84 @@ def vocabulary_jobs(*, project):
     """The project's index jobs, newest first."""
     jobs = Job.objects.filter(project=project, kind=Job.Kind.VOCABULARY_INDEX)
     return jobs.defer("input_data", "result_data").order_by("-id")
+
+
+# --- repositories (the study's GitHub selection) ------------------------------------------------
+
+REPOSITORY_SORTS = {
+    "url": ("url",),
+    "stars": ("-stars", "url"),
+    "contributors": ("-contributors", "url"),
+    "commits": ("-commits", "url"),
+    "relevant_issues": ("-relevant_issues", "-relevant_commits", "url"),
+    "relevant_commits": ("-relevant_commits", "url"),
+}
+REPOSITORY_STATES = ("selected", "excluded")
+
+
+def collection_settings(*, project) -> CollectionSettings:
+    """The project's settings (the defaults, unsaved, when none were stored)."""
+    found = CollectionSettings.objects.filter(project=project).first()
+    return found or CollectionSettings(project=project)
+
+
+def repository_rules(*, project) -> RepositoryRules:
+    return RepositoryRules.from_dict(collection_settings(project=project).repository_rules)
+
+
+def repository_facts(repo: Repository) -> RepositoryFacts:
+    return RepositoryFacts(
+        url=repo.url,
+        is_fork=repo.is_fork,
+        has_open_issues=repo.has_open_issues,
+        open_issues=repo.open_issues,
+        contributors=repo.contributors,
+        commits=repo.commits,
+        stars=repo.stars,
+        forks=repo.forks,
+        top_contributor=repo.top_contributor,
+        relevant_issues=repo.relevant_issues,
+        relevant_commits=repo.relevant_commits,
+    )
+
+
+def repositories(*, project, framework: str = "", state: str = "", query: str = "", sort: str = "url"):
+    qs = Repository.objects.filter(project=project)
+    if framework:
+        qs = qs.filter(framework=framework)
+    if state == "selected":
+        qs = qs.filter(selected=True)
+    elif state == "excluded":
+        qs = qs.filter(selected=False)
+    if query:
+        qs = qs.filter(Q(url__icontains=query) | Q(exclusion_reason__icontains=query) | Q(comment__icontains=query))
+    return qs.order_by(*REPOSITORY_SORTS.get(sort, REPOSITORY_SORTS["url"]))
+
+
+def repository_frameworks(*, project) -> list[str]:
+    return list(
+        Repository.objects.filter(project=project).order_by("framework").values_list("framework", flat=True).distinct()
+    )
+
+
+def repository_selection(*, project, framework: str = "", top: int = 100) -> dict:
+    """`{"repositories": [{"rank", "url", "relevant_issues", "relevant_commits"}], "excluded": [{"url", "reason"}]}`."""
+    qs = repositories(project=project, framework=framework)
+    kept = [repository_facts(r) for r in qs if r.selected]
+    ranked = select_repositories(kept, top=top)
+    excluded = [{"url": r.url, "reason": r.exclusion_reason} for r in qs if not r.selected]
+    return {"repositories": [r.as_dict() for r in ranked], "excluded": excluded}
+
+
+def repository_rule_report(*, project, framework: str = "") -> dict:
+    """How many repositories each rule excluded, how many people excluded or included, how many are kept."""
+    rules = repository_rules(project=project)
+    qs = list(repositories(project=project, framework=framework))
+    report = rule_report([repository_facts(r) for r in qs], rules)
+    report["excluded_by_hand"] = sum(1 for r in qs if r.excluded_by_hand)
+    report["included_by_hand"] = sum(1 for r in qs if r.included_by_hand)
+    report["selected"] = sum(1 for r in qs if r.selected)
+    report["reasons"] = dict(
+        Counter(r.exclusion_reason for r in qs if r.excluded_by_hand and r.exclusion_reason).most_common()
+    )
+    return report

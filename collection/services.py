@@ -24,7 +24,19 @@ from collection import tasks
 from collection.importers.artefacts import artefacts_import, mapping_from_options
 from collection.importers.headers import artefact_header_score
 from collection.importers.reading import read_table
-from collection.models import Artefact, ArtefactIndexState, ArtefactTerm, TermFlag, VocabularyTerm
+from collection.mining.csvlines import CsvMalformed
+from collection.mining.repository_files import RepositoryFileError, read_repository_file
+from collection.mining.rules import RepositoryFacts, RepositoryRules, exclusion_reason
+from collection.models import (
+    Artefact,
+    ArtefactIndexState,
+    ArtefactTerm,
+    CollectionSettings,
+    Repository,
+    TermFlag,
+    VocabularyTerm,
+)
+from collection.selectors import repositories, repository_facts, repository_rules
 from collection.vocabulary import artefact_text, example_word, stemmed_words, text_digest
 from core.errors import InvalidInput, NotFound
 from core.jobs import job_create, job_enqueue, job_execute
@@ -372,3 +384,151 @@ def _artefacts_import_work(job: Job, progress: Progress | None) -> tuple[dict, N
 
 def artefacts_import_job_run(*, job_id: int, progress: Progress | None = None) -> str:
     return job_execute(job_id=job_id, work=_artefacts_import_work, progress=progress)
+
+
+# --- repositories (the study's GitHub selection) ------------------------------------------------
+
+_FACT_FIELDS = (
+    "is_fork",
+    "has_open_issues",
+    "open_issues",
+    "contributors",
+    "commits",
+    "stars",
+    "forks",
+    "relevant_issues",
+    "relevant_commits",
+)
+
+
+def collection_settings_ensure(*, project: Project) -> CollectionSettings:
+    return CollectionSettings.objects.get_or_create(project=project)[0]
+
+
+def _apply_rules(repo: Repository, rules: RepositoryRules) -> None:
+    """A repository's selection from the rules, unless a person decided it."""
+    if repo.excluded_by_hand:
+        repo.selected = False
+        return
+    reason = exclusion_reason(repository_facts(repo), rules)
+    if repo.included_by_hand:
+        repo.selected, repo.exclusion_reason = True, ""
+    else:
+        repo.selected, repo.exclusion_reason = not reason, reason
+
+
+def repositories_apply_rules(*, project: Project, framework: str = "") -> int:
+    """Re-evaluate every repository against the project's rules; returns how many changed."""
+    rules = repository_rules(project=project)
+    changed = []
+    for repo in repositories(project=project, framework=framework):
+        before = (repo.selected, repo.exclusion_reason)
+        _apply_rules(repo, rules)
+        if (repo.selected, repo.exclusion_reason) != before:
+            changed.append(repo)
+    Repository.objects.bulk_update(changed, ["selected", "exclusion_reason"], batch_size=500)
+    return len(changed)
+
+
+def repository_rules_set(*, project: Project, user, rules: dict) -> RepositoryRules:
+    """Store the project's rules (leads) and re-evaluate its repositories."""
+    membership_require(project=project, user=user, roles=("lead",))
+    try:
+        parsed = RepositoryRules.from_dict(rules)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), field="rules") from None
+    with transaction.atomic():
+        settings_row = collection_settings_ensure(project=project)
+        settings_row.repository_rules = parsed.as_dict()
+        settings_row.save(update_fields=["repository_rules"])
+        repositories_apply_rules(project=project)
+    return parsed
+
+
+def _facts_to_fields(facts: RepositoryFacts) -> dict:
+    fields = {name: getattr(facts, name) for name in _FACT_FIELDS}
+    fields["top_contributor"] = facts.top_contributor[:200]
+    fields["comment"] = facts.comment[:500]
+    if facts.fetched_at is not None:
+        fields["fetched_at"] = facts.fetched_at
+    return fields
+
+
+def repositories_import(
+    *, project: Project, framework: str, filename: str, data: bytes, on_malformed: str = "error"
+) -> dict:
+    """Import the study's repository CSV or a JSON list of GitHub repository objects; re-importing updates by URL.
+
+    A repository the rules keep but the file marks `to_select` false is excluded by hand, with the
+    file's comment as the reason (the study's manual removal, e.g. "Student Project")."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidInput("The repository list is not UTF-8 text.", field="file") from None
+    try:
+        facts, problems = read_repository_file(filename, text, on_malformed=on_malformed)
+    except CsvMalformed as exc:
+        raise InvalidInput(str(exc), field="file") from None
+    except (RepositoryFileError, ValueError) as exc:
+        raise InvalidInput(str(exc), field="file") from None
+    framework = (framework or "").strip()[:60]
+    rules = repository_rules(project=project)
+    created = updated = selected = 0
+    with transaction.atomic():
+        existing = {r.url: r for r in Repository.objects.filter(project=project, url__in=[f.url for f in facts])}
+        for fact in facts:
+            repo = existing.get(fact.url) or Repository(project=project, url=fact.url)
+            is_new = repo.pk is None
+            for name, value in _facts_to_fields(fact).items():
+                setattr(repo, name, value)
+            if framework:
+                repo.framework = framework
+            if fact.to_select is False and not exclusion_reason(fact, rules) and not repo.included_by_hand:
+                repo.excluded_by_hand = True
+                repo.exclusion_reason = (fact.comment or "not selected in the imported list")[:300]
+            _apply_rules(repo, rules)
+            repo.save()
+            created += is_new
+            updated += not is_new
+            selected += repo.selected
+    return {
+        "file": filename,
+        "project": project.slug,
+        "framework": framework,
+        "repositories": len(facts),
+        "created": created,
+        "updated": updated,
+        "selected": selected,
+        "malformed_lines": [{"line": p.line, "reason": p.message} for p in problems],
+    }
+
+
+def _repository_for_lead(*, project: Project, user, repository_id: int) -> Repository:
+    membership_require(project=project, user=user, roles=("lead", "moderator"))
+    repo = Repository.objects.filter(project=project, pk=repository_id).first()
+    if repo is None:
+        raise NotFound("No such repository in this project.", field="repository")
+    return repo
+
+
+def repository_exclude(*, project: Project, user, repository_id: int, reason: str) -> Repository:
+    """Exclude a repository by hand (the study's manual removal) with a reason."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("Give a reason, e.g. Student Project or Code for a book.", field="reason")
+    repo = _repository_for_lead(project=project, user=user, repository_id=repository_id)
+    repo.excluded_by_hand, repo.included_by_hand = True, False
+    repo.selected, repo.exclusion_reason = False, reason[:300]
+    repo.save(update_fields=["excluded_by_hand", "included_by_hand", "selected", "exclusion_reason", "updated_at"])
+    return repo
+
+
+def repository_include(*, project: Project, user, repository_id: int, reason: str = "") -> Repository:
+    """Include a repository by hand: it is selected whatever the rules say (reason kept in its comment)."""
+    repo = _repository_for_lead(project=project, user=user, repository_id=repository_id)
+    repo.excluded_by_hand, repo.included_by_hand = False, True
+    if reason.strip():
+        repo.comment = reason.strip()[:500]
+    _apply_rules(repo, repository_rules(project=project))
+    repo.save()
+    return repo
