@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import logging
 import uuid
+import xml.etree.ElementTree as ET
 from collections import Counter
+from dataclasses import asdict
 from datetime import timedelta
 
 from django.db import IntegrityError, connection, transaction
@@ -25,24 +27,42 @@ from collection.importers.artefacts import artefacts_import, mapping_from_option
 from collection.importers.headers import artefact_header_score
 from collection.importers.reading import read_table
 from collection.mining.csvlines import CsvMalformed
-from collection.mining.repository_files import RepositoryFileError, read_repository_file
+from collection.mining.github import (
+    KIND_COMMIT,
+    KIND_ISSUE,
+    KIND_PULL_REQUEST,
+    KIND_REPOSITORY,
+    GitHubMiner,
+    github_client,
+)
+from collection.mining.http import HttpError
+from collection.mining.posts import PostRules, Question, select_posts
+from collection.mining.repository_files import (
+    RepositoryFileError,
+    from_github_object,
+    full_name,
+    read_repository_file,
+)
 from collection.mining.rules import RepositoryFacts, RepositoryRules, exclusion_reason
+from collection.mining.stackexchange import QuotaExhausted, StackOverflowMiner, stackexchange_client
 from collection.models import (
     Artefact,
     ArtefactIndexState,
     ArtefactTerm,
     CollectionSettings,
+    MiningRun,
     Repository,
     TermFlag,
     VocabularyTerm,
 )
 from collection.selectors import repositories, repository_facts, repository_rules
 from collection.vocabulary import artefact_text, example_word, stemmed_words, text_digest
-from core.errors import InvalidInput, NotFound
+from core.errors import DomainError, InvalidInput, NotFound
 from core.jobs import job_create, job_enqueue, job_execute
 from core.models import Job, Project
 from core.progress import Progress
 from core.selectors import membership_require
+from core.text import sanitise_html
 
 logger = logging.getLogger(__name__)
 
@@ -532,3 +552,243 @@ def repository_include(*, project: Project, user, repository_id: int, reason: st
     _apply_rules(repo, repository_rules(project=project))
     repo.save()
     return repo
+
+
+# --- mining GitHub and Stack Overflow (collection.mining does the talking) ------------------------
+
+_GITHUB_KINDS = {
+    KIND_ISSUE: Artefact.Kind.GH_ISSUE,
+    KIND_PULL_REQUEST: Artefact.Kind.GH_PULL,
+    KIND_COMMIT: Artefact.Kind.GH_COMMIT,
+}
+
+
+def _artefact_upsert(*, project: Project, url: str, fields: dict) -> bool:
+    """Create or update the artefact at `url`; True when created (a re-delivered record changes nothing)."""
+    _, created = Artefact.objects.update_or_create(project=project, url=url[:2000], defaults=fields)
+    return created
+
+
+def _github_artefact_fields(kind: str, record: dict, framework: str) -> dict:
+    if kind == KIND_COMMIT:
+        body = record["message"]
+        metadata = {
+            "sha": record["sha"],
+            "additions": record["additions"],
+            "deletions": record["deletions"],
+            "files_changed": record["files_changed"],
+            "body_format": "text",
+        }
+    else:
+        body = record["body"]
+        metadata = {
+            "number": record["number"],
+            "state": record["state"],
+            "labels": record["labels"],
+            "comments": record["comments"],
+            "body_format": "markdown",
+        }
+    metadata.update(repository=record["repository"], created_at=record.get("created_at", ""), source="github")
+    return {
+        "kind": _GITHUB_KINDS[kind],
+        "framework": framework[:60],
+        "title": record["title"][:500],
+        "body": body,
+        "metadata": metadata,
+    }
+
+
+def _repository_from_github(*, project: Project, framework: str, data: dict) -> None:
+    facts = from_github_object(data)
+    repo = Repository.objects.filter(project=project, url=facts.url).first() or Repository(
+        project=project, url=facts.url, framework=framework[:60]
+    )
+    for name in ("is_fork", "has_open_issues", "open_issues", "contributors", "commits", "stars", "forks"):
+        setattr(repo, name, getattr(facts, name))
+    repo.fetched_at = timezone.now()
+    _apply_rules(repo, repository_rules(project=project))
+    repo.save()
+
+
+def _github_sink(run: MiningRun, counts: Counter):
+    project, framework = run.project, run.framework
+
+    def sink(kind: str, record: dict) -> None:
+        if kind == KIND_REPOSITORY:
+            _repository_from_github(project=project, framework=framework, data=record)
+        elif kind == "counts":
+            Repository.objects.filter(project=project, url=record["url"]).update(
+                relevant_issues=record["relevant_issues"], relevant_commits=record["relevant_commits"]
+            )
+        else:
+            created = _artefact_upsert(
+                project=project, url=record["url"], fields=_github_artefact_fields(kind, record, framework)
+            )
+            counts[f"{kind} created" if created else f"{kind} updated"] += 1
+
+    return sink
+
+
+def _mining_run_for(*, project: Project, source: str, framework: str, params: dict) -> MiningRun:
+    """The unfinished run with the same parameters (to resume), or a new one."""
+    run = (
+        MiningRun.objects.filter(project=project, source=source, framework=framework, finished=False)
+        .order_by("-id")
+        .first()
+    )
+    if run is not None and run.params == params:
+        return run
+    return MiningRun.objects.create(project=project, source=source, framework=framework, params=params)
+
+
+def mining_github_prepare(*, project: Project, framework: str, repositories_text: str) -> MiningRun:
+    """A GitHub mining run for the repositories listed (URLs or owner/name, one a line, or a study CSV/JSON list)."""
+    names = _repository_names(repositories_text)
+    if not names:
+        raise InvalidInput("No repositories to mine in the list.", field="repos")
+    framework = (framework or "").strip()
+    if not framework:
+        raise InvalidInput("Give the framework (e.g. keras).", field="framework")
+    return _mining_run_for(
+        project=project, source=MiningRun.Source.GITHUB, framework=framework, params={"repositories": names}
+    )
+
+
+def _repository_names(text: str) -> list[str]:
+    text = text.lstrip("\ufeff")
+    first = text.lstrip()[:1]
+    if first in "[{" and first:
+        facts, _ = read_repository_file("repos.json", text)
+        return [full_name(f.url) for f in facts]
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    if lines and lines[0].split(",")[0].strip().lower() == "project":
+        facts, _ = read_repository_file("repos.csv", text, on_malformed="skip")
+        return [full_name(f.url) for f in facts]
+    names = []
+    for line in lines:
+        try:
+            names.append(full_name(line.split(",")[0]))
+        except RepositoryFileError as exc:
+            raise InvalidInput(str(exc), field="repos") from None
+    return list(dict.fromkeys(names))
+
+
+def mining_github_run(*, run: MiningRun, progress: Progress | None = None, client=None) -> dict:
+    """Mine (or resume mining) the run's repositories into artefacts and repository attributes."""
+    counts: Counter = Counter()
+    runs = MiningRun.objects.filter(pk=run.pk)
+    miner = GitHubMiner(
+        client or github_client(),
+        sink=_github_sink(run, counts),
+        state=run.state,
+        save_state=lambda state: runs.update(state=state, updated_at=timezone.now()),
+        progress=progress or (lambda done, total, message: None),
+    )
+    miner.mine(run.params["repositories"])
+    report = {
+        "run": run.pk,
+        "repositories": {
+            f"https://github.com/{name}": {
+                "relevant_issues": state["relevant_issues"],
+                "relevant_commits": state["relevant_commits"],
+            }
+            for name, state in miner.state["repos"].items()
+        },
+        "artefacts": dict(sorted(counts.items())),
+        "requests": miner.client.http.requests_made,
+    }
+    runs.update(state=miner.state, report=report, finished=True, updated_at=timezone.now())
+    return report
+
+
+def _stackoverflow_fields(question: Question, tag: str) -> dict:
+    return {
+        "kind": Artefact.Kind.SO_QUESTION,
+        "framework": tag[:60],
+        "title": question.title[:500],
+        "body": sanitise_html(question.body),
+        "tags": question.tags,
+        "metadata": {
+            "views": question.view_count,
+            "score": question.score,
+            "accepted_answer_id": question.accepted_answer_id,
+            "accepted_answer": sanitise_html(question.answer_body),
+            "created_at": question.creation_date,
+            "body_format": "html",
+            "source": "stackoverflow",
+        },
+    }
+
+
+def mining_stackoverflow_prepare(*, project: Project, rules: PostRules, posts_xml: str = "") -> MiningRun:
+    params = {**asdict(rules), "excluded_title_words": list(rules.excluded_title_words), "posts_xml": posts_xml}
+    return _mining_run_for(project=project, source=MiningRun.Source.STACKOVERFLOW, framework=rules.tag, params=params)
+
+
+def _stackoverflow_rules(params: dict) -> PostRules:
+    keys = ("tag", "excluded_title_words", "accepted_answer", "order", "top")
+    values = {k: params[k] for k in keys if k in params}
+    values["excluded_title_words"] = tuple(values.get("excluded_title_words", ()))
+    return PostRules(**values)
+
+
+def mining_stackoverflow_run(*, run: MiningRun, progress: Progress | None = None, client=None) -> dict:
+    """The study's questions of a tag, from a Posts.xml dump (or .7z) or from the API, stored as artefacts."""
+    rules = _stackoverflow_rules(run.params)
+    runs = MiningRun.objects.filter(pk=run.pk)
+    if run.params.get("posts_xml"):
+        questions, stats = select_posts(run.params["posts_xml"], rules)
+        scanned = asdict(stats)
+    else:
+        miner = StackOverflowMiner(
+            client or stackexchange_client(),
+            rules,
+            state=run.state,
+            save_state=lambda state: runs.update(state=state, updated_at=timezone.now()),
+            progress=lambda page, message: progress(page, page + 1, message) if progress else None,
+        )
+        questions = miner.run()
+        scanned = {"pages": miner.state["next_page"] - 1}
+    created = updated = 0
+    with transaction.atomic():
+        for question in questions:
+            if _artefact_upsert(
+                project=run.project, url=question.url, fields=_stackoverflow_fields(question, rules.tag)
+            ):
+                created += 1
+            else:
+                updated += 1
+    report = {"run": run.pk, "questions": len(questions), "created": created, "updated": updated, "scan": scanned}
+    runs.update(report=report, finished=True, updated_at=timezone.now())
+    return report
+
+
+class MiningFailed(DomainError):
+    status_code = 502
+
+
+def _mining_job_work(job: Job, progress: Progress | None) -> tuple[dict, None]:
+    run = MiningRun.objects.select_related("project").get(pk=job.params["run"])
+    try:
+        if run.source == MiningRun.Source.GITHUB:
+            return mining_github_run(run=run, progress=progress), None
+        return mining_stackoverflow_run(run=run, progress=progress), None
+    except (HttpError, QuotaExhausted, OSError, ET.ParseError, ValueError) as exc:
+        # What was mined stays (with its cursors): running the same command again resumes.
+        raise MiningFailed(f"{exc} — run the same command again to resume.") from exc
+
+
+def mining_job_create(*, run: MiningRun, user=None) -> Job:
+    """A job for the run (its state lives on the run, so a new job resumes where the last one stopped)."""
+    kind = Job.Kind.MINE_GITHUB if run.source == MiningRun.Source.GITHUB else Job.Kind.MINE_STACKOVERFLOW
+    job = Job.objects.create(project=run.project, kind=kind, params={"run": run.pk}, created_by=user)
+    MiningRun.objects.filter(pk=run.pk).update(job=job)
+    return job
+
+
+def mining_job_enqueue(*, job: Job) -> Job:
+    return job_enqueue(job=job, task=tasks.mining_task)
+
+
+def mining_job_run(*, job_id: int, progress: Progress | None = None) -> str:
+    return job_execute(job_id=job_id, work=_mining_job_work, progress=progress)

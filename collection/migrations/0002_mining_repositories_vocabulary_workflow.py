@@ -6,110 +6,200 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('collection', '0001_initial'),
-        ('core', '0002_alter_job_kind'),
+        ("collection", "0001_initial"),
+        ("core", "0002_alter_job_kind"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CollectionSettings',
+            name="CollectionSettings",
             fields=[
-                ('project', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='collection_settings', serialize=False, to='core.project')),
-                ('repository_rules', models.JSONField(blank=True, default=dict, help_text="Overrides of the study's rules (collection.mining.rules.RepositoryRules).")),
-                ('keep_stop_words', models.BooleanField(default=True, help_text='The study kept stop words in its vocabulary.')),
-                ('long_tail_min', models.PositiveIntegerField(default=10, help_text='Words in fewer artefacts than this are cut from batches and the meeting.')),
+                (
+                    "project",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="collection_settings",
+                        serialize=False,
+                        to="core.project",
+                    ),
+                ),
+                (
+                    "repository_rules",
+                    models.JSONField(
+                        blank=True,
+                        default=dict,
+                        help_text="Overrides of the study's rules (collection.mining.rules.RepositoryRules).",
+                    ),
+                ),
+                (
+                    "keep_stop_words",
+                    models.BooleanField(default=True, help_text="The study kept stop words in its vocabulary."),
+                ),
+                (
+                    "long_tail_min",
+                    models.PositiveIntegerField(
+                        default=10, help_text="Words in fewer artefacts than this are cut from batches and the meeting."
+                    ),
+                ),
             ],
         ),
         migrations.AddField(
-            model_name='vocabularyterm',
-            name='decided_at',
+            model_name="vocabularyterm",
+            name="decided_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='vocabularyterm',
-            name='decided_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="vocabularyterm",
+            name="decided_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='vocabularyterm',
-            name='final',
-            field=models.CharField(blank=True, choices=[('relevant', 'Relevant'), ('irrelevant', 'Irrelevant')], help_text="The moderators' decision in the meeting (the final vocabulary is the relevant ones).", max_length=12),
+            model_name="vocabularyterm",
+            name="final",
+            field=models.CharField(
+                blank=True,
+                choices=[("relevant", "Relevant"), ("irrelevant", "Irrelevant")],
+                help_text="The moderators' decision in the meeting (the final vocabulary is the relevant ones).",
+                max_length=12,
+            ),
         ),
         migrations.CreateModel(
-            name='MiningRun',
+            name="MiningRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('source', models.CharField(choices=[('github', 'GitHub'), ('stackoverflow', 'Stack Overflow')], max_length=20)),
-                ('framework', models.CharField(blank=True, max_length=60)),
-                ('params', models.JSONField(blank=True, default=dict)),
-                ('state', models.JSONField(blank=True, default=dict)),
-                ('report', models.JSONField(blank=True, default=dict)),
-                ('finished', models.BooleanField(default=False)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('job', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='core.job')),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='mining_runs', to='core.project')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[("github", "GitHub"), ("stackoverflow", "Stack Overflow")], max_length=20
+                    ),
+                ),
+                ("framework", models.CharField(blank=True, max_length=60)),
+                ("params", models.JSONField(blank=True, default=dict)),
+                ("state", models.JSONField(blank=True, default=dict)),
+                ("report", models.JSONField(blank=True, default=dict)),
+                ("finished", models.BooleanField(default=False)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "job",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="core.job",
+                    ),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="mining_runs", to="core.project"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-id'],
+                "ordering": ["-id"],
             },
         ),
         migrations.CreateModel(
-            name='VocabularyBatch',
+            name="VocabularyBatch",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveIntegerField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('assignee', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='vocabulary_batches', to=settings.AUTH_USER_MODEL)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='vocabulary_batches', to='core.project')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("number", models.PositiveIntegerField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "assignee",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="vocabulary_batches",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="vocabulary_batches",
+                        to="core.project",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['project', 'number'],
+                "ordering": ["project", "number"],
             },
         ),
         migrations.AddField(
-            model_name='vocabularyterm',
-            name='batch',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='terms', to='collection.vocabularybatch'),
+            model_name="vocabularyterm",
+            name="batch",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="terms",
+                to="collection.vocabularybatch",
+            ),
         ),
         migrations.CreateModel(
-            name='Repository',
+            name="Repository",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('url', models.URLField(max_length=500)),
-                ('framework', models.CharField(blank=True, max_length=60)),
-                ('is_fork', models.BooleanField(default=False)),
-                ('has_open_issues', models.BooleanField(blank=True, help_text="The study's has_issues column.", null=True)),
-                ('open_issues', models.PositiveIntegerField(blank=True, null=True)),
-                ('contributors', models.PositiveIntegerField(blank=True, null=True)),
-                ('commits', models.PositiveIntegerField(blank=True, null=True)),
-                ('stars', models.PositiveIntegerField(blank=True, null=True)),
-                ('forks', models.PositiveIntegerField(blank=True, null=True)),
-                ('top_contributor', models.CharField(blank=True, max_length=200)),
-                ('selected', models.BooleanField(default=True, help_text='Kept by the rules (or included by hand).')),
-                ('exclusion_reason', models.CharField(blank=True, help_text="The rule that excluded it, or a person's reason.", max_length=300)),
-                ('excluded_by_hand', models.BooleanField(default=False)),
-                ('included_by_hand', models.BooleanField(default=False)),
-                ('comment', models.CharField(blank=True, max_length=500)),
-                ('relevant_issues', models.PositiveIntegerField(blank=True, null=True)),
-                ('relevant_commits', models.PositiveIntegerField(blank=True, null=True)),
-                ('fetched_at', models.DateTimeField(blank=True, null=True)),
-                ('metadata', models.JSONField(blank=True, default=dict)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='repositories', to='core.project')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("url", models.URLField(max_length=500)),
+                ("framework", models.CharField(blank=True, max_length=60)),
+                ("is_fork", models.BooleanField(default=False)),
+                (
+                    "has_open_issues",
+                    models.BooleanField(blank=True, help_text="The study's has_issues column.", null=True),
+                ),
+                ("open_issues", models.PositiveIntegerField(blank=True, null=True)),
+                ("contributors", models.PositiveIntegerField(blank=True, null=True)),
+                ("commits", models.PositiveIntegerField(blank=True, null=True)),
+                ("stars", models.PositiveIntegerField(blank=True, null=True)),
+                ("forks", models.PositiveIntegerField(blank=True, null=True)),
+                ("top_contributor", models.CharField(blank=True, max_length=200)),
+                ("selected", models.BooleanField(default=True, help_text="Kept by the rules (or included by hand).")),
+                (
+                    "exclusion_reason",
+                    models.CharField(
+                        blank=True, help_text="The rule that excluded it, or a person's reason.", max_length=300
+                    ),
+                ),
+                ("excluded_by_hand", models.BooleanField(default=False)),
+                ("included_by_hand", models.BooleanField(default=False)),
+                ("comment", models.CharField(blank=True, max_length=500)),
+                ("relevant_issues", models.PositiveIntegerField(blank=True, null=True)),
+                ("relevant_commits", models.PositiveIntegerField(blank=True, null=True)),
+                ("fetched_at", models.DateTimeField(blank=True, null=True)),
+                ("metadata", models.JSONField(blank=True, default=dict)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="repositories", to="core.project"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['project', 'url'],
-                'indexes': [models.Index(fields=['project', 'framework', 'selected'], name='collection__project_8fd7e3_idx')],
-                'constraints': [models.UniqueConstraint(fields=('project', 'url'), name='repository_unique_url')],
+                "ordering": ["project", "url"],
+                "indexes": [
+                    models.Index(fields=["project", "framework", "selected"], name="collection__project_8fd7e3_idx")
+                ],
+                "constraints": [models.UniqueConstraint(fields=("project", "url"), name="repository_unique_url")],
             },
         ),
         migrations.AddConstraint(
-            model_name='vocabularybatch',
-            constraint=models.UniqueConstraint(fields=('project', 'number'), name='vocabularybatch_unique_number'),
+            model_name="vocabularybatch",
+            constraint=models.UniqueConstraint(fields=("project", "number"), name="vocabularybatch_unique_number"),
         ),
     ]

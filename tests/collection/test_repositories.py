@@ -16,7 +16,10 @@ from tests.factories import ProjectFactory, member
 
 pytestmark = pytest.mark.django_db
 
-HEADER = "project,is_a_fork,has_issues,contributors,commits,stars,forks,top-contributor,to_select,comment,relevant_issues,relevant_commits\n"
+HEADER = (
+    "project,is_a_fork,has_issues,contributors,commits,stars,forks,top-contributor,to_select,comment,"
+    "relevant_issues,relevant_commits\n"
+)
 
 
 def study_csv(tmp_path, lines, name="keras_init.csv"):
@@ -132,10 +135,12 @@ def test_rules_per_project_and_manual_decisions(tmp_path):
 
 def test_github_json_objects(tmp_path):
     path = tmp_path / "repos.json"
-    path.write_text(json.dumps([
-        {"html_url": "https://github.com/o/r", "fork": False, "stargazers_count": 50, "forks_count": 5, "open_issues_count": 2, "contributors_count": 9, "commits_count": 400},
-        {"full_name": "o/s", "fork": False, "stargazers_count": 50, "forks_count": 5, "open_issues_count": 2, "contributors_count": 2, "commits_count": 400},
-    ]))  # fmt: skip
+    common = {"fork": False, "stargazers_count": 50, "forks_count": 5, "open_issues_count": 2, "commits_count": 400}
+    objects = [
+        {"html_url": "https://github.com/o/r", "contributors_count": 9, **common},
+        {"full_name": "o/s", "contributors_count": 2, **common},
+    ]
+    path.write_text(json.dumps(objects))
     out = io.StringIO()
     call_command("import_repositories", "gh", str(path), framework="pytorch", stdout=out, stderr=io.StringIO())
     assert json.loads(out.getvalue())["selected"] == 1
