@@ -11,7 +11,10 @@ the second run writes nothing but the counts.
 
 from __future__ import annotations
 
+import csv
+import io
 import logging
+import re
 import uuid
 import xml.etree.ElementTree as ET
 from collections import Counter
@@ -25,8 +28,10 @@ from django.utils import timezone
 from collection import tasks
 from collection.importers.artefacts import artefacts_import, mapping_from_options
 from collection.importers.headers import artefact_header_score
-from collection.importers.reading import read_table
-from collection.mining.csvlines import CsvMalformed
+from collection.importers.reading import decode_text, detect_format, guess_delimiter, read_table
+from collection.mining.csvlines import MODES as CSV_MODES
+from collection.mining.csvlines import CsvMalformed, check_csv
+from collection.mining.csvlines import read_csv as read_csv_checked
 from collection.mining.github import (
     KIND_COMMIT,
     KIND_ISSUE,
@@ -44,7 +49,12 @@ from collection.mining.repository_files import (
     read_repository_file,
 )
 from collection.mining.rules import RepositoryFacts, RepositoryRules, exclusion_reason
-from collection.mining.stackexchange import QuotaExhausted, StackOverflowMiner, stackexchange_client
+from collection.mining.stackexchange import (
+    QuotaExhausted,
+    StackOverflowMiner,
+    question_from_api,
+    stackexchange_client,
+)
 from collection.models import (
     Artefact,
     ArtefactIndexState,
@@ -357,12 +367,57 @@ def artefacts_import_file(
     map_options: list[str] | dict | None = None,
     mapping: dict[int, str] | None = None,
     progress: Progress | None = None,
+    framework: str = "",
+    on_malformed: str = "keep",
 ) -> dict:
-    """Import artefacts from a file; `mapping` ({column index: field}) or `map_options` (column=field)."""
+    """Import artefacts from a file; `mapping` ({column index: field}) or `map_options` (column=field).
+
+    A CSV line with a quote never closed is reported with its line number and kept whole
+    (the quote read as a character) or skipped by `on_malformed` ("error" refuses the file)."""
+    if on_malformed not in CSV_MODES:
+        raise InvalidInput(f"on_malformed must be one of {', '.join(CSV_MODES)}.", field="malformed")
+    data, quote_problems = _unclosed_quotes(data, filename, on_malformed)
     table = read_table(data, filename, header_score=artefact_header_score)
     if mapping is None:
         mapping = mapping_from_options(table.first.header, map_options)
-    return artefacts_import(project=project, table=table, mapping=mapping, progress=progress, filename=filename)
+    report = artefacts_import(
+        project=project,
+        table=table,
+        mapping=mapping,
+        progress=progress,
+        filename=filename,
+        framework=framework,
+        on_malformed=on_malformed,
+    )
+    report["malformed_lines"] = quote_problems
+    return report
+
+
+def _unclosed_quotes(data: bytes, filename: str, on_malformed: str) -> tuple[bytes, list[dict]]:
+    """A comma CSV with malformed lines (more cells than columns; a quote never closed, which the csv module
+    would let swallow the rest of the file into one cell) rewritten line by line: each faulty line kept
+    whole or skipped, and reported with its line number ("error" refuses the file)."""
+    if detect_format(data, filename) != "csv":
+        return data, []
+    text, _ = decode_text(data)
+    if guess_delimiter(text) != ",":
+        return data, []
+    try:
+        problems = check_csv(text)
+    except ValueError:  # no header: the reader says so in its own words
+        return data, []
+    if not problems:
+        return data, []
+    if on_malformed == "error":
+        raise InvalidInput(str(CsvMalformed(problems)), field="file")
+    table = read_csv_checked(text, on_malformed=on_malformed)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(table.header)
+    for _, row in table.rows:
+        writer.writerow([row[h] for h in table.header])
+    kept = "kept whole" if on_malformed == "keep" else "skipped"
+    return out.getvalue().encode(), [{"line": p.line, "reason": f"{p.message}; {kept}"} for p in problems]
 
 
 def artefacts_import_job_create(*, project: Project, user, input_name: str, input_data: bytes) -> Job:
@@ -792,3 +847,74 @@ def mining_job_enqueue(*, job: Job) -> Job:
 
 def mining_job_run(*, job_id: int, progress: Progress | None = None) -> str:
     return job_execute(job_id=job_id, work=_mining_job_work, progress=progress)
+
+
+# --- filling link-only artefacts from the APIs (import_artefacts --fetch) ---------------------------
+
+_SO_QUESTION = re.compile(r"stackoverflow\.com/(?:questions|q)/(\d+)")
+_GH_ITEM = re.compile(r"github\.com/([^/]+/[^/]+)/(issues|pull|commit)/([0-9a-fA-F]+)")
+
+
+def _fill_stackoverflow(by_id: dict[int, Artefact], client) -> int:
+    filled = 0
+    for item in client.questions(by_id):
+        artefact = by_id.get(item.get("question_id"))
+        if artefact is None:
+            continue
+        question = question_from_api(item)
+        artefact.title = question.title[:500]
+        artefact.body = sanitise_html(question.body)
+        artefact.tags = artefact.tags or question.tags
+        artefact.metadata = {**artefact.metadata, "views": question.view_count, "score": question.score}
+        artefact.metadata["body_format"] = "html"
+        artefact.save(update_fields=["title", "body", "tags", "metadata"])
+        filled += 1
+    return filled
+
+
+def _fill_github(artefact: Artefact, match: re.Match, client) -> None:
+    name, what, ref = match.groups()
+    if what == "commit":
+        data = client.commit(name, ref)
+        message = (data.get("commit") or {}).get("message") or ""
+        artefact.title, artefact.body = message.split("\n", 1)[0][:500], message
+        artefact.metadata = {**artefact.metadata, "body_format": "text", "sha": data.get("sha", ref)}
+    else:
+        data = client.issue(name, int(ref))
+        artefact.title, artefact.body = (data.get("title") or "")[:500], data.get("body") or ""
+        artefact.metadata = {**artefact.metadata, "body_format": "markdown", "state": data.get("state", "")}
+    artefact.save(update_fields=["title", "body", "metadata"])
+
+
+def artefacts_fetch_missing(
+    *,
+    project: Project,
+    urls: list[str] | None = None,
+    github=None,
+    stackexchange=None,
+    progress: Progress | None = None,
+) -> dict:
+    """Fill title and body of link-only artefacts (neither title nor body) from the GitHub and Stack Exchange APIs."""
+    qs = Artefact.objects.filter(project=project, title="", body="")
+    if urls is not None:
+        qs = qs.filter(url__in=urls)
+    questions: dict[int, Artefact] = {}
+    github_items: list[tuple[Artefact, re.Match]] = []
+    for artefact in qs:
+        if so := _SO_QUESTION.search(artefact.url):
+            questions[int(so.group(1))] = artefact
+        elif gh := _GH_ITEM.search(artefact.url):
+            github_items.append((artefact, gh))
+    filled = 0
+    try:
+        if questions:
+            filled += _fill_stackoverflow(questions, stackexchange or stackexchange_client())
+        github = github or (github_client() if github_items else None)
+        for i, (artefact, match) in enumerate(github_items, start=1):
+            _fill_github(artefact, match, github)
+            filled += 1
+            if progress:
+                progress(i, len(github_items), "fetching from GitHub")
+    except (HttpError, QuotaExhausted, OSError) as exc:
+        raise MiningFailed(f"Fetching stopped after {filled} artefacts: {exc}") from exc
+    return {"link_only": len(questions) + len(github_items), "filled": filled}
