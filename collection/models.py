@@ -144,7 +144,9 @@ class CollectionSettings(models.Model):
     repository_rules = models.JSONField(
         default=dict, blank=True, help_text="Overrides of the study's rules (collection.mining.rules.RepositoryRules)."
     )
-    keep_stop_words = models.BooleanField(default=True, help_text="The study kept stop words in its vocabulary.")
+    keep_stop_words = models.BooleanField(
+        default=False, help_text="Keep stop words in the vocabulary (the study kept them; Concord drops them by default)."
+    )
     long_tail_min = models.PositiveIntegerField(
         default=10, help_text="Words in fewer artefacts than this are cut from batches and the meeting."
     )

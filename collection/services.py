@@ -65,7 +65,7 @@ from collection.models import (
     TermFlag,
     VocabularyTerm,
 )
-from collection.selectors import repositories, repository_facts, repository_rules
+from collection.selectors import collection_settings, repositories, repository_facts, repository_rules
 from collection.vocabulary import artefact_text, example_word, stemmed_words, text_digest
 from core.errors import DomainError, InvalidInput, NotFound
 from core.jobs import job_create, job_enqueue, job_execute
@@ -107,6 +107,7 @@ def vocabulary_index(
     total = Artefact.objects.filter(project=project).count()
     term_ids: dict[str, int] = dict(VocabularyTerm.objects.filter(project=project).values_list("stem", "id"))
     report = {"artefacts": 0, "read": 0, "terms_new": 0, "rows_added": 0, "rows_removed": 0}
+    keep = collection_settings(project=project).keep_stop_words
     if progress:
         progress(0, total, f"Indexing {total} artefacts…")
     last_id = 0
@@ -114,13 +115,13 @@ def vocabulary_index(
         batch = list(
             Artefact.objects.filter(project=project, id__gt=last_id)
             .order_by("id")
-            .values_list("id", "title", "body")[:batch_size]
+            .values_list("id", "title", "body", "metadata__body_format")[:batch_size]
         )
         if not batch:
             break
         with transaction.atomic():
-            changed = _changed(batch, full)
-            new_terms, added, removed = _index_batch(project, changed, term_ids)
+            changed = _changed(batch, full, keep)
+            new_terms, added, removed = _index_batch(project, changed, term_ids, keep)
         report["read"] += len(changed)
         report["terms_new"] += new_terms
         report["rows_added"] += added
@@ -138,16 +139,16 @@ def vocabulary_index(
     return report
 
 
-def _changed(batch: list[tuple[int, str, str]], full: bool) -> list[tuple[int, str, str]]:
+def _changed(batch: list[tuple], full: bool, keep_stop_words: bool = False) -> list[tuple]:
     """The artefacts of the batch whose text differs from what the index last read; their new digests are stored."""
-    digests = {a: text_digest(title, body) for a, title, body in batch}
+    digests = {a: text_digest(title, body, fmt, keep_stop_words) for a, title, body, fmt in batch}
     known = {}
     if not full:
         for ids in _chunks(list(digests)):
             known.update(ArtefactIndexState.objects.filter(artefact_id__in=ids).values_list("artefact_id", "digest"))
     changed = [row for row in batch if known.get(row[0]) != digests[row[0]]]
     ArtefactIndexState.objects.bulk_create(
-        [ArtefactIndexState(artefact_id=a, digest=digests[a]) for a, _, _ in changed],
+        [ArtefactIndexState(artefact_id=a, digest=digests[a]) for a, *_ in changed],
         batch_size=WRITE_BATCH,
         update_conflicts=True,
         unique_fields=["artefact"],
@@ -156,15 +157,17 @@ def _changed(batch: list[tuple[int, str, str]], full: bool) -> list[tuple[int, s
     return changed
 
 
-def _index_batch(project: Project, batch: list[tuple[int, str, str]], term_ids: dict[str, int]) -> tuple[int, int, int]:
-    """Index one batch of (id, title, body); `term_ids` (stem → id) is kept up to date for the next batches."""
+def _index_batch(
+    project: Project, batch: list[tuple], term_ids: dict[str, int], keep_stop_words: bool = False
+) -> tuple[int, int, int]:
+    """Index one batch of (id, title, body, body format); `term_ids` (stem → id) is kept up to date."""
     if not batch:
         return 0, 0, 0
     wanted: dict[int, set[str]] = {}
     forms: dict[str, Counter] = {}  # surface forms of stems new to the project, for their example word
-    for artefact_id, title, body in batch:
+    for artefact_id, title, body, body_format in batch:
         found = wanted[artefact_id] = set()
-        for s, word, n in stemmed_words(artefact_text(title, body)):
+        for s, word, n in stemmed_words(artefact_text(title, body, body_format), keep_stop_words=keep_stop_words):
             found.add(s)
             if s not in term_ids:
                 forms.setdefault(s, Counter())[word] += n
