@@ -145,7 +145,8 @@ class CollectionSettings(models.Model):
         default=dict, blank=True, help_text="Overrides of the study's rules (collection.mining.rules.RepositoryRules)."
     )
     keep_stop_words = models.BooleanField(
-        default=False, help_text="Keep stop words in the vocabulary (the study kept them; Concord drops them by default)."
+        default=False,
+        help_text="Keep stop words in the vocabulary (the study kept them; Concord drops them by default).",
     )
     long_tail_min = models.PositiveIntegerField(
         default=10, help_text="Words in fewer artefacts than this are cut from batches and the meeting."

@@ -34,6 +34,7 @@ from collection.models import (
     CollectionSettings,
     Repository,
     TermFlag,
+    VocabularyBatch,
     VocabularyTerm,
 )
 from collection.vocabulary import normalise_query
@@ -133,8 +134,16 @@ def _flag_tally(project):
     )
 
 
+def has_final_vocabulary(*, project) -> bool:
+    """Whether the moderators decided any word in the meeting (then the final list is the vocabulary)."""
+    return VocabularyTerm.objects.filter(project=project).exclude(final="").exists()
+
+
 def relevant_term_ids(*, project):
-    """A subquery of the ids of the project's relevant terms (more relevant than irrelevant flags)."""
+    """A subquery of the ids of the project's vocabulary: the words decided relevant in the meeting when
+    the meeting decided any, else the terms with more relevant than irrelevant flags."""
+    if has_final_vocabulary(project=project):
+        return VocabularyTerm.objects.filter(project=project, final="relevant").values("id")
     return _flag_tally(project).filter(r__gt=F("i")).values("term_id")
 
 
@@ -267,7 +276,80 @@ def repository_rule_report(*, project, framework: str = "") -> dict:
     report["excluded_by_hand"] = sum(1 for r in qs if r.excluded_by_hand)
     report["included_by_hand"] = sum(1 for r in qs if r.included_by_hand)
     report["selected"] = sum(1 for r in qs if r.selected)
+    report["rows"] = [(text, report["excluded"].get(code, 0)) for code, text in report["rules"]]
     report["reasons"] = dict(
         Counter(r.exclusion_reason for r in qs if r.excluded_by_hand and r.exclusion_reason).most_common()
     )
     return report
+
+
+# --- the vocabulary workflow: long tail, batches, meeting, word lists --------------------------------
+
+
+def vocabulary_above_tail(*, project):
+    """The terms left after the long-tail cut (in at least `long_tail_min` artefacts), most frequent first."""
+    cut = collection_settings(project=project).long_tail_min
+    return VocabularyTerm.objects.filter(project=project, artefact_count__gte=cut).order_by("-artefact_count", "stem")
+
+
+def vocabulary_batches(*, project) -> list[dict]:
+    """Each batch with its member and progress: terms, terms the member flagged, percent."""
+    batches = (
+        VocabularyBatch.objects.filter(project=project)
+        .select_related("assignee")
+        .annotate(
+            n_terms=Count("terms", distinct=True),
+            n_flagged=Count("terms", filter=Q(terms__flags__user=F("assignee")), distinct=True),
+        )
+        .order_by("number")
+    )
+    return [
+        {
+            "id": b.id,
+            "number": b.number,
+            "assignee": b.assignee.username if b.assignee else "",
+            "assignee_id": b.assignee_id,
+            "terms": b.n_terms,
+            "flagged": b.n_flagged,
+            "percent": int(100 * b.n_flagged / b.n_terms) if b.n_terms else 100,
+        }
+        for b in batches
+    ]
+
+
+def vocabulary_batch_terms(*, project, batch_number: int, user):
+    """The terms of one batch, with the viewer's flag."""
+    return (
+        VocabularyTerm.objects.filter(project=project, batch__number=batch_number)
+        .annotate(my_flag=Subquery(TermFlag.objects.filter(term=OuterRef("pk"), user=user).values("verdict")[:1]))
+        .order_by("-artefact_count", "stem")
+    )
+
+
+MEETING_FILTERS = ("flagged", "relevant", "undecided", "decided")
+
+
+def vocabulary_meeting_terms(*, project, which: str = "flagged"):
+    """The words for the meeting: flagged relevant by someone (default), or all flagged, undecided, decided."""
+    qs = VocabularyTerm.objects.filter(project=project).annotate(
+        relevant_flags=_flag_count("relevant"), irrelevant_flags=_flag_count("irrelevant")
+    )
+    if which == "relevant":
+        qs = qs.filter(relevant_flags__gt=0)
+    elif which == "undecided":
+        qs = qs.filter(relevant_flags__gt=0, final="")
+    elif which == "decided":
+        qs = qs.exclude(final="")
+    else:
+        qs = qs.filter(Q(relevant_flags__gt=0) | Q(irrelevant_flags__gt=0))
+    return qs.select_related("decided_by").order_by("-relevant_flags", "-artefact_count", "stem")
+
+
+def vocabulary_word_list(*, project, which: str = "final") -> list[tuple[str, int]]:
+    """(word, n_documents) rows in the study's layout: the final list, or every term above the long tail."""
+    if which == "final":
+        qs = VocabularyTerm.objects.filter(project=project, id__in=relevant_term_ids(project=project))
+        qs = qs.order_by("-artefact_count", "stem")
+    else:
+        qs = vocabulary_above_tail(project=project)
+    return list(qs.values_list("example", "artefact_count"))

@@ -63,13 +63,20 @@ from collection.models import (
     MiningRun,
     Repository,
     TermFlag,
+    VocabularyBatch,
     VocabularyTerm,
 )
-from collection.selectors import collection_settings, repositories, repository_facts, repository_rules
-from collection.vocabulary import artefact_text, example_word, stemmed_words, text_digest
+from collection.selectors import (
+    collection_settings,
+    repositories,
+    repository_facts,
+    repository_rules,
+    vocabulary_above_tail,
+)
+from collection.vocabulary import artefact_text, example_word, stem, stemmed_words, text_digest, tokenise
 from core.errors import DomainError, InvalidInput, NotFound
 from core.jobs import job_create, job_enqueue, job_execute
-from core.models import Job, Project
+from core.models import Job, Membership, Project
 from core.progress import Progress
 from core.selectors import membership_require
 from core.text import sanitise_html
@@ -921,3 +928,116 @@ def artefacts_fetch_missing(
     except (HttpError, QuotaExhausted, OSError) as exc:
         raise MiningFailed(f"Fetching stopped after {filled} artefacts: {exc}") from exc
     return {"link_only": len(questions) + len(github_items), "filled": filled}
+
+
+# --- the vocabulary workflow: settings, batches, meeting, word lists ---------------------------------
+
+FINAL_VERDICTS = ("relevant", "irrelevant", "clear")
+
+
+def vocabulary_settings_set(
+    *, project: Project, user, keep_stop_words: bool | None = None, long_tail_min: int | None = None
+) -> CollectionSettings:
+    """A lead sets whether stop words are kept (the next index build re-reads every artefact) and the long-tail cut."""
+    membership_require(project=project, user=user, roles=("lead",))
+    row = collection_settings_ensure(project=project)
+    if keep_stop_words is not None:
+        row.keep_stop_words = bool(keep_stop_words)
+    if long_tail_min is not None:
+        if isinstance(long_tail_min, bool) or not isinstance(long_tail_min, int) or long_tail_min < 0:
+            raise InvalidInput("The long-tail cut must be a whole number >= 0.", field="long_tail_min")
+        row.long_tail_min = long_tail_min
+    row.save()
+    return row
+
+
+def vocabulary_batches_create(*, project: Project, user, members: list) -> list[VocabularyBatch]:
+    """Split the terms left after the long-tail cut into len(members) equal batches, one per member.
+
+    Terms are dealt in frequency order, one to each batch in turn, so every batch gets as many
+    frequent words as rare ones and sizes differ by one at most. Creating batches again replaces them."""
+    membership_require(project=project, user=user, roles=("lead",))
+    if not members:
+        raise InvalidInput("Choose at least one member.", field="members")
+    active = {
+        m.user_id: m.user for m in Membership.objects.filter(project=project, is_active=True).select_related("user")
+    }
+    users = []
+    for who in members:
+        found = next((u for u in active.values() if u.username == who or u.pk == who), None)
+        if found is None:
+            raise InvalidInput(f"{who} is not an active member of this project.", field="members")
+        users.append(found)
+    term_ids = list(vocabulary_above_tail(project=project).values_list("id", flat=True))
+    with transaction.atomic():
+        VocabularyTerm.objects.filter(project=project).update(batch=None)
+        VocabularyBatch.objects.filter(project=project).delete()
+        batches = [
+            VocabularyBatch.objects.create(project=project, number=i, assignee=u) for i, u in enumerate(users, start=1)
+        ]
+        for i, batch in enumerate(batches):
+            ids = term_ids[i :: len(batches)]
+            for chunk in _chunks(ids):
+                VocabularyTerm.objects.filter(id__in=chunk).update(batch=batch)
+    return batches
+
+
+def term_decide(*, project: Project, user, term_id: int, verdict: str) -> VocabularyTerm:
+    """A moderator's (or lead's) decision on a word in the meeting: relevant, irrelevant, or clear."""
+    membership_require(project=project, user=user, roles=("lead", "moderator"))
+    verdict = (verdict or "").strip().lower()
+    if verdict not in FINAL_VERDICTS:
+        raise InvalidInput(f"Unknown decision {verdict!r}; choose relevant, irrelevant or clear.", field="verdict")
+    term = VocabularyTerm.objects.filter(project=project, pk=term_id).first()
+    if term is None:
+        raise NotFound("No such term in this project.", field="term_id")
+    if verdict == "clear":
+        term.final, term.decided_by, term.decided_at = "", None, None
+    else:
+        term.final, term.decided_by, term.decided_at = verdict, user, timezone.now()
+    term.save(update_fields=["final", "decided_by", "decided_at"])
+    return term
+
+
+def vocabulary_words_import(*, project: Project, data: bytes, final: bool = False, user=None) -> dict:
+    """Import a word list in the study's layout (`word,n_documents`): each word becomes its stem's term
+    (created when new, with the file's count until the next index build); with `final`, the list is the
+    final vocabulary (its words relevant, every other decided word cleared)."""
+    if user is not None:
+        membership_require(project=project, user=user, roles=("lead", "moderator"))
+    try:
+        table = read_csv_checked(data.decode("utf-8-sig"), on_malformed="error")
+    except UnicodeDecodeError:
+        raise InvalidInput("The word list is not UTF-8 text.", field="file") from None
+    except ValueError as exc:
+        raise InvalidInput(str(exc), field="file") from None
+    header = [h.lower() for h in table.header]
+    if "word" not in header:
+        raise InvalidInput("The word list needs a `word` column (word,n_documents).", field="file")
+    rows, unusable = [], []
+    for line, row in table.rows:
+        cells = {k.lower(): v for k, v in row.items()}
+        words = tokenise(cells.get("word", ""), keep_stop_words=True)
+        if len(words) != 1:
+            unusable.append({"line": line, "word": cells.get("word", "")})
+            continue
+        count = cells.get("n_documents", "").strip()
+        rows.append((stem(words[0]), words[0], int(count) if count.isdigit() else 0))
+    with transaction.atomic():
+        existing = dict(VocabularyTerm.objects.filter(project=project).values_list("stem", "id"))
+        new = [
+            VocabularyTerm(project=project, stem=s[:40], example=w[:40], artefact_count=n)
+            for s, w, n in {r[0]: r for r in rows}.values()
+            if s not in existing
+        ]
+        VocabularyTerm.objects.bulk_create(new, ignore_conflicts=True)
+        stems = sorted({r[0] for r in rows})
+        if final:
+            VocabularyTerm.objects.filter(project=project).exclude(stem__in=stems).exclude(final="").update(
+                final="", decided_by=None, decided_at=None
+            )
+            for chunk in _chunks(stems):
+                VocabularyTerm.objects.filter(project=project, stem__in=chunk).update(
+                    final="relevant", decided_by=user, decided_at=timezone.now()
+                )
+    return {"words": len(rows), "created": len(new), "final": final, "unusable": unusable}
