@@ -32,12 +32,14 @@ from collection.models import (
     ArtefactIndexState,
     ArtefactTerm,
     CollectionSettings,
+    MiningRun,
     Repository,
     TermFlag,
     VocabularyBatch,
     VocabularyTerm,
 )
 from collection.vocabulary import normalise_query
+from core.jobs import job_progress
 from core.models import Job
 
 Status = VocabularyTerm.Status
@@ -353,3 +355,16 @@ def vocabulary_word_list(*, project, which: str = "final") -> list[tuple[str, in
     else:
         qs = vocabulary_above_tail(project=project)
     return list(qs.values_list("example", "artefact_count"))
+
+
+def mining_runs(*, project, limit: int = 10) -> list[dict]:
+    """The latest mining runs with their job's progress."""
+    runs = MiningRun.objects.filter(project=project).select_related("job").order_by("-id")[:limit]
+    return [
+        {
+            "run": run,
+            "progress": job_progress(run.job) if run.job else None,
+            "repositories": len(run.params.get("repositories", [])),
+        }
+        for run in runs
+    ]

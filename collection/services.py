@@ -851,6 +851,12 @@ def mining_job_create(*, run: MiningRun, user=None) -> Job:
     return job
 
 
+def mining_job_start(*, run: MiningRun, user) -> Job:
+    """A lead starts (or resumes) a mining run from a page: a job sent to the Celery workers."""
+    membership_require(project=run.project, user=user, roles=("lead",))
+    return mining_job_enqueue(job=mining_job_create(run=run, user=user))
+
+
 def mining_job_enqueue(*, job: Job) -> Job:
     return job_enqueue(job=job, task=tasks.mining_task)
 

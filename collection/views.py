@@ -246,6 +246,14 @@ def _repository_post(request, project):
             reason=request.POST.get("reason", ""),
         )
         messages.success(request, f"{repo.url}: {'excluded' if action == 'exclude' else 'included'}.")
+    elif action == "mine":
+        run = services.mining_github_prepare(
+            project=project,
+            framework=request.POST.get("framework", ""),
+            repositories_text=request.POST.get("repositories", ""),
+        )
+        services.mining_job_start(run=run, user=request.user)
+        messages.info(request, f"Mining run {run.pk} queued; its progress shows below.")
     elif action == "rules":
         rules = {}
         for name in RULE_FIELDS:
@@ -286,6 +294,7 @@ def repositories(request, slug):
         "page": Paginator(listing, PAGE_SIZE).get_page(request.GET.get("page")),
         "report": vs.repository_rule_report(project=project, framework=data.get("framework", "")),
         "rules": vs.repository_rules(project=project).as_dict(),
+        "runs": vs.mining_runs(project=project),
     }
     return render(request, "collection/repositories.html", context)
 
