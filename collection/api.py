@@ -40,6 +40,7 @@ class VocabularyTermSerializer(serializers.ModelSerializer):
             "relevant_count",
             "irrelevant_count",
             "my_verdict",
+            "final",
         ]
         read_only_fields = fields
 
@@ -56,6 +57,12 @@ class VocabularyQuerySerializer(serializers.Serializer):
 
 class TermFlagInputSerializer(serializers.Serializer):
     verdict = serializers.ChoiceField(choices=vocabulary_services.FLAG_VERDICTS, help_text="`clear` removes my flag.")
+
+
+class TermDecisionInputSerializer(serializers.Serializer):
+    verdict = serializers.ChoiceField(
+        choices=vocabulary_services.FINAL_VERDICTS, help_text="The meeting's decision; `clear` undoes it."
+    )
 
 
 class VocabularyJobSerializer(serializers.ModelSerializer):
@@ -116,6 +123,21 @@ class VocabularyTermViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.Retrieve
         if row is None:  # dropped by an index refresh a moment ago
             raise NotFound("No such term in this project.", field="term_id")
         return Response(self.get_serializer(row).data)
+
+    @extend_schema(
+        summary="The meeting's decision on a term (moderators and leads): the relevant ones are the final vocabulary",
+        request=TermDecisionInputSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def decide(self, request, *args, **kwargs):
+        data = TermDecisionInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        term = vocabulary_services.term_decide(
+            project=self.project, term_id=int(kwargs["pk"]), user=request.user, **data.validated_data
+        )
+        return Response(
+            self.get_serializer(vs.vocabulary_term(project=self.project, user=request.user, term_id=term.id)).data
+        )
 
     @extend_schema(
         summary="Counts by status, matching artefacts and the last index build", responses=VocabularySummarySerializer

@@ -5,6 +5,7 @@ import io
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
+from rest_framework.test import APIClient
 
 from collection.models import VocabularyTerm
 from collection.selectors import (
@@ -138,3 +139,16 @@ def test_pages(corpus, client):
     client.post(meeting, {"term_id": term.id, "verdict": "relevant"})
     export = client.get(reverse("collection:vocabulary_words", args=[corpus.slug]))
     assert export.content.decode().splitlines() == ["word,n_documents", "loss,12"]
+
+
+def test_meeting_decision_through_the_api(corpus):
+    moderator, evaluator = member(corpus, moderator=True), member(corpus, evaluator=True)
+    term = VocabularyTerm.objects.get(project=corpus, stem="loss")
+    url = f"/api/projects/{corpus.slug}/vocabulary/{term.id}/decide/"
+    api = APIClient()
+    api.force_authenticate(evaluator)
+    assert api.post(url, {"verdict": "relevant"}, format="json").status_code == 403
+    api.force_authenticate(moderator)
+    response = api.post(url, {"verdict": "relevant"}, format="json")
+    assert response.status_code == 200 and response.json()["final"] == "relevant"
+    assert api.post(url, {"verdict": "perhaps"}, format="json").status_code == 400
