@@ -144,9 +144,15 @@ def has_final_vocabulary(*, project) -> bool:
 def relevant_term_ids(*, project):
     """A subquery of the ids of the project's vocabulary: the words decided relevant in the meeting when
     the meeting decided any, else the terms with more relevant than irrelevant flags."""
-    if has_final_vocabulary(project=project):
-        return VocabularyTerm.objects.filter(project=project, final="relevant").values("id")
-    return _flag_tally(project).filter(r__gt=F("i")).values("term_id")
+    decided = VocabularyTerm.objects.filter(project=project).exclude(final="")
+    majority = _flag_tally(project).filter(r__gt=F("i")).values("term_id")
+    # One subquery (no query of its own): pages that use it several times stay at their query count.
+    return (
+        VocabularyTerm.objects.filter(project=project)
+        .alias(meeting_decided=Exists(decided))
+        .filter(Q(final="relevant") | Q(meeting_decided=False, id__in=majority))
+        .values("id")
+    )
 
 
 def irrelevant_term_ids(*, project):
