@@ -40,7 +40,6 @@ class VocabularyTermSerializer(serializers.ModelSerializer):
             "relevant_count",
             "irrelevant_count",
             "my_verdict",
-            "final",
         ]
         read_only_fields = fields
 
@@ -61,8 +60,18 @@ class TermFlagInputSerializer(serializers.Serializer):
 
 class TermDecisionInputSerializer(serializers.Serializer):
     verdict = serializers.ChoiceField(
-        choices=vocabulary_services.FINAL_VERDICTS, help_text="The meeting's decision; `clear` undoes it."
+        choices=vocabulary_services.FLAG_VERDICTS, help_text="The meeting's decision; `clear` undoes it."
     )
+
+
+class TermDecisionSerializer(serializers.ModelSerializer):
+    final = serializers.CharField(read_only=True, help_text='"relevant", "irrelevant" or "" (not decided).')
+    decided_by = serializers.CharField(source="decided_by.username", default="", read_only=True)
+
+    class Meta:
+        model = VocabularyTerm
+        fields = ["id", "stem", "example", "artefact_count", "final", "decided_by", "decided_at"]
+        read_only_fields = fields
 
 
 class VocabularyJobSerializer(serializers.ModelSerializer):
@@ -127,17 +136,16 @@ class VocabularyTermViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.Retrieve
     @extend_schema(
         summary="The meeting's decision on a term (moderators and leads): the relevant ones are the final vocabulary",
         request=TermDecisionInputSerializer,
+        responses=TermDecisionSerializer,
     )
     @action(detail=True, methods=["post"])
     def decide(self, request, *args, **kwargs):
         data = TermDecisionInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         term = vocabulary_services.term_decide(
-            project=self.project, term_id=int(kwargs["pk"]), user=request.user, **data.validated_data
+            project=self.project, term_id=int(kwargs["pk"]), user=request.user, verdict=data.validated_data["verdict"]
         )
-        return Response(
-            self.get_serializer(vs.vocabulary_term(project=self.project, user=request.user, term_id=term.id)).data
-        )
+        return Response(TermDecisionSerializer(term).data)
 
     @extend_schema(
         summary="Counts by status, matching artefacts and the last index build", responses=VocabularySummarySerializer

@@ -151,4 +151,5 @@ def test_meeting_decision_through_the_api(corpus):
     api.force_authenticate(moderator)
     response = api.post(url, {"verdict": "relevant"}, format="json")
     assert response.status_code == 200 and response.json()["final"] == "relevant"
+    assert response.json()["decided_by"] == moderator.username
     assert api.post(url, {"verdict": "perhaps"}, format="json").status_code == 400
