@@ -8,6 +8,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from collection.models import Artefact, MiningRun, Repository
+from collection.services import mining_github_prepare
 from core.models import Job, Project
 from tests.collection.mining.fakeapi import FakeApi
 from tests.collection.mining.test_github import REPO, github
@@ -133,3 +134,21 @@ def test_mine_stackoverflow_missing_dump_creates_nothing(tmp_path):
     with pytest.raises(CommandError, match="no such file"):
         call_command("mine_stackoverflow", "so2", tag="keras", posts_xml=str(tmp_path / "none.xml"))
     assert not Project.objects.filter(slug="so2").exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("acme/net\nhttps://github.com/acme/net\n# comment\nhttps://github.com/o/r.git\n", ["acme/net", "o/r"]),
+        (
+            "project,is_a_fork,has_issues,contributors,commits,stars,forks,top-contributor,to_select\n"
+            "https://github.com/o/r,False,True,5,100,10,10,x,True\n",
+            ["o/r"],
+        ),
+        ('[{"full_name": "o/s"}, {"html_url": "https://github.com/o/t"}]', ["o/s", "o/t"]),
+    ],
+)
+def test_repository_lists_for_mining(project, text, expected):
+    run = mining_github_prepare(project=project, framework="keras", repositories_text=text)
+    assert run.params["repositories"] == expected
+    assert mining_github_prepare(project=project, framework="keras", repositories_text=text).pk == run.pk  # resumed
