@@ -58,6 +58,22 @@ class TermFlagInputSerializer(serializers.Serializer):
     verdict = serializers.ChoiceField(choices=vocabulary_services.FLAG_VERDICTS, help_text="`clear` removes my flag.")
 
 
+class TermDecisionInputSerializer(serializers.Serializer):
+    verdict = serializers.ChoiceField(
+        choices=vocabulary_services.FLAG_VERDICTS, help_text="The meeting's decision; `clear` undoes it."
+    )
+
+
+class TermDecisionSerializer(serializers.ModelSerializer):
+    final = serializers.CharField(read_only=True, help_text='"relevant", "irrelevant" or "" (not decided).')
+    decided_by = serializers.CharField(source="decided_by.username", default="", read_only=True)
+
+    class Meta:
+        model = VocabularyTerm
+        fields = ["id", "stem", "example", "artefact_count", "final", "decided_by", "decided_at"]
+        read_only_fields = fields
+
+
 class VocabularyJobSerializer(serializers.ModelSerializer):
     class Meta:
         model = Job
@@ -116,6 +132,20 @@ class VocabularyTermViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.Retrieve
         if row is None:  # dropped by an index refresh a moment ago
             raise NotFound("No such term in this project.", field="term_id")
         return Response(self.get_serializer(row).data)
+
+    @extend_schema(
+        summary="The meeting's decision on a term (moderators and leads): the relevant ones are the final vocabulary",
+        request=TermDecisionInputSerializer,
+        responses=TermDecisionSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def decide(self, request, *args, **kwargs):
+        data = TermDecisionInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        term = vocabulary_services.term_decide(
+            project=self.project, term_id=int(kwargs["pk"]), user=request.user, verdict=data.validated_data["verdict"]
+        )
+        return Response(TermDecisionSerializer(term).data)
 
     @extend_schema(
         summary="Counts by status, matching artefacts and the last index build", responses=VocabularySummarySerializer

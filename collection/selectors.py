@@ -8,6 +8,8 @@ An artefact matches the vocabulary when its index has at least one relevant term
 
 from __future__ import annotations
 
+from collections import Counter
+
 from django.db.models import (
     Case,
     CharField,
@@ -24,8 +26,20 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
-from collection.models import Artefact, ArtefactIndexState, ArtefactTerm, TermFlag, VocabularyTerm
+from collection.mining.rules import RepositoryFacts, RepositoryRules, rule_report, select_repositories
+from collection.models import (
+    Artefact,
+    ArtefactIndexState,
+    ArtefactTerm,
+    CollectionSettings,
+    MiningRun,
+    Repository,
+    TermFlag,
+    VocabularyBatch,
+    VocabularyTerm,
+)
 from collection.vocabulary import normalise_query
+from core.jobs import job_progress
 from core.models import Job
 
 Status = VocabularyTerm.Status
@@ -122,9 +136,23 @@ def _flag_tally(project):
     )
 
 
+def has_final_vocabulary(*, project) -> bool:
+    """Whether the moderators decided any word in the meeting (then the final list is the vocabulary)."""
+    return VocabularyTerm.objects.filter(project=project).exclude(final="").exists()
+
+
 def relevant_term_ids(*, project):
-    """A subquery of the ids of the project's relevant terms (more relevant than irrelevant flags)."""
-    return _flag_tally(project).filter(r__gt=F("i")).values("term_id")
+    """A subquery of the ids of the project's vocabulary: the words decided relevant in the meeting when
+    the meeting decided any, else the terms with more relevant than irrelevant flags."""
+    decided = VocabularyTerm.objects.filter(project=project).exclude(final="")
+    majority = _flag_tally(project).filter(r__gt=F("i")).values("term_id")
+    # One subquery (no query of its own): pages that use it several times stay at their query count.
+    return (
+        VocabularyTerm.objects.filter(project=project)
+        .alias(meeting_decided=Exists(decided))
+        .filter(Q(final="relevant") | Q(meeting_decided=False, id__in=majority))
+        .values("id")
+    )
 
 
 def irrelevant_term_ids(*, project):
@@ -179,3 +207,170 @@ def vocabulary_jobs(*, project):
     """The project's index jobs, newest first."""
     jobs = Job.objects.filter(project=project, kind=Job.Kind.VOCABULARY_INDEX)
     return jobs.defer("input_data", "result_data").order_by("-id")
+
+
+# --- repositories (the study's GitHub selection) ------------------------------------------------
+
+REPOSITORY_SORTS = {
+    "url": ("url",),
+    "stars": ("-stars", "url"),
+    "contributors": ("-contributors", "url"),
+    "commits": ("-commits", "url"),
+    "relevant_issues": ("-relevant_issues", "-relevant_commits", "url"),
+    "relevant_commits": ("-relevant_commits", "url"),
+}
+REPOSITORY_STATES = ("selected", "excluded")
+
+
+def collection_settings(*, project) -> CollectionSettings:
+    """The project's settings (the defaults, unsaved, when none were stored)."""
+    found = CollectionSettings.objects.filter(project=project).first()
+    return found or CollectionSettings(project=project)
+
+
+def repository_rules(*, project) -> RepositoryRules:
+    return RepositoryRules.from_dict(collection_settings(project=project).repository_rules)
+
+
+def repository_facts(repo: Repository) -> RepositoryFacts:
+    return RepositoryFacts(
+        url=repo.url,
+        is_fork=repo.is_fork,
+        has_open_issues=repo.has_open_issues,
+        open_issues=repo.open_issues,
+        contributors=repo.contributors,
+        commits=repo.commits,
+        stars=repo.stars,
+        forks=repo.forks,
+        top_contributor=repo.top_contributor,
+        relevant_issues=repo.relevant_issues,
+        relevant_commits=repo.relevant_commits,
+    )
+
+
+def repositories(*, project, framework: str = "", state: str = "", query: str = "", sort: str = "url"):
+    qs = Repository.objects.filter(project=project)
+    if framework:
+        qs = qs.filter(framework=framework)
+    if state == "selected":
+        qs = qs.filter(selected=True)
+    elif state == "excluded":
+        qs = qs.filter(selected=False)
+    if query:
+        qs = qs.filter(Q(url__icontains=query) | Q(exclusion_reason__icontains=query) | Q(comment__icontains=query))
+    return qs.order_by(*REPOSITORY_SORTS.get(sort, REPOSITORY_SORTS["url"]))
+
+
+def repository_frameworks(*, project) -> list[str]:
+    return list(
+        Repository.objects.filter(project=project).order_by("framework").values_list("framework", flat=True).distinct()
+    )
+
+
+def repository_selection(*, project, framework: str = "", top: int = 100) -> dict:
+    """`{"repositories": [{"rank", "url", "relevant_issues", "relevant_commits"}], "excluded": [{"url", "reason"}]}`."""
+    qs = repositories(project=project, framework=framework)
+    kept = [repository_facts(r) for r in qs if r.selected]
+    ranked = select_repositories(kept, top=top)
+    excluded = [{"url": r.url, "reason": r.exclusion_reason} for r in qs if not r.selected]
+    return {"repositories": [r.as_dict() for r in ranked], "excluded": excluded}
+
+
+def repository_rule_report(*, project, framework: str = "") -> dict:
+    """How many repositories each rule excluded, how many people excluded or included, how many are kept."""
+    rules = repository_rules(project=project)
+    qs = list(repositories(project=project, framework=framework))
+    report = rule_report([repository_facts(r) for r in qs], rules)
+    report["excluded_by_hand"] = sum(1 for r in qs if r.excluded_by_hand)
+    report["included_by_hand"] = sum(1 for r in qs if r.included_by_hand)
+    report["selected"] = sum(1 for r in qs if r.selected)
+    report["rows"] = [(text, report["excluded"].get(code, 0)) for code, text in report["rules"]]
+    report["reasons"] = dict(
+        Counter(r.exclusion_reason for r in qs if r.excluded_by_hand and r.exclusion_reason).most_common()
+    )
+    return report
+
+
+# --- the vocabulary workflow: long tail, batches, meeting, word lists --------------------------------
+
+
+def vocabulary_above_tail(*, project):
+    """The terms left after the long-tail cut (in at least `long_tail_min` artefacts), most frequent first."""
+    cut = collection_settings(project=project).long_tail_min
+    return VocabularyTerm.objects.filter(project=project, artefact_count__gte=cut).order_by("-artefact_count", "stem")
+
+
+def vocabulary_batches(*, project) -> list[dict]:
+    """Each batch with its member and progress: terms, terms the member flagged, percent."""
+    batches = (
+        VocabularyBatch.objects.filter(project=project)
+        .select_related("assignee")
+        .annotate(
+            n_terms=Count("terms", distinct=True),
+            n_flagged=Count("terms", filter=Q(terms__flags__user=F("assignee")), distinct=True),
+        )
+        .order_by("number")
+    )
+    return [
+        {
+            "id": b.id,
+            "number": b.number,
+            "assignee": b.assignee.username if b.assignee else "",
+            "assignee_id": b.assignee_id,
+            "terms": b.n_terms,
+            "flagged": b.n_flagged,
+            "percent": int(100 * b.n_flagged / b.n_terms) if b.n_terms else 100,
+        }
+        for b in batches
+    ]
+
+
+def vocabulary_batch_terms(*, project, batch_number: int, user):
+    """The terms of one batch, with the viewer's flag."""
+    return (
+        VocabularyTerm.objects.filter(project=project, batch__number=batch_number)
+        .annotate(my_flag=Subquery(TermFlag.objects.filter(term=OuterRef("pk"), user=user).values("verdict")[:1]))
+        .order_by("-artefact_count", "stem")
+    )
+
+
+MEETING_FILTERS = ("flagged", "relevant", "undecided", "decided")
+
+
+def vocabulary_meeting_terms(*, project, which: str = "flagged"):
+    """The words for the meeting: flagged relevant by someone (default), or all flagged, undecided, decided."""
+    qs = VocabularyTerm.objects.filter(project=project).annotate(
+        relevant_flags=_flag_count("relevant"), irrelevant_flags=_flag_count("irrelevant")
+    )
+    if which == "relevant":
+        qs = qs.filter(relevant_flags__gt=0)
+    elif which == "undecided":
+        qs = qs.filter(relevant_flags__gt=0, final="")
+    elif which == "decided":
+        qs = qs.exclude(final="")
+    else:
+        qs = qs.filter(Q(relevant_flags__gt=0) | Q(irrelevant_flags__gt=0))
+    return qs.select_related("decided_by").order_by("-relevant_flags", "-artefact_count", "stem")
+
+
+def vocabulary_word_list(*, project, which: str = "final") -> list[tuple[str, int]]:
+    """(word, n_documents) rows in the study's layout: the final list, or every term above the long tail."""
+    if which == "final":
+        qs = VocabularyTerm.objects.filter(project=project, id__in=relevant_term_ids(project=project))
+        qs = qs.order_by("-artefact_count", "stem")
+    else:
+        qs = vocabulary_above_tail(project=project)
+    return list(qs.values_list("example", "artefact_count"))
+
+
+def mining_runs(*, project, limit: int = 10) -> list[dict]:
+    """The latest mining runs with their job's progress."""
+    runs = MiningRun.objects.filter(project=project).select_related("job").order_by("-id")[:limit]
+    return [
+        {
+            "run": run,
+            "progress": job_progress(run.job) if run.job else None,
+            "repositories": len(run.params.get("repositories", [])),
+        }
+        for run in runs
+    ]

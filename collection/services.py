@@ -11,9 +11,14 @@ the second run writes nothing but the counts.
 
 from __future__ import annotations
 
+import csv
+import io
 import logging
+import re
 import uuid
+import xml.etree.ElementTree as ET
 from collections import Counter
+from dataclasses import asdict
 from datetime import timedelta
 
 from django.db import IntegrityError, connection, transaction
@@ -23,14 +28,58 @@ from django.utils import timezone
 from collection import tasks
 from collection.importers.artefacts import artefacts_import, mapping_from_options
 from collection.importers.headers import artefact_header_score
-from collection.importers.reading import read_table
-from collection.models import Artefact, ArtefactIndexState, ArtefactTerm, TermFlag, VocabularyTerm
-from collection.vocabulary import artefact_text, example_word, stemmed_words, text_digest
-from core.errors import InvalidInput, NotFound
+from collection.importers.reading import decode_text, detect_format, guess_delimiter, read_table
+from collection.mining.csvlines import MODES as CSV_MODES
+from collection.mining.csvlines import CsvMalformed, check_csv
+from collection.mining.csvlines import read_csv as read_csv_checked
+from collection.mining.github import (
+    KIND_COMMIT,
+    KIND_ISSUE,
+    KIND_PULL_REQUEST,
+    KIND_REPOSITORY,
+    GitHubMiner,
+    github_client,
+)
+from collection.mining.http import HttpError
+from collection.mining.posts import PostRules, Question, select_posts
+from collection.mining.repository_files import (
+    RepositoryFileError,
+    from_github_object,
+    full_name,
+    read_repository_file,
+)
+from collection.mining.rules import RepositoryFacts, RepositoryRules, exclusion_reason
+from collection.mining.stackexchange import (
+    QuotaExhausted,
+    StackOverflowMiner,
+    question_from_api,
+    stackexchange_client,
+)
+from collection.models import (
+    Artefact,
+    ArtefactIndexState,
+    ArtefactTerm,
+    CollectionSettings,
+    MiningRun,
+    Repository,
+    TermFlag,
+    VocabularyBatch,
+    VocabularyTerm,
+)
+from collection.selectors import (
+    collection_settings,
+    repositories,
+    repository_facts,
+    repository_rules,
+    vocabulary_above_tail,
+)
+from collection.vocabulary import artefact_text, example_word, stem, stemmed_words, text_digest, tokenise
+from core.errors import DomainError, InvalidInput, NotFound
 from core.jobs import job_create, job_enqueue, job_execute
-from core.models import Job, Project
+from core.models import Job, Membership, Project
 from core.progress import Progress
 from core.selectors import membership_require
+from core.text import sanitise_html
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +114,7 @@ def vocabulary_index(
     total = Artefact.objects.filter(project=project).count()
     term_ids: dict[str, int] = dict(VocabularyTerm.objects.filter(project=project).values_list("stem", "id"))
     report = {"artefacts": 0, "read": 0, "terms_new": 0, "rows_added": 0, "rows_removed": 0}
+    keep = collection_settings(project=project).keep_stop_words
     if progress:
         progress(0, total, f"Indexing {total} artefacts…")
     last_id = 0
@@ -72,13 +122,13 @@ def vocabulary_index(
         batch = list(
             Artefact.objects.filter(project=project, id__gt=last_id)
             .order_by("id")
-            .values_list("id", "title", "body")[:batch_size]
+            .values_list("id", "title", "body", "metadata__body_format")[:batch_size]
         )
         if not batch:
             break
         with transaction.atomic():
-            changed = _changed(batch, full)
-            new_terms, added, removed = _index_batch(project, changed, term_ids)
+            changed = _changed(batch, full, keep)
+            new_terms, added, removed = _index_batch(project, changed, term_ids, keep)
         report["read"] += len(changed)
         report["terms_new"] += new_terms
         report["rows_added"] += added
@@ -96,16 +146,16 @@ def vocabulary_index(
     return report
 
 
-def _changed(batch: list[tuple[int, str, str]], full: bool) -> list[tuple[int, str, str]]:
+def _changed(batch: list[tuple], full: bool, keep_stop_words: bool = False) -> list[tuple]:
     """The artefacts of the batch whose text differs from what the index last read; their new digests are stored."""
-    digests = {a: text_digest(title, body) for a, title, body in batch}
+    digests = {a: text_digest(title, body, fmt, keep_stop_words) for a, title, body, fmt in batch}
     known = {}
     if not full:
         for ids in _chunks(list(digests)):
             known.update(ArtefactIndexState.objects.filter(artefact_id__in=ids).values_list("artefact_id", "digest"))
     changed = [row for row in batch if known.get(row[0]) != digests[row[0]]]
     ArtefactIndexState.objects.bulk_create(
-        [ArtefactIndexState(artefact_id=a, digest=digests[a]) for a, _, _ in changed],
+        [ArtefactIndexState(artefact_id=a, digest=digests[a]) for a, *_ in changed],
         batch_size=WRITE_BATCH,
         update_conflicts=True,
         unique_fields=["artefact"],
@@ -114,15 +164,17 @@ def _changed(batch: list[tuple[int, str, str]], full: bool) -> list[tuple[int, s
     return changed
 
 
-def _index_batch(project: Project, batch: list[tuple[int, str, str]], term_ids: dict[str, int]) -> tuple[int, int, int]:
-    """Index one batch of (id, title, body); `term_ids` (stem → id) is kept up to date for the next batches."""
+def _index_batch(
+    project: Project, batch: list[tuple], term_ids: dict[str, int], keep_stop_words: bool = False
+) -> tuple[int, int, int]:
+    """Index one batch of (id, title, body, body format); `term_ids` (stem → id) is kept up to date."""
     if not batch:
         return 0, 0, 0
     wanted: dict[int, set[str]] = {}
     forms: dict[str, Counter] = {}  # surface forms of stems new to the project, for their example word
-    for artefact_id, title, body in batch:
+    for artefact_id, title, body, body_format in batch:
         found = wanted[artefact_id] = set()
-        for s, word, n in stemmed_words(artefact_text(title, body)):
+        for s, word, n in stemmed_words(artefact_text(title, body, body_format), keep_stop_words=keep_stop_words):
             found.add(s)
             if s not in term_ids:
                 forms.setdefault(s, Counter())[word] += n
@@ -325,12 +377,57 @@ def artefacts_import_file(
     map_options: list[str] | dict | None = None,
     mapping: dict[int, str] | None = None,
     progress: Progress | None = None,
+    framework: str = "",
+    on_malformed: str = "keep",
 ) -> dict:
-    """Import artefacts from a file; `mapping` ({column index: field}) or `map_options` (column=field)."""
+    """Import artefacts from a file; `mapping` ({column index: field}) or `map_options` (column=field).
+
+    A CSV line with a quote never closed is reported with its line number and kept whole
+    (the quote read as a character) or skipped by `on_malformed` ("error" refuses the file)."""
+    if on_malformed not in CSV_MODES:
+        raise InvalidInput(f"on_malformed must be one of {', '.join(CSV_MODES)}.", field="malformed")
+    data, quote_problems = _unclosed_quotes(data, filename, on_malformed)
     table = read_table(data, filename, header_score=artefact_header_score)
     if mapping is None:
         mapping = mapping_from_options(table.first.header, map_options)
-    return artefacts_import(project=project, table=table, mapping=mapping, progress=progress, filename=filename)
+    report = artefacts_import(
+        project=project,
+        table=table,
+        mapping=mapping,
+        progress=progress,
+        filename=filename,
+        framework=framework,
+        on_malformed=on_malformed,
+    )
+    report["malformed_lines"] = quote_problems
+    return report
+
+
+def _unclosed_quotes(data: bytes, filename: str, on_malformed: str) -> tuple[bytes, list[dict]]:
+    """A comma CSV with malformed lines (more cells than columns; a quote never closed, which the csv module
+    would let swallow the rest of the file into one cell) rewritten line by line: each faulty line kept
+    whole or skipped, and reported with its line number ("error" refuses the file)."""
+    if detect_format(data, filename) != "csv":
+        return data, []
+    text, _ = decode_text(data)
+    if guess_delimiter(text) != ",":
+        return data, []
+    try:
+        problems = check_csv(text)
+    except ValueError:  # no header: the reader says so in its own words
+        return data, []
+    if not problems:
+        return data, []
+    if on_malformed == "error":
+        raise InvalidInput(str(CsvMalformed(problems)), field="file")
+    table = read_csv_checked(text, on_malformed=on_malformed)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(table.header)
+    for _, row in table.rows:
+        writer.writerow([row[h] for h in table.header])
+    kept = "kept whole" if on_malformed == "keep" else "skipped"
+    return out.getvalue().encode(), [{"line": p.line, "reason": f"{p.message}; {kept}"} for p in problems]
 
 
 def artefacts_import_job_create(*, project: Project, user, input_name: str, input_data: bytes) -> Job:
@@ -372,3 +469,581 @@ def _artefacts_import_work(job: Job, progress: Progress | None) -> tuple[dict, N
 
 def artefacts_import_job_run(*, job_id: int, progress: Progress | None = None) -> str:
     return job_execute(job_id=job_id, work=_artefacts_import_work, progress=progress)
+
+
+# --- repositories (the study's GitHub selection) ------------------------------------------------
+
+_FACT_FIELDS = (
+    "is_fork",
+    "has_open_issues",
+    "open_issues",
+    "contributors",
+    "commits",
+    "stars",
+    "forks",
+    "relevant_issues",
+    "relevant_commits",
+)
+
+
+def collection_settings_ensure(*, project: Project) -> CollectionSettings:
+    return CollectionSettings.objects.get_or_create(project=project)[0]
+
+
+def _apply_rules(repo: Repository, rules: RepositoryRules) -> None:
+    """A repository's selection from the rules, unless a person decided it."""
+    if repo.excluded_by_hand:
+        repo.selected = False
+        return
+    reason = exclusion_reason(repository_facts(repo), rules)
+    if repo.included_by_hand:
+        repo.selected, repo.exclusion_reason = True, ""
+    else:
+        repo.selected, repo.exclusion_reason = not reason, reason
+
+
+def repositories_apply_rules(*, project: Project, framework: str = "") -> int:
+    """Re-evaluate every repository against the project's rules; returns how many changed."""
+    rules = repository_rules(project=project)
+    changed = []
+    for repo in repositories(project=project, framework=framework):
+        before = (repo.selected, repo.exclusion_reason)
+        _apply_rules(repo, rules)
+        if (repo.selected, repo.exclusion_reason) != before:
+            changed.append(repo)
+    Repository.objects.bulk_update(changed, ["selected", "exclusion_reason"], batch_size=500)
+    return len(changed)
+
+
+def repository_rules_set(*, project: Project, user, rules: dict) -> RepositoryRules:
+    """Store the project's rules (leads) and re-evaluate its repositories."""
+    membership_require(project=project, user=user, roles=("lead",))
+    try:
+        parsed = RepositoryRules.from_dict(rules)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), field="rules") from None
+    with transaction.atomic():
+        settings_row = collection_settings_ensure(project=project)
+        settings_row.repository_rules = parsed.as_dict()
+        settings_row.save(update_fields=["repository_rules"])
+        repositories_apply_rules(project=project)
+    return parsed
+
+
+def _facts_to_fields(facts: RepositoryFacts) -> dict:
+    fields = {name: getattr(facts, name) for name in _FACT_FIELDS}
+    fields["top_contributor"] = facts.top_contributor[:200]
+    fields["comment"] = facts.comment[:500]
+    if facts.fetched_at is not None:
+        fields["fetched_at"] = facts.fetched_at
+    return fields
+
+
+def repositories_import(
+    *, project: Project, framework: str, filename: str, data: bytes, on_malformed: str = "error"
+) -> dict:
+    """Import the study's repository CSV or a JSON list of GitHub repository objects; re-importing updates by URL.
+
+    A repository the rules keep but the file marks `to_select` false is excluded by hand, with the
+    file's comment as the reason (the study's manual removal, e.g. "Student Project")."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidInput("The repository list is not UTF-8 text.", field="file") from None
+    try:
+        facts, problems = read_repository_file(filename, text, on_malformed=on_malformed)
+    except CsvMalformed as exc:
+        raise InvalidInput(str(exc), field="file") from None
+    except (RepositoryFileError, ValueError) as exc:
+        raise InvalidInput(str(exc), field="file") from None
+    framework = (framework or "").strip()[:60]
+    rules = repository_rules(project=project)
+    created = updated = selected = 0
+    with transaction.atomic():
+        existing = {r.url: r for r in Repository.objects.filter(project=project, url__in=[f.url for f in facts])}
+        for fact in facts:
+            repo = existing.get(fact.url) or Repository(project=project, url=fact.url)
+            is_new = repo.pk is None
+            for name, value in _facts_to_fields(fact).items():
+                setattr(repo, name, value)
+            if framework:
+                repo.framework = framework
+            if fact.to_select is False and not exclusion_reason(fact, rules) and not repo.included_by_hand:
+                repo.excluded_by_hand = True
+                repo.exclusion_reason = (fact.comment or "not selected in the imported list")[:300]
+            _apply_rules(repo, rules)
+            repo.save()
+            created += is_new
+            updated += not is_new
+            selected += repo.selected
+    return {
+        "file": filename,
+        "project": project.slug,
+        "framework": framework,
+        "repositories": len(facts),
+        "created": created,
+        "updated": updated,
+        "selected": selected,
+        "malformed_lines": [{"line": p.line, "reason": p.message} for p in problems],
+    }
+
+
+def _repository_for_lead(*, project: Project, user, repository_id: int) -> Repository:
+    membership_require(project=project, user=user, roles=("lead", "moderator"))
+    repo = Repository.objects.filter(project=project, pk=repository_id).first()
+    if repo is None:
+        raise NotFound("No such repository in this project.", field="repository")
+    return repo
+
+
+def repository_exclude(*, project: Project, user, repository_id: int, reason: str) -> Repository:
+    """Exclude a repository by hand (the study's manual removal) with a reason."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("Give a reason, e.g. Student Project or Code for a book.", field="reason")
+    repo = _repository_for_lead(project=project, user=user, repository_id=repository_id)
+    repo.excluded_by_hand, repo.included_by_hand = True, False
+    repo.selected, repo.exclusion_reason = False, reason[:300]
+    repo.save(update_fields=["excluded_by_hand", "included_by_hand", "selected", "exclusion_reason", "updated_at"])
+    return repo
+
+
+def repository_include(*, project: Project, user, repository_id: int, reason: str = "") -> Repository:
+    """Include a repository by hand: it is selected whatever the rules say (reason kept in its comment)."""
+    repo = _repository_for_lead(project=project, user=user, repository_id=repository_id)
+    repo.excluded_by_hand, repo.included_by_hand = False, True
+    if reason.strip():
+        repo.comment = reason.strip()[:500]
+    _apply_rules(repo, repository_rules(project=project))
+    repo.save()
+    return repo
+
+
+# --- mining GitHub and Stack Overflow (collection.mining does the talking) ------------------------
+
+_GITHUB_KINDS = {
+    KIND_ISSUE: Artefact.Kind.GH_ISSUE,
+    KIND_PULL_REQUEST: Artefact.Kind.GH_PULL,
+    KIND_COMMIT: Artefact.Kind.GH_COMMIT,
+}
+
+
+def _artefact_upsert(*, project: Project, url: str, fields: dict) -> bool:
+    """Create or update the artefact at `url`; True when created (a re-delivered record changes nothing)."""
+    _, created = Artefact.objects.update_or_create(project=project, url=url[:2000], defaults=fields)
+    return created
+
+
+def _github_artefact_fields(kind: str, record: dict, framework: str) -> dict:
+    if kind == KIND_COMMIT:
+        body = record["message"]
+        metadata = {
+            "sha": record["sha"],
+            "additions": record["additions"],
+            "deletions": record["deletions"],
+            "files_changed": record["files_changed"],
+            "body_format": "text",
+        }
+    else:
+        body = record["body"]
+        metadata = {
+            "number": record["number"],
+            "state": record["state"],
+            "labels": record["labels"],
+            "comments": record["comments"],
+            "body_format": "markdown",
+        }
+    metadata.update(repository=record["repository"], created_at=record.get("created_at", ""), source="github")
+    return {
+        "kind": _GITHUB_KINDS[kind],
+        "framework": framework[:60],
+        "title": record["title"][:500],
+        "body": body,
+        "metadata": metadata,
+    }
+
+
+def _repository_from_github(*, project: Project, framework: str, data: dict) -> None:
+    facts = from_github_object(data)
+    repo = Repository.objects.filter(project=project, url=facts.url).first() or Repository(
+        project=project, url=facts.url, framework=framework[:60]
+    )
+    for name in ("is_fork", "has_open_issues", "open_issues", "contributors", "commits", "stars", "forks"):
+        setattr(repo, name, getattr(facts, name))
+    repo.fetched_at = timezone.now()
+    _apply_rules(repo, repository_rules(project=project))
+    repo.save()
+
+
+def _github_sink(run: MiningRun, counts: Counter):
+    project, framework = run.project, run.framework
+
+    def sink(kind: str, record: dict) -> None:
+        if kind == KIND_REPOSITORY:
+            _repository_from_github(project=project, framework=framework, data=record)
+        elif kind == "counts":
+            Repository.objects.filter(project=project, url=record["url"]).update(
+                relevant_issues=record["relevant_issues"], relevant_commits=record["relevant_commits"]
+            )
+        else:
+            created = _artefact_upsert(
+                project=project, url=record["url"], fields=_github_artefact_fields(kind, record, framework)
+            )
+            counts[f"{kind} created" if created else f"{kind} updated"] += 1
+
+    return sink
+
+
+def _mining_run_for(*, project: Project, source: str, framework: str, params: dict) -> MiningRun:
+    """The unfinished run with the same parameters (to resume), or a new one."""
+    run = (
+        MiningRun.objects.filter(project=project, source=source, framework=framework, finished=False)
+        .order_by("-id")
+        .first()
+    )
+    if run is not None and run.params == params:
+        return run
+    return MiningRun.objects.create(project=project, source=source, framework=framework, params=params)
+
+
+def mining_github_prepare(*, project: Project, framework: str, repositories_text: str) -> MiningRun:
+    """A GitHub mining run for the repositories listed (URLs or owner/name, one a line, or a study CSV/JSON list)."""
+    names = _repository_names(repositories_text)
+    if not names:
+        raise InvalidInput("No repositories to mine in the list.", field="repos")
+    framework = (framework or "").strip()
+    if not framework:
+        raise InvalidInput("Give the framework (e.g. keras).", field="framework")
+    return _mining_run_for(
+        project=project, source=MiningRun.Source.GITHUB, framework=framework, params={"repositories": names}
+    )
+
+
+def _repository_names(text: str) -> list[str]:
+    text = text.lstrip("\ufeff")
+    first = text.lstrip()[:1]
+    if first in "[{" and first:
+        facts, _ = read_repository_file("repos.json", text)
+        return [full_name(f.url) for f in facts]
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    if lines and lines[0].split(",")[0].strip().lower() == "project":
+        facts, _ = read_repository_file("repos.csv", text, on_malformed="skip")
+        return [full_name(f.url) for f in facts]
+    names = []
+    for line in lines:
+        try:
+            names.append(full_name(line.split(",")[0]))
+        except RepositoryFileError as exc:
+            raise InvalidInput(str(exc), field="repos") from None
+    return list(dict.fromkeys(names))
+
+
+def mining_github_run(*, run: MiningRun, progress: Progress | None = None, client=None) -> dict:
+    """Mine (or resume mining) the run's repositories into artefacts and repository attributes."""
+    counts: Counter = Counter()
+    runs = MiningRun.objects.filter(pk=run.pk)
+    miner = GitHubMiner(
+        client or github_client(),
+        sink=_github_sink(run, counts),
+        state=run.state,
+        save_state=lambda state: runs.update(state=state, updated_at=timezone.now()),
+        progress=progress or (lambda done, total, message: None),
+    )
+    miner.mine(run.params["repositories"])
+    report = {
+        "run": run.pk,
+        "repositories": {
+            f"https://github.com/{name}": {
+                "relevant_issues": state["relevant_issues"],
+                "relevant_commits": state["relevant_commits"],
+            }
+            for name, state in miner.state["repos"].items()
+        },
+        "artefacts": dict(sorted(counts.items())),
+        "requests": miner.client.http.requests_made,
+    }
+    runs.update(state=miner.state, report=report, finished=True, updated_at=timezone.now())
+    return report
+
+
+def _stackoverflow_fields(question: Question, tag: str) -> dict:
+    return {
+        "kind": Artefact.Kind.SO_QUESTION,
+        "framework": tag[:60],
+        "title": question.title[:500],
+        "body": sanitise_html(question.body),
+        "tags": question.tags,
+        "metadata": {
+            "views": question.view_count,
+            "score": question.score,
+            "accepted_answer_id": question.accepted_answer_id,
+            "accepted_answer": sanitise_html(question.answer_body),
+            "created_at": question.creation_date,
+            "body_format": "html",
+            "source": "stackoverflow",
+        },
+    }
+
+
+def mining_stackoverflow_prepare(*, project: Project, rules: PostRules, posts_xml: str = "") -> MiningRun:
+    params = {**asdict(rules), "excluded_title_words": list(rules.excluded_title_words), "posts_xml": posts_xml}
+    return _mining_run_for(project=project, source=MiningRun.Source.STACKOVERFLOW, framework=rules.tag, params=params)
+
+
+def _stackoverflow_rules(params: dict) -> PostRules:
+    keys = ("tag", "excluded_title_words", "accepted_answer", "order", "top")
+    values = {k: params[k] for k in keys if k in params}
+    values["excluded_title_words"] = tuple(values.get("excluded_title_words", ()))
+    return PostRules(**values)
+
+
+def mining_stackoverflow_run(*, run: MiningRun, progress: Progress | None = None, client=None) -> dict:
+    """The study's questions of a tag, from a Posts.xml dump (or .7z) or from the API, stored as artefacts."""
+    rules = _stackoverflow_rules(run.params)
+    runs = MiningRun.objects.filter(pk=run.pk)
+    if run.params.get("posts_xml"):
+        questions, stats = select_posts(run.params["posts_xml"], rules)
+        scanned = asdict(stats)
+    else:
+        miner = StackOverflowMiner(
+            client or stackexchange_client(),
+            rules,
+            state=run.state,
+            save_state=lambda state: runs.update(state=state, updated_at=timezone.now()),
+            progress=lambda page, message: progress(page, page + 1, message) if progress else None,
+        )
+        questions = miner.run()
+        scanned = {"pages": miner.state["next_page"] - 1}
+    created = updated = 0
+    with transaction.atomic():
+        for question in questions:
+            if _artefact_upsert(
+                project=run.project, url=question.url, fields=_stackoverflow_fields(question, rules.tag)
+            ):
+                created += 1
+            else:
+                updated += 1
+    report = {"run": run.pk, "questions": len(questions), "created": created, "updated": updated, "scan": scanned}
+    runs.update(report=report, finished=True, updated_at=timezone.now())
+    return report
+
+
+class MiningFailed(DomainError):
+    status_code = 502
+
+
+def _mining_job_work(job: Job, progress: Progress | None) -> tuple[dict, None]:
+    run = MiningRun.objects.select_related("project").get(pk=job.params["run"])
+    try:
+        if run.source == MiningRun.Source.GITHUB:
+            return mining_github_run(run=run, progress=progress), None
+        return mining_stackoverflow_run(run=run, progress=progress), None
+    except (HttpError, QuotaExhausted, OSError, ET.ParseError, ValueError) as exc:
+        # What was mined stays (with its cursors): running the same command again resumes.
+        raise MiningFailed(f"{exc} — run the same command again to resume.") from exc
+
+
+def mining_job_create(*, run: MiningRun, user=None) -> Job:
+    """A job for the run (its state lives on the run, so a new job resumes where the last one stopped)."""
+    kind = Job.Kind.MINE_GITHUB if run.source == MiningRun.Source.GITHUB else Job.Kind.MINE_STACKOVERFLOW
+    job = Job.objects.create(project=run.project, kind=kind, params={"run": run.pk}, created_by=user)
+    MiningRun.objects.filter(pk=run.pk).update(job=job)
+    return job
+
+
+def mining_job_start(*, run: MiningRun, user) -> Job:
+    """A lead starts (or resumes) a mining run from a page: a job sent to the Celery workers."""
+    membership_require(project=run.project, user=user, roles=("lead",))
+    return mining_job_enqueue(job=mining_job_create(run=run, user=user))
+
+
+def mining_job_enqueue(*, job: Job) -> Job:
+    return job_enqueue(job=job, task=tasks.mining_task)
+
+
+def mining_job_run(*, job_id: int, progress: Progress | None = None) -> str:
+    return job_execute(job_id=job_id, work=_mining_job_work, progress=progress)
+
+
+# --- filling link-only artefacts from the APIs (import_artefacts --fetch) ---------------------------
+
+_SO_QUESTION = re.compile(r"stackoverflow\.com/(?:questions|q)/(\d+)")
+_GH_ITEM = re.compile(r"github\.com/([^/]+/[^/]+)/(issues|pull|commit)/([0-9a-fA-F]+)")
+
+
+def _fill_stackoverflow(by_id: dict[int, Artefact], client) -> int:
+    filled = 0
+    for item in client.questions(by_id):
+        artefact = by_id.get(item.get("question_id"))
+        if artefact is None:
+            continue
+        question = question_from_api(item)
+        artefact.title = question.title[:500]
+        artefact.body = sanitise_html(question.body)
+        artefact.tags = artefact.tags or question.tags
+        artefact.metadata = {**artefact.metadata, "views": question.view_count, "score": question.score}
+        artefact.metadata["body_format"] = "html"
+        artefact.save(update_fields=["title", "body", "tags", "metadata"])
+        filled += 1
+    return filled
+
+
+def _fill_github(artefact: Artefact, match: re.Match, client) -> None:
+    name, what, ref = match.groups()
+    if what == "commit":
+        data = client.commit(name, ref)
+        message = (data.get("commit") or {}).get("message") or ""
+        artefact.title, artefact.body = message.split("\n", 1)[0][:500], message
+        artefact.metadata = {**artefact.metadata, "body_format": "text", "sha": data.get("sha", ref)}
+    else:
+        data = client.issue(name, int(ref))
+        artefact.title, artefact.body = (data.get("title") or "")[:500], data.get("body") or ""
+        artefact.metadata = {**artefact.metadata, "body_format": "markdown", "state": data.get("state", "")}
+    artefact.save(update_fields=["title", "body", "metadata"])
+
+
+def artefacts_fetch_missing(
+    *,
+    project: Project,
+    urls: list[str] | None = None,
+    github=None,
+    stackexchange=None,
+    progress: Progress | None = None,
+) -> dict:
+    """Fill title and body of link-only artefacts (neither title nor body) from the GitHub and Stack Exchange APIs."""
+    qs = Artefact.objects.filter(project=project, title="", body="")
+    if urls is not None:
+        qs = qs.filter(url__in=urls)
+    questions: dict[int, Artefact] = {}
+    github_items: list[tuple[Artefact, re.Match]] = []
+    for artefact in qs:
+        if so := _SO_QUESTION.search(artefact.url):
+            questions[int(so.group(1))] = artefact
+        elif gh := _GH_ITEM.search(artefact.url):
+            github_items.append((artefact, gh))
+    filled = 0
+    try:
+        if questions:
+            filled += _fill_stackoverflow(questions, stackexchange or stackexchange_client())
+        github = github or (github_client() if github_items else None)
+        for i, (artefact, match) in enumerate(github_items, start=1):
+            _fill_github(artefact, match, github)
+            filled += 1
+            if progress:
+                progress(i, len(github_items), "fetching from GitHub")
+    except (HttpError, QuotaExhausted, OSError) as exc:
+        raise MiningFailed(f"Fetching stopped after {filled} artefacts: {exc}") from exc
+    return {"link_only": len(questions) + len(github_items), "filled": filled}
+
+
+# --- the vocabulary workflow: settings, batches, meeting, word lists ---------------------------------
+
+FINAL_VERDICTS = ("relevant", "irrelevant", "clear")
+
+
+def vocabulary_settings_set(
+    *, project: Project, user, keep_stop_words: bool | None = None, long_tail_min: int | None = None
+) -> CollectionSettings:
+    """A lead sets whether stop words are kept (the next index build re-reads every artefact) and the long-tail cut."""
+    membership_require(project=project, user=user, roles=("lead",))
+    row = collection_settings_ensure(project=project)
+    if keep_stop_words is not None:
+        row.keep_stop_words = bool(keep_stop_words)
+    if long_tail_min is not None:
+        if isinstance(long_tail_min, bool) or not isinstance(long_tail_min, int) or long_tail_min < 0:
+            raise InvalidInput("The long-tail cut must be a whole number >= 0.", field="long_tail_min")
+        row.long_tail_min = long_tail_min
+    row.save()
+    return row
+
+
+def vocabulary_batches_create(*, project: Project, user, members: list) -> list[VocabularyBatch]:
+    """Split the terms left after the long-tail cut into len(members) equal batches, one per member.
+
+    Terms are dealt in frequency order, one to each batch in turn, so every batch gets as many
+    frequent words as rare ones and sizes differ by one at most. Creating batches again replaces them."""
+    membership_require(project=project, user=user, roles=("lead",))
+    if not members:
+        raise InvalidInput("Choose at least one member.", field="members")
+    active = {
+        m.user_id: m.user for m in Membership.objects.filter(project=project, is_active=True).select_related("user")
+    }
+    users = []
+    for who in members:
+        found = next((u for u in active.values() if u.username == who or u.pk == who), None)
+        if found is None:
+            raise InvalidInput(f"{who} is not an active member of this project.", field="members")
+        users.append(found)
+    term_ids = list(vocabulary_above_tail(project=project).values_list("id", flat=True))
+    with transaction.atomic():
+        VocabularyTerm.objects.filter(project=project).update(batch=None)
+        VocabularyBatch.objects.filter(project=project).delete()
+        batches = [
+            VocabularyBatch.objects.create(project=project, number=i, assignee=u) for i, u in enumerate(users, start=1)
+        ]
+        for i, batch in enumerate(batches):
+            ids = term_ids[i :: len(batches)]
+            for chunk in _chunks(ids):
+                VocabularyTerm.objects.filter(id__in=chunk).update(batch=batch)
+    return batches
+
+
+def term_decide(*, project: Project, user, term_id: int, verdict: str) -> VocabularyTerm:
+    """A moderator's (or lead's) decision on a word in the meeting: relevant, irrelevant, or clear."""
+    membership_require(project=project, user=user, roles=("lead", "moderator"))
+    verdict = (verdict or "").strip().lower()
+    if verdict not in FINAL_VERDICTS:
+        raise InvalidInput(f"Unknown decision {verdict!r}; choose relevant, irrelevant or clear.", field="verdict")
+    term = VocabularyTerm.objects.filter(project=project, pk=term_id).first()
+    if term is None:
+        raise NotFound("No such term in this project.", field="term_id")
+    if verdict == "clear":
+        term.final, term.decided_by, term.decided_at = "", None, None
+    else:
+        term.final, term.decided_by, term.decided_at = verdict, user, timezone.now()
+    term.save(update_fields=["final", "decided_by", "decided_at"])
+    return term
+
+
+def vocabulary_words_import(*, project: Project, data: bytes, final: bool = False, user=None) -> dict:
+    """Import a word list in the study's layout (`word,n_documents`): each word becomes its stem's term
+    (created when new, with the file's count until the next index build); with `final`, the list is the
+    final vocabulary (its words relevant, every other decided word cleared)."""
+    if user is not None:
+        membership_require(project=project, user=user, roles=("lead", "moderator"))
+    try:
+        table = read_csv_checked(data.decode("utf-8-sig"), on_malformed="error")
+    except UnicodeDecodeError:
+        raise InvalidInput("The word list is not UTF-8 text.", field="file") from None
+    except ValueError as exc:
+        raise InvalidInput(str(exc), field="file") from None
+    header = [h.lower() for h in table.header]
+    if "word" not in header:
+        raise InvalidInput("The word list needs a `word` column (word,n_documents).", field="file")
+    rows, unusable = [], []
+    for line, row in table.rows:
+        cells = {k.lower(): v for k, v in row.items()}
+        words = tokenise(cells.get("word", ""), keep_stop_words=True)
+        if len(words) != 1:
+            unusable.append({"line": line, "word": cells.get("word", "")})
+            continue
+        count = cells.get("n_documents", "").strip()
+        rows.append((stem(words[0]), words[0], int(count) if count.isdigit() else 0))
+    with transaction.atomic():
+        existing = dict(VocabularyTerm.objects.filter(project=project).values_list("stem", "id"))
+        new = [
+            VocabularyTerm(project=project, stem=s[:40], example=w[:40], artefact_count=n)
+            for s, w, n in {r[0]: r for r in rows}.values()
+            if s not in existing
+        ]
+        VocabularyTerm.objects.bulk_create(new, ignore_conflicts=True)
+        stems = sorted({r[0] for r in rows})
+        if final:
+            VocabularyTerm.objects.filter(project=project).exclude(stem__in=stems).exclude(final="").update(
+                final="", decided_by=None, decided_at=None
+            )
+            for chunk in _chunks(stems):
+                VocabularyTerm.objects.filter(project=project, stem__in=chunk).update(
+                    final="relevant", decided_by=user, decided_at=timezone.now()
+                )
+    return {"words": len(rows), "created": len(new), "final": final, "unusable": unusable}

@@ -19,3 +19,11 @@ def vocabulary_index_task(self, job_id: int) -> str:
     from collection import services
 
     return services.vocabulary_index_job_run(job_id=job_id)
+
+
+@shared_task(bind=True, acks_late=True)
+def mining_task(self, job_id: int) -> str:
+    """Mine GitHub or Stack Overflow for a queued Job; the run's stored cursors make a rerun resume."""
+    from collection import services
+
+    return services.mining_job_run(job_id=job_id, progress=job_progress_reporter(self))

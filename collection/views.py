@@ -7,10 +7,14 @@ posted by htmx gets its table row back. Every member may see the page and flag; 
 build the index (403 otherwise); non-members get 404.
 """
 
+import csv
+import io
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
@@ -24,7 +28,7 @@ from core.errors import DomainError, InvalidInput, NotFound
 from core.htmx import wants_fragment
 from core.jobs import job_get
 from core.models import Job
-from core.selectors import job_recent
+from core.selectors import job_recent, project_members
 from core.views import member
 
 PAGE_SIZE = 50
@@ -216,3 +220,199 @@ def import_artefacts_mapping(request, slug, job_id):
         "error": error,
     }
     return render(request, "collection/import_artefacts_mapping.html", context, status=status)
+
+
+# --- repositories (/p/<slug>/repositories/): the study's GitHub selection -------------------------
+
+
+class RepositoryFilterForm(forms.Form):
+    framework = forms.CharField(required=False)
+    state = forms.ChoiceField(required=False, choices=[("", "All"), ("selected", "Selected"), ("excluded", "Excluded")])
+    q = forms.CharField(required=False, max_length=200)
+    sort = forms.ChoiceField(required=False, choices=[(k, k.replace("_", " ")) for k in vs.REPOSITORY_SORTS])
+
+
+RULE_FIELDS = ("min_contributors", "require_open_issues", "min_commits", "min_stars", "min_forks", "exclude_forks")
+
+
+def _repository_post(request, project):
+    action = request.POST.get("action")
+    if action in ("exclude", "include"):
+        change = services.repository_exclude if action == "exclude" else services.repository_include
+        repo = change(
+            project=project,
+            user=request.user,
+            repository_id=int(request.POST.get("repository_id") or 0),
+            reason=request.POST.get("reason", ""),
+        )
+        messages.success(request, f"{repo.url}: {'excluded' if action == 'exclude' else 'included'}.")
+    elif action == "mine":
+        run = services.mining_github_prepare(
+            project=project,
+            framework=request.POST.get("framework", ""),
+            repositories_text=request.POST.get("repositories", ""),
+        )
+        services.mining_job_start(run=run, user=request.user)
+        messages.info(request, f"Mining run {run.pk} queued; its progress shows below.")
+    elif action == "rules":
+        rules = {}
+        for name in RULE_FIELDS:
+            if name in ("require_open_issues", "exclude_forks"):
+                rules[name] = request.POST.get(name) == "on"
+            else:
+                try:
+                    rules[name] = int(request.POST.get(name) or 0)
+                except ValueError:
+                    raise InvalidInput(f"{name} must be a whole number.", field=name) from None
+        services.repository_rules_set(project=project, user=request.user, rules=rules)
+        messages.success(request, "Rules saved; every repository was checked again.")
+    else:
+        raise InvalidInput("Unknown action; choose exclude, include or rules.", field="action")
+    return redirect(request.get_full_path())
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def repositories(request, slug):
+    project, membership = member(request, slug)
+    if request.method == "POST":
+        return _repository_post(request, project)
+    form = RepositoryFilterForm(request.GET)
+    data = form.cleaned_data if form.is_valid() else {}
+    listing = vs.repositories(
+        project=project,
+        framework=data.get("framework", ""),
+        state=data.get("state", ""),
+        query=data.get("q", ""),
+        sort=data.get("sort") or "url",
+    )
+    context = {
+        "project": project,
+        "membership": membership,
+        "filters": form,
+        "frameworks": vs.repository_frameworks(project=project),
+        "page": Paginator(listing, PAGE_SIZE).get_page(request.GET.get("page")),
+        "report": vs.repository_rule_report(project=project, framework=data.get("framework", "")),
+        "rules": vs.repository_rules(project=project).as_dict(),
+        "runs": vs.mining_runs(project=project),
+    }
+    return render(request, "collection/repositories.html", context)
+
+
+# --- the vocabulary workflow: settings, batches, meeting, word lists ----------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def vocabulary_workflow(request, slug):
+    """Settings (stop words, long tail), batches per member with their progress, word-list import."""
+    project, membership = member(request, slug)
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if action == "settings":
+            services.vocabulary_settings_set(
+                project=project,
+                user=request.user,
+                keep_stop_words=request.POST.get("keep_stop_words") == "on",
+                long_tail_min=_whole(request.POST.get("long_tail_min"), "long_tail_min"),
+            )
+            messages.success(request, "Settings saved; rebuild the index to apply a stop-word change.")
+        elif action == "batches":
+            batches = services.vocabulary_batches_create(
+                project=project, user=request.user, members=request.POST.getlist("members")
+            )
+            messages.success(request, f"{len(batches)} batches created.")
+        elif action == "import_words":
+            upload = request.FILES.get("file")
+            if upload is None:
+                raise InvalidInput("Choose a word list (word,n_documents).", field="file")
+            report = services.vocabulary_words_import(
+                project=project, data=upload.read(), final=request.POST.get("final") == "on", user=request.user
+            )
+            messages.success(request, f"{report['words']} words read, {report['created']} new terms.")
+        else:
+            raise InvalidInput("Unknown action.", field="action")
+        return redirect("collection:vocabulary_workflow", slug=project.slug)
+    context = {
+        "project": project,
+        "membership": membership,
+        "settings": vs.collection_settings(project=project),
+        "batches": vs.vocabulary_batches(project=project),
+        "above_tail": vs.vocabulary_above_tail(project=project).count(),
+        "members": project_members(project=project),
+        "final_words": len(vs.vocabulary_word_list(project=project, which="final")),
+    }
+    return render(request, "collection/vocabulary_workflow.html", context)
+
+
+def _whole(value, name: str) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"{name} must be a whole number.", field=name) from None
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def vocabulary_batch(request, slug, number):
+    """One batch's words, flagged by its member (anyone may look; flags are each member's own)."""
+    project, membership = member(request, slug)
+    if request.method == "POST":
+        services.term_flag(
+            project=project,
+            term_id=request.POST.get("term_id"),
+            user=request.user,
+            verdict=request.POST.get("verdict") or "",
+        )
+        return redirect(request.get_full_path())
+    terms = vs.vocabulary_batch_terms(project=project, batch_number=number, user=request.user)
+    batch = next((b for b in vs.vocabulary_batches(project=project) if b["number"] == number), None)
+    if batch is None:
+        raise NotFound("No such batch.")
+    context = {
+        "project": project,
+        "membership": membership,
+        "batch": batch,
+        "page": Paginator(terms, 100).get_page(request.GET.get("page")),
+    }
+    return render(request, "collection/vocabulary_batch.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def vocabulary_meeting(request, slug):
+    """The moderators decide each flagged word: the relevant ones are the final vocabulary."""
+    project, membership = member(request, slug, roles=("lead", "moderator"))
+    if request.method == "POST":
+        services.term_decide(
+            project=project,
+            user=request.user,
+            term_id=_whole(request.POST.get("term_id"), "term_id"),
+            verdict=request.POST.get("verdict") or "",
+        )
+        return redirect(request.get_full_path())
+    which = request.GET.get("show") if request.GET.get("show") in vs.MEETING_FILTERS else "flagged"
+    terms = vs.vocabulary_meeting_terms(project=project, which=which)
+    context = {
+        "project": project,
+        "membership": membership,
+        "show": which,
+        "filters": vs.MEETING_FILTERS,
+        "page": Paginator(terms, 100).get_page(request.GET.get("page")),
+        "final_words": len(vs.vocabulary_word_list(project=project, which="final")),
+    }
+    return render(request, "collection/vocabulary_meeting.html", context)
+
+
+@login_required
+def vocabulary_words_export(request, slug):
+    """The word list in the study's layout: `word,n_documents` (?list=final, the default, or all)."""
+    project, _ = member(request, slug)
+    which = "all" if request.GET.get("list") == "all" else "final"
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["word", "n_documents"])
+    writer.writerows(vs.vocabulary_word_list(project=project, which=which))
+    response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{project.slug}_vocabulary_{which}.csv"'
+    return response

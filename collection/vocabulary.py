@@ -6,17 +6,19 @@ Here a text becomes a set of Snowball (English) stems; each stem keeps a sample
 surface form so that people flag words they recognise ("training"), not stems
 ("train").
 
-Rules, in order: HTML tags are dropped and entities decoded (artefact bodies are
-scraped HTML); text is lower-cased; a token is a run of ASCII letters and digits
+Rules, in order: a field is read as HTML only where it is HTML (an artefact's body,
+unless its metadata says `body_format` is "markdown" or "text"), with a real parser
+(html.parser: tags become spaces, entities are decoded), never with a `<...>` regex that
+would eat `<tf.Tensor 'batch:0' ...>` in a plain-text title or "loss < 0.5 and accuracy > 0.9";
+titles are plain text (entities decoded); text is lower-cased; a token is a run of ASCII letters and digits
 starting with a letter (so `conv2d` and `float32` survive, `batch_size` splits in
-two, `3.14` is dropped); stop words, tokens shorter than MIN_LENGTH and longer than
-MAX_LENGTH (hashes, base64) are dropped; what is left is stemmed.
+two, `3.14` is dropped); stop words (unless the project keeps them, as the study did), tokens shorter than
+MIN_LENGTH and longer than MAX_LENGTH (hashes, base64) are dropped; what is left is stemmed.
 """
 
 from __future__ import annotations
 
 import hashlib
-import html
 import re
 from collections import Counter
 from collections.abc import Iterable
@@ -24,7 +26,9 @@ from functools import lru_cache
 
 import snowballstemmer
 
-TOKENISER_VERSION = 1  # bump when the rules below change: every artefact is then read again
+from collection.mining.htmltext import field_text
+
+TOKENISER_VERSION = 2  # bump when the rules below change: every artefact is then read again
 MIN_LENGTH = 2
 MAX_LENGTH = 40  # also the stem column's length: a longer token is noise (a hash, base64, a URL piece)
 
@@ -41,7 +45,6 @@ _STOP_WORDS_TEXT = """
 """
 STOP_WORDS = frozenset(_STOP_WORDS_TEXT.split())
 
-_TAG = re.compile(r"<[^>]*>")
 _TOKEN = re.compile(r"[a-z][a-z0-9]*")
 _stemmer = snowballstemmer.stemmer("english")
 
@@ -53,31 +56,25 @@ def stem(word: str) -> str:
 
 
 def plain_text(text: str) -> str:
-    """Text without HTML tags and with entities decoded (tags become spaces so words never glue)."""
-    if not text:
-        return ""
-    if "<" in text:
-        text = _TAG.sub(" ", text)
-    if "&" in text:
-        text = html.unescape(text)
-    return text
+    """The text of an HTML fragment, read with a real parser (tags become spaces so words never glue)."""
+    return field_text(text, is_html=True)
 
 
-def tokenise(text: str) -> list[str]:
-    """The words of `text` that can carry meaning, lower-cased, in order (stop words dropped)."""
+def tokenise(text: str, *, keep_stop_words: bool = False) -> list[str]:
+    """The words of plain `text` that can carry meaning, lower-cased, in order (stop words dropped unless kept)."""
     return [
         word
-        for word in _TOKEN.findall(plain_text(text).lower())
-        if MIN_LENGTH <= len(word) <= MAX_LENGTH and word not in STOP_WORDS
+        for word in _TOKEN.findall((text or "").lower())
+        if MIN_LENGTH <= len(word) <= MAX_LENGTH and (keep_stop_words or word not in STOP_WORDS)
     ]
 
 
-def stemmed_words(text: str) -> list[tuple[str, str, int]]:
-    """(stem, word, occurrences) for each distinct word of `text` (each word is stemmed once)."""
+def stemmed_words(text: str, *, keep_stop_words: bool = False) -> list[tuple[str, str, int]]:
+    """(stem, word, occurrences) for each distinct word of plain `text` (each word is stemmed once)."""
     found = []
-    for word, n in Counter(tokenise(text)).items():
+    for word, n in Counter(tokenise(text, keep_stop_words=keep_stop_words)).items():
         s = stem(word)
-        if s in STOP_WORDS or len(s) < MIN_LENGTH:
+        if (s in STOP_WORDS and not keep_stop_words) or len(s) < MIN_LENGTH:
             continue
         found.append((s, word, n))
     return found
@@ -109,13 +106,15 @@ def normalise_query(text: str) -> str:
     return stem(words[0])
 
 
-def artefact_text(title: str, body: str) -> str:
-    return f"{title or ''}\n{body or ''}"
+def artefact_text(title: str, body: str, body_format: str | None = "html") -> str:
+    """The plain text the index reads of an artefact: its title as text, its body parsed when it is HTML."""
+    body_is_html = (body_format or "html") == "html"
+    return f"{field_text(title, is_html=False)}\n{field_text(body, is_html=body_is_html)}"
 
 
-def text_digest(title: str, body: str) -> str:
+def text_digest(title: str, body: str, body_format: str | None = "html", keep_stop_words: bool = False) -> str:
     """A fingerprint of what the index reads of an artefact (and of the rules it reads it with)."""
-    text = f"{TOKENISER_VERSION}\n{artefact_text(title, body)}"
+    text = f"{TOKENISER_VERSION}\n{body_format or 'html'}\n{int(keep_stop_words)}\n{title or ''}\n{body or ''}"
     return hashlib.md5(text.encode("utf-8", "surrogatepass"), usedforsecurity=False).hexdigest()
 
 

@@ -184,6 +184,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "Verdict": "labelling.models.Verdict",
         "ArtefactKind": "collection.models.Artefact.Kind",
+        "VocabularyVerdict": [("relevant", "relevant"), ("irrelevant", "irrelevant"), ("clear", "clear")],
         "RoundStatus": "labelling.models.Round.Status",
         "RoundItemStatus": "labelling.models.RoundItem.Status",
         "SurveyStatus": "validation.models.Survey.Status",

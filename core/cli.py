@@ -50,16 +50,17 @@ def add_import_arguments(parser, *, file_help: str) -> None:
 @contextmanager
 def project_for_import(command, options) -> Iterator[Project]:
     """The project `options["project"]`, created when missing with `options["lead"]` as its lead, in a
-    transaction that holds the import done inside the block: notes about the creation go to stderr, and a
-    DomainError raised in the block becomes a CommandError with nothing written (the project neither)."""
+    transaction that holds the import done inside the block: notes about the creation go to stderr once the
+    block succeeded, and a DomainError raised in the block becomes a CommandError with nothing written (the
+    project neither) and nothing said about a creation."""
     try:
         with transaction.atomic():
-            project, notes = project_ensure(slug=options["project"], lead_username=options["lead"])
-            for note in notes:
-                command.stderr.write(note)
+            project, notes = project_ensure(slug=options["project"], lead_username=options.get("lead"))
             yield project
     except DomainError as exc:
         raise fail(exc) from exc
+    for note in notes:  # only once the import held: a failed command reports no creation
+        command.stderr.write(note)
 
 
 def existing_project(slug: str) -> Project:

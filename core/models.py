@@ -67,6 +67,8 @@ class Job(models.Model):
         EXPORT_ROUND = "export_round", "Export a round"
         EXPORT_ANNOTATIONS = "export_annotations", "Export annotations"
         VOCABULARY_INDEX = "vocabulary_index", "Build the vocabulary index"
+        MINE_GITHUB = "mine_github", "Mine GitHub"
+        MINE_STACKOVERFLOW = "mine_stackoverflow", "Mine Stack Overflow"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting"

@@ -157,6 +157,7 @@ class ArtefactFilterForm(forms.Form):
     kind = forms.ChoiceField(choices=[("", "Any kind"), *Artefact.Kind.choices], required=False)
     framework = forms.ChoiceField(choices=[], required=False)
     pool = forms.ChoiceField(choices=POOL, required=False)
+    vocabulary = forms.BooleanField(required=False, label="Matching the vocabulary")
 
     def __init__(self, *args, frameworks, **kwargs):
         super().__init__(*args, **kwargs)

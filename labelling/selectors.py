@@ -16,6 +16,7 @@ from django.db.models import (
 )
 
 from collection.models import Artefact
+from collection.selectors import matching_artefact_ids
 from core.errors import (
     NotAllowed,
     NotFound,
@@ -299,9 +300,14 @@ def label_get_by_name(*, project, name: str):
     return Label.objects.filter(project=project, normalised=normalise_label(name)).first()
 
 
-def artefact_list(*, project, query: str = "", kind: str = "", framework: str = "", pool: str = ""):
-    """The project's artefacts filtered and searched, with `in_rounds` (how many rounds include each)."""
+def artefact_list(
+    *, project, query: str = "", kind: str = "", framework: str = "", pool: str = "", vocabulary: bool = False
+):
+    """The project's artefacts filtered and searched, with `in_rounds` (how many rounds include each);
+    `vocabulary`: only those matching the (final) relevance vocabulary."""
     qs = Artefact.objects.filter(project=project)
+    if vocabulary:
+        qs = qs.filter(id__in=matching_artefact_ids(project=project))
     if query:
         qs = qs.filter(Q(title__icontains=query) | Q(url__icontains=query) | Q(body__icontains=query))
     if kind:
@@ -355,11 +361,15 @@ def artefacts_filtered(
     framework: str = "",
     round_number: int | None = None,
     status: str = "",
+    vocabulary: bool = False,
 ):
     """The project's artefacts with their round items (round, status, decision) prefetched.
 
-    `status`: `pool` (in no round yet), `decided`, or a round item status."""
+    `status`: `pool` (in no round yet), `decided`, or a round item status; `vocabulary`: only
+    those matching the (final) relevance vocabulary."""
     qs = Artefact.objects.filter(project=project)
+    if vocabulary:
+        qs = qs.filter(id__in=matching_artefact_ids(project=project))
     if kind:
         qs = qs.filter(kind=kind)
     if framework:

@@ -423,7 +423,12 @@ def artefacts(request, slug):
         )
     data = filters.cleaned_data
     listing = selectors.artefact_list(
-        project=project, query=data["q"], kind=data["kind"], framework=data["framework"], pool=data["pool"]
+        project=project,
+        query=data["q"],
+        kind=data["kind"],
+        framework=data["framework"],
+        pool=data["pool"],
+        vocabulary=data["vocabulary"],
     )
     context = {
         "project": project,

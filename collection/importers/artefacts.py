@@ -158,6 +158,20 @@ def _row_fields(row, mapping: dict[int, str], header: list[str], problems: Probl
     return fields
 
 
+def _whole_row(row, on_malformed: str, problems: Problems):
+    """The row, its values beyond the header joined back into its last cell ("keep"), or None ("skip")."""
+    if not row.extra:
+        return row
+    if on_malformed in ("skip", "error"):
+        problems.skip(row.number, f"{len(row.extra)} value(s) beyond the last column (an unquoted comma?); skipped")
+        return None
+    problems.warn(row.number, f"{len(row.extra)} value(s) beyond the last column (an unquoted comma?); kept whole")
+    values = list(row.values)
+    tail = [cell_text(v) for v in (values[-1:] + row.extra)]
+    values[-1] = ",".join(tail)
+    return type(row)(number=row.number, values=values)
+
+
 def artefacts_import(
     *,
     project: Project,
@@ -165,8 +179,14 @@ def artefacts_import(
     mapping: dict[int, str] | None = None,
     progress: Progress | None = None,
     filename: str = "",
+    framework: str = "",
+    on_malformed: str = "keep",
 ) -> dict:
-    """Import the first sheet of `table` as artefacts of `project`; returns the report."""
+    """Import the first sheet of `table` as artefacts of `project`; returns the report.
+
+    `framework` fills rows that name none. A row with values beyond the header (an unquoted
+    comma in a title) is reported with its number and, by `on_malformed`, kept whole (the
+    surplus joined back into the last column) or skipped — never silently cut."""
     sheet = table.first
     mapping = dict(mapping) if mapping is not None else guess_artefact_mapping(sheet.header)
     if "url" not in mapping.values():
@@ -184,7 +204,10 @@ def artefacts_import(
     first_row: dict[str, int] = {}
     duplicates = []
     for i, row in enumerate(sheet.rows, start=1):
-        fields = _row_fields(row, mapping, sheet.header, problems)
+        row = _whole_row(row, on_malformed, problems)
+        fields = _row_fields(row, mapping, sheet.header, problems) if row is not None else None
+        if fields is not None and framework and not fields.get("framework"):
+            fields["framework"] = framework[:60]
         if fields is not None:
             url = fields["url"]
             if url in parsed:
@@ -194,6 +217,12 @@ def artefacts_import(
                 first_row[url] = row.number
         if i % 1000 == 0:
             tick(i, total * 2, "reading rows")
+    malformed = [p for p in problems.skipped if "beyond the last column" in p["reason"]]
+    if on_malformed == "error" and malformed:
+        raise InvalidInput(
+            "Malformed rows: " + "; ".join(f"row {p['row']}: {p['reason']}" for p in malformed[:10]),
+            field="file",
+        )
     tick(total, total * 2, "writing artefacts")
 
     created = updated = 0

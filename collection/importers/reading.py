@@ -278,7 +278,7 @@ def _make_sheet(name: str, rows: list[Row], header_score, blank_rows: int) -> Sh
     return Sheet(name=name, header=header_cells, header_row=rows[h].number, rows=body, blank_rows=blank_rows)
 
 
-def _guess_delimiter(text: str) -> str:
+def guess_delimiter(text: str) -> str:
     first = next((line for line in text.splitlines() if line.strip()), "")
     counts = {d: first.count(d) for d in (",", ";", "\t", "|")}
     best = max(counts, key=counts.get)
@@ -288,7 +288,7 @@ def _guess_delimiter(text: str) -> str:
 def _csv_rows(data: bytes, name: str) -> tuple[RawSheet, dict[int, str]]:
     text, repaired_lines = decode_text(data)
     text = text.replace("\x00", "")
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_guess_delimiter(text))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=guess_delimiter(text))
     rows: list[Row] = []
     repairs: dict[int, str] = {}
     blank = 0

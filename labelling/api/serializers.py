@@ -268,6 +268,9 @@ class RoundCreateSerializer(serializers.Serializer):
         child=serializers.ChoiceField(choices=Artefact.Kind.choices), required=False, max_length=10
     )
     frameworks = serializers.ListField(child=serializers.CharField(max_length=60), required=False, max_length=1000)
+    vocabulary_only = serializers.BooleanField(
+        required=False, default=False, help_text="Sample only artefacts matching the (final) relevance vocabulary."
+    )
 
 
 class EvaluatorProgressSerializer(serializers.Serializer):

@@ -40,6 +40,9 @@ class ArtefactQuerySerializer(serializers.Serializer):
         required=False,
         help_text="`pool` (in no round yet), `decided`, or a round item status.",
     )
+    vocabulary = serializers.BooleanField(
+        required=False, default=False, help_text="Only artefacts matching the (final) relevance vocabulary."
+    )
 
 
 @extend_schema_view(list=extend_schema(parameters=[ArtefactQuerySerializer]))
@@ -61,6 +64,7 @@ class ArtefactViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
             framework=params.get("framework", ""),
             round_number=params.get("round"),
             status=params.get("status", ""),
+            vocabulary=params.get("vocabulary", False),
         )
 
 

@@ -13,7 +13,7 @@ from collection.selectors import (
     vocabulary_terms,
 )
 from collection.services import term_flag, vocabulary_index, vocabulary_index_job_run, vocabulary_index_start
-from collection.vocabulary import example_word, normalise_query, stem_forms, stems, tokenise
+from collection.vocabulary import example_word, normalise_query, plain_text, stem_forms, stems, tokenise
 from core.errors import InvalidInput, NotAllowed, NotFound
 from core.models import Job
 from labelling import services
@@ -35,7 +35,7 @@ def test_each_stem_keeps_its_most_frequent_surface_form():
 
 
 def test_html_tags_entities_and_stop_words_are_dropped():
-    words = tokenise('<p class="x">The loss is <b>NaN</b> &amp; it diverges</p><br/>')
+    words = tokenise(plain_text('<p class="x">The loss is <b>NaN</b> &amp; it diverges</p><br/>'))
     assert words == ["loss", "nan", "diverges"]
 
 

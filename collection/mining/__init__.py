@@ -1,0 +1,1 @@
+"""Mining GitHub and Stack Overflow the study's way (pure logic: no Django, no project imports)."""
