@@ -17,6 +17,7 @@ from collection.formats.common import FormatError, flatten, looks_like_label, sp
 from collection.formats.detect import read_exchange
 from collection.formats.doccano import read_doccano_csv, read_doccano_jsonl, read_doccano_zip
 from collection.formats.labelstudio import read_labelstudio_csv, read_labelstudio_json, read_labelstudio_min
+from collection.formats.rounds import label_fields, ratings_round_sheet
 
 LS_JSON = [
     {
@@ -308,3 +309,42 @@ def test_helpers():
     assert split_labels('["a", "b"]') == ["a", "b"]
     assert split_labels("a; b") == ["a", "b"]
     assert split_labels({"taxonomy": [["P", "C"]]}) == ["C"]
+
+
+def test_ratings_become_a_round_sheet_never_columns():
+    out = read_labelstudio_json(LS_JSON)
+    assert label_fields(out) == ["fault", "why"]
+    header, rows, problems = ratings_round_sheet(out)
+    assert header == ["Link", "Evaluator1", "Tag1", "Evaluator2", "Tag2"]
+    assert rows == [
+        [
+            "https://stackoverflow.com/questions/111",
+            "10",
+            "Wrong loss function",
+            "bob@example.com",
+            "Wrong loss function",
+        ]
+    ]
+    assert problems == []
+    header, rows, _ = ratings_round_sheet(out, include_predictions=True)
+    assert rows[0][5:] == ["model:model 1", "GPU Usage"]
+    _, rows, _ = ratings_round_sheet(out, field_name="why")
+    assert rows == [["https://stackoverflow.com/questions/111", "10", "nan loss"]]
+
+
+def test_round_sheet_reports_several_labels_and_repeated_evaluators():
+    out = read_labelstudio_min(LS_MIN + [LS_MIN[1]], label_fields=["fault"])
+    header, rows, problems = ratings_round_sheet(out)
+    assert rows == [
+        [
+            "https://stackoverflow.com/questions/111",
+            "alice@example.com",
+            "Wrong loss function",
+            "bob@example.com",
+            "Wrong loss function",
+        ]
+    ]
+    assert [p["problem"] for p in problems] == [
+        "alice@example.com gave 2 labels; the first ('Wrong loss function') is kept",
+        "bob@example.com answered twice; the first answer is kept",
+    ]
