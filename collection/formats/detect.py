@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import zipfile
 from pathlib import PurePosixPath
 
 from .common import ExchangeFile, FormatError
@@ -50,6 +49,20 @@ def _json_or_lines(text: str):
     return records, True
 
 
+class _NotAnExport(Exception):
+    pass
+
+
+def _lenient(tool: str | None, read, *args):
+    """`read(*args)`; while recognising (no tool forced) a file that does not parse is no export."""
+    try:
+        return read(*args)
+    except FormatError:
+        if tool is not None:
+            raise
+        raise _NotAnExport from None
+
+
 def read_exchange(
     name: str,
     content: bytes,
@@ -61,16 +74,24 @@ def read_exchange(
     if tool is not None and tool not in TOOLS:
         raise FormatError(f"Unknown tool {tool!r}; choose one of {', '.join(TOOLS)}.")
     suffix = PurePosixPath(name).suffix.casefold()
-    if suffix == ".zip" or content[:4] == b"PK\x03\x04":
-        if tool in (None, "doccano") and zipfile.is_zipfile(io.BytesIO(content)):
-            return read_doccano_zip(content)
+    try:
+        if content[:4] == b"PK\x03\x04":
+            if suffix != ".zip" and tool != "doccano":
+                return None  # XLSX and other zip-based files are Concord's column importer's
+            return _lenient(tool, read_doccano_zip, content)
+        # not UTF-8: no tool's export; Concord's column importer repairs legacy encodings
+        text = _lenient(tool, _decode, content)
+        if suffix in (".csv", ".tsv"):
+            return _read_csv(text, tool=tool, label_fields=label_fields, evaluator=evaluator)
+        if suffix not in (".json", ".jsonl", ".ndjson", ".txt", ""):
+            return None
+        data, is_lines = _lenient(tool, _json_or_lines, text)
+    except _NotAnExport:
         return None
-    text = _decode(content)
-    if suffix in (".csv", ".tsv"):
-        return _read_csv(text, tool=tool, label_fields=label_fields, evaluator=evaluator)
-    if suffix not in (".json", ".jsonl", ".ndjson", ".txt", ""):
-        return None
-    data, is_lines = _json_or_lines(text)
+    return _read_json(text, data, is_lines, tool=tool, label_fields=label_fields, evaluator=evaluator)
+
+
+def _read_json(text: str, data, is_lines: bool, *, tool, label_fields, evaluator) -> ExchangeFile | None:
     if tool == "label-studio" or (tool is None and is_labelstudio_json(data)):
         if is_labelstudio_json(data):
             return read_labelstudio_json(data)
