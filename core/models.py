@@ -67,6 +67,7 @@ class Job(models.Model):
         EXPORT_ROUND = "export_round", "Export a round"
         EXPORT_ANNOTATIONS = "export_annotations", "Export annotations"
         VOCABULARY_INDEX = "vocabulary_index", "Build the vocabulary index"
+        EXPORT_PROJECT = "export_project", "Back up the whole project"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting"

@@ -43,8 +43,16 @@ from django.db import connection, models, transaction
 from .archive import ArchiveError, ArchiveReader, ArchiveWriter
 
 EXCLUDED_APPS = {"admin", "auth", "contenttypes", "sessions", "authtoken", "sites", "messages", "staticfiles"}
-USER_FIELDS = ("username", "email", "first_name", "last_name", "is_active", "date_joined")
+USER_FIELDS = (
+    "username",
+    "email",
+    "first_name",
+    "last_name",
+    "date_joined",
+)  # never a password; created users are inactive
 BATCH = 1000
+# Rows never backed up: a backup job's result is itself a backup (it would nest every earlier one).
+ROW_EXCLUSIONS = {"core.job": {"kind": "export_project"}}
 Progress = Callable[[int, int, str], None]
 
 
@@ -180,7 +188,10 @@ def _project_model():
 
 
 def _queryset(plan: TablePlan, project_pk: int):
-    return plan.model._base_manager.filter(**{plan.path: project_pk}).order_by("pk")
+    queryset = plan.model._base_manager.filter(**{plan.path: project_pk})
+    if plan.label in ROW_EXCLUSIONS:
+        queryset = queryset.exclude(**ROW_EXCLUSIONS[plan.label])
+    return queryset.order_by("pk")
 
 
 # --- export ---------------------------------------------------------------------------------
