@@ -65,3 +65,29 @@ def test_exchange_import_keeps_annotations_as_a_round(project):  # noqa: F811
     artefact = Artefact.objects.get(project=project, url="https://stackoverflow.com/questions/111")
     assert "Wrong loss function" not in json.dumps([artefact.title, artefact.body, artefact.tags, artefact.metadata])
     assert Annotation.objects.filter(assignment__round__number=2, assignment__round__project=project).count() == 2
+
+
+def test_lead_page_starts_a_backup_and_offers_the_downloads(project, client, django_capture_on_commit_callbacks):  # noqa: F811
+    lead = project.memberships.get(user__username="exp-mod").user
+    project.memberships.filter(user=lead).update(is_lead=True)
+    eva = project.memberships.get(user__username="exp-eva").user
+    client.force_login(eva)
+    assert client.get("/p/exp/exchange/").status_code == 403
+    client.force_login(lead)
+    page = client.get("/p/exp/exchange/")
+    assert page.status_code == 200
+    for href in (
+        "/p/exp/exchange/download.qdpx",
+        "/p/exp/exchange/download.label-studio",
+        "/p/exp/taxonomy/export.qdc",
+    ):
+        assert href in page.content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/p/exp/exchange/")
+    assert response.status_code == 302
+    job = Job.objects.get(project=project, kind=Job.Kind.EXPORT_PROJECT)
+    assert job.status == Job.Status.DONE and job.result_name.endswith(".zip")
+    download = client.get(f"/p/exp/jobs/{job.id}/download/")
+    assert download.status_code == 200 and zipfile.ZipFile(io.BytesIO(download.content)).testzip() is None
+    ls = client.get("/p/exp/exchange/download.label-studio")
+    assert ls.status_code == 200 and json.loads(ls.content)[0]["data"]["url"].startswith("https://")
