@@ -32,13 +32,13 @@ import contextlib
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.color import no_style
-from django.db import connection, models, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
 
 from .archive import ArchiveError, ArchiveReader, ArchiveWriter
 
@@ -318,39 +318,26 @@ def _restore(reader: ArchiveReader, plans, user_table, *, slug, map_users, progr
     user_map, created_users = _restore_users(reader, user_table, map_users)
     ranges = reader.manifest.get("extra", {}).get("pk_ranges", {})
     keep_ids = all(_free(p, ranges.get(p.label)) for p in plans if reader.counts.get(p.label))
-    referenced = {t for p in plans for t in p.fks.values() if t != USER}
-    maps: dict[str, dict[int, int]] = defaultdict(dict)
-    deferred: dict[str, list[tuple[int, str, int]]] = defaultdict(list)
+    offsets = {p.label: 0 if keep_ids else _offset(p, ranges.get(p.label)) for p in plans}
     total = sum(reader.counts.values()) or 1
     done = 0
-    project = None
+    project_pk = None
     for plan in plans:
         if plan.label not in reader.tables:
             continue
+        inserter = _Inserter(plan, user_map=user_map, offsets=offsets, slug=slug)
         for batch in _batches(reader.rows(plan.label)):
-            objects, olds, pending = [], [], []
-            for row in batch:
-                obj, old, later = _object(plan, row, user_map, maps, keep_ids, slug=slug)
-                objects.append(obj)
-                olds.append(old)
-                pending.append(later)
-            _fresh_unique_values(plan, objects)
-            created = plan.model._base_manager.bulk_create(objects, batch_size=BATCH)
-            for old, obj, later in zip(olds, created, pending, strict=True):
-                if plan.label in referenced and not keep_ids:
-                    maps[plan.label][old] = obj.pk
-                for attname, target in later:
-                    deferred[plan.label].append((obj.pk, attname, target))
-            if project is None and plan.model is type(created[0]) and plan.path == "pk":
-                project = created[0]
+            inserter.insert(batch)
             done += len(batch)
             if progress:
                 progress(done, total, f"{plan.label}: {done}/{total}")
-        _apply_deferred(plan, deferred.pop(plan.label, []), maps, keep_ids)
-    if project is None:
+        inserter.apply_deferred()
+        if plan.path == "pk" and inserter.first_pk is not None:
+            project_pk = inserter.first_pk
+    if project_pk is None:
         raise ArchiveError("The archive holds no project row.")
-    if keep_ids:
-        _reset_sequences([p.model for p in plans])
+    _reset_sequences([p.model for p in plans])
+    project = plans[0].model._base_manager.get(pk=project_pk)
     return {
         "project": project.slug,
         "project_id": project.pk,
@@ -359,6 +346,143 @@ def _restore(reader: ArchiveReader, plans, user_table, *, slug, map_users, progr
         "users_matched": len(user_map) - len(created_users),
         "counts": {p.label: reader.counts.get(p.label, 0) for p in plans},
     }
+
+
+def _offset(plan: TablePlan, bounds) -> int:
+    """New keys are the archive's plus this offset: past every key the table holds here (and reserved)."""
+    if not bounds or bounds[0] is None:
+        return 0
+    current = plan.model._base_manager.aggregate(m=models.Max("pk"))["m"] or 0
+    offset = max(current - bounds[0] + 1, 0)
+    if connection.vendor == "postgresql":  # reserve the range, so concurrent inserts take keys beyond it
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT setval(pg_get_serial_sequence(%s, %s), %s)",
+                [plan.model._meta.db_table, plan.model._meta.pk.column, bounds[1] + offset],
+            )
+    return offset
+
+
+_CONVERTED = (
+    models.DateTimeField,
+    models.DateField,
+    models.TimeField,
+    models.DurationField,
+    models.DecimalField,
+    models.UUIDField,
+    models.BinaryField,
+    models.JSONField,
+)
+
+
+class _Inserter:
+    """Rows of one table written with batched INSERTs (no model instances), keys shifted by the offsets."""
+
+    def __init__(self, plan: TablePlan, *, user_map, offsets, slug):
+        self.plan, self.user_map, self.offsets, self.slug = plan, user_map, offsets, slug
+        self.fields = plan.fields
+        self.pk_attname = plan.model._meta.pk.attname
+        quote = connection.ops.quote_name
+        columns = ", ".join(quote(f.column) for f in self.fields)
+        marks = ", ".join(["%s"] * len(self.fields))
+        self.sql = f"INSERT INTO {quote(plan.model._meta.db_table)} ({columns}) VALUES ({marks})"
+        self.deferred: list[tuple[str, int, int]] = []
+        self.first_pk = None
+        self.converters = self._converters()
+        self.fresh = [
+            f
+            for f in self.fields
+            if f.unique and not f.primary_key and not isinstance(f, models.ForeignKey) and callable(f.default)
+        ]
+
+    def _converters(self) -> list:
+        """Per field, how an archived value becomes a database value (decided once per table)."""
+        conn = connections[DEFAULT_DB_ALIAS]
+        out = []
+        for f in self.fields:
+            target = self.plan.fks.get(f.attname)
+            if f.primary_key:
+                out.append(("pk", f.attname, None))
+            elif target == USER:
+                out.append(("user", f.attname, None))
+            elif target is not None and f.attname in self.plan.deferred:
+                out.append(("deferred", f.attname, self.offsets[target]))
+            elif target is not None:
+                out.append(("fk", f.attname, self.offsets[target]))
+            elif isinstance(f, _CONVERTED):
+                out.append(("convert", f.attname, lambda v, f=f: f.get_db_prep_save(f.to_python(v), conn)))
+            else:
+                out.append(("value", f.attname, None))
+        return out
+
+    def _row(self, row: dict, new_pk: int) -> list:
+        values = []
+        for kind, attname, extra in self.converters:
+            value = row.get(attname)
+            if kind == "pk":
+                value = new_pk
+            elif value is None or kind == "value":
+                pass
+            elif kind == "fk":
+                value += extra
+            elif kind == "convert":
+                value = extra(value)
+            elif kind == "user":
+                if value not in self.user_map:
+                    raise ArchiveError(f"{self.plan.label} row {row.get(self.pk_attname)} names user {value!r}")
+                value = self.user_map[value]
+            else:  # deferred: set once every row of the table exists
+                self.deferred.append((attname, new_pk, value + extra))
+                value = None
+            values.append(value)
+        return values
+
+    def insert(self, batch: list[dict]) -> None:
+        offset = self.offsets[self.plan.label]
+        if self.plan.path == "pk":
+            for row in batch:
+                self._project_row(row)
+        rows = []
+        for row in batch:
+            new_pk = row[self.pk_attname] + offset
+            rows.append(self._row(row, new_pk))
+            if self.first_pk is None:
+                self.first_pk = new_pk
+        for f in self.fresh:
+            self._fresh_values(f, rows)
+        with connection.cursor() as cursor:
+            cursor.executemany(self.sql, rows)
+
+    def _project_row(self, row: dict) -> None:
+        if self.slug:
+            row["slug"] = self.slug
+        if self.plan.model._base_manager.filter(slug=row.get("slug")).exists():
+            raise RestoreError(f"A project with slug {row.get('slug')!r} exists here; restore with --slug NEW_SLUG.")
+
+    def _fresh_values(self, f: models.Field, rows: list[list]) -> None:
+        """Globally unique values with a generated default are generated anew when taken here."""
+        index = self.fields.index(f)
+        wanted = [r[index] for r in rows if r[index] is not None]
+        taken = set(
+            self.plan.model._base_manager.filter(**{f"{f.attname}__in": wanted}).values_list(f.attname, flat=True)
+        )
+        for r in rows:
+            if r[index] in taken:
+                r[index] = f.get_db_prep_save(f.default(), connection)
+
+    def apply_deferred(self) -> None:
+        quote = connection.ops.quote_name
+        table, pk = quote(self.plan.model._meta.db_table), quote(self.plan.model._meta.pk.column)
+        by_attname: dict[str, list] = defaultdict(list)
+        for attname, new_pk, target in self.deferred:
+            by_attname[attname].append((target, new_pk))
+        with connection.cursor() as cursor:
+            for attname, pairs in by_attname.items():
+                column = quote(self.plan.model._meta.get_field(_name(self.plan, attname)).column)
+                for start in range(0, len(pairs), BATCH):
+                    cursor.executemany(
+                        f"UPDATE {table} SET {column} = %s WHERE {pk} = %s", pairs[start : start + BATCH]
+                    )
 
 
 def _restore_users(reader: ArchiveReader, user_table: str, map_users: str) -> tuple[dict[str, int], list[str]]:
@@ -408,70 +532,6 @@ def _batches(rows: Iterator[dict]) -> Iterator[list[dict]]:
             batch = []
     if batch:
         yield batch
-
-
-def _object(plan: TablePlan, row: dict, user_map, maps, keep_ids, *, slug):
-    """(unsaved instance, old pk, [(attname, old target) to set later])."""
-    values: dict[str, Any] = {}
-    later = []
-    pk_name = plan.model._meta.pk.attname
-    for f in plan.fields:
-        if f.attname not in row:
-            continue
-        value = row[f.attname]
-        target = plan.fks.get(f.attname)
-        if target is not None and value is not None:
-            if target == USER:
-                if value not in user_map:
-                    raise ArchiveError(f"{plan.label} row {row.get(pk_name)} names user {value!r}, not in the archive")
-                value = user_map[value]
-            elif f.attname in plan.deferred:
-                later.append((f.attname, value))
-                value = None
-            elif not keep_ids:
-                try:
-                    value = maps[target][value]
-                except KeyError:
-                    raise ArchiveError(
-                        f"{plan.label} row {row.get(pk_name)} points at a missing {target} row"
-                    ) from None
-        elif target is None and value is not None:
-            value = f.to_python(value)
-        values[f.attname] = value
-    old = values.pop(pk_name, None) if not keep_ids else values.get(pk_name)
-    if plan.path == "pk" and slug:
-        values["slug"] = slug
-    if plan.path == "pk":
-        slug_value = values.get("slug")
-        if plan.model._base_manager.filter(slug=slug_value).exists():
-            raise RestoreError(f"A project with slug {slug_value!r} exists here; restore with --slug NEW_SLUG.")
-    return plan.model(**values), old, later
-
-
-def _fresh_unique_values(plan: TablePlan, objects: list) -> None:
-    """Globally unique values with a generated default are generated anew when taken here."""
-    for f in plan.fields:
-        if not f.unique or f.primary_key or isinstance(f, models.ForeignKey) or not callable(f.default):
-            continue
-        wanted = [getattr(o, f.attname) for o in objects]
-        taken = set(plan.model._base_manager.filter(**{f"{f.attname}__in": wanted}).values_list(f.attname, flat=True))
-        for obj in objects:
-            if getattr(obj, f.attname) in taken:
-                setattr(obj, f.attname, f.default())
-
-
-def _apply_deferred(plan: TablePlan, pending: list[tuple[int, str, int]], maps, keep_ids) -> None:
-    by_attname: dict[str, list] = defaultdict(list)
-    for new_pk, attname, old_target in pending:
-        target_label = plan.fks[attname]
-        target = old_target if keep_ids else maps[target_label].get(old_target)
-        if target is None:
-            raise ArchiveError(f"{plan.label} row points at a missing {target_label} row")
-        obj = plan.model(pk=new_pk)
-        setattr(obj, attname, target)
-        by_attname[attname].append(obj)
-    for attname, objects in by_attname.items():
-        plan.model._base_manager.bulk_update(objects, [_name(plan, attname)], batch_size=BATCH)
 
 
 def _reset_sequences(model_list) -> None:
