@@ -25,7 +25,7 @@ from collection.formats.common import ExchangeFile, FormatError
 from collection.formats.detect import read_exchange
 from collection.formats.rounds import label_fields
 from collection.importers.artefacts import artefacts_import, mapping_from_options
-from collection.importers.headers import artefact_header_score
+from collection.importers.headers import artefact_header_score, guess_artefact_mapping
 from collection.importers.reading import Row, Sheet, Table, read_table
 from collection.models import Artefact, ArtefactIndexState, ArtefactTerm, TermFlag, VocabularyTerm
 from collection.vocabulary import artefact_text, example_word, stemmed_words, text_digest
@@ -406,6 +406,26 @@ def exchange_summary(exchange: ExchangeFile, mapping: dict[int, str]) -> dict:
     }
 
 
+def artefacts_import_preview(*, data: bytes, filename: str = "") -> tuple[Table, dict[int, str], dict | None]:
+    """(table, guessed mapping, what another tool's export holds or None) of an upload, for the mapping page.
+
+    On the page every column of another tool's export is offered (label-like ones flagged and left
+    unmapped, so the lead decides); the job reads the file the same way (`label_fields=[]`)."""
+    exchange = exchange_read(data=data, filename=filename, label_fields=[])
+    if exchange is None:
+        table = read_table(data, filename, header_score=artefact_header_score)
+        return table, guess_artefact_mapping(table.first.header), None
+    mapping = exchange_mapping(exchange)
+    summary = exchange_summary(exchange, mapping)
+    ratings = exchange_read(data=data, filename=filename)
+    summary.update(
+        annotations=len([r for r in ratings.annotations if not r.cancelled]),
+        predictions=len(ratings.predictions),
+        evaluators=ratings.evaluators,
+    )
+    return exchange_table(exchange), mapping, summary
+
+
 def artefacts_import_file(
     *,
     project: Project,
@@ -468,7 +488,7 @@ def _artefacts_import_work(job: Job, progress: Progress | None) -> tuple[dict, N
     mapping = {int(k): v for k, v in mapping.items()} if mapping else None
     data = bytes(job.input_data) if job.input_data is not None else b""
     report = artefacts_import_file(
-        project=job.project, data=data, filename=job.input_name, mapping=mapping, progress=progress
+        project=job.project, data=data, filename=job.input_name, mapping=mapping, progress=progress, label_fields=[]
     )
     return report, None
 
