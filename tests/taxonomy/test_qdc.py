@@ -4,6 +4,7 @@ import io
 import json
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from lxml import etree
 
@@ -78,3 +79,21 @@ def test_qdc_import_from_a_qdpx_and_errors():
     assert report["nodes_created"] == 3
     with pytest.raises(InvalidInput, match="Not a REFI-QDA codebook"):
         services.taxonomy_import_file(project=target, user=lead, data=b"<outline/>", filename="x.qdc")
+
+
+def test_qdc_from_the_taxonomy_pages(client):
+    source = ProjectFactory(slug="qdc-page")
+    lead = member(source, lead=True)
+    _tree(source)
+    client.force_login(lead)
+    assert "/p/qdc-page/taxonomy/export.qdc" in client.get("/p/qdc-page/taxonomy/").content.decode()
+    qdc = client.get("/p/qdc-page/taxonomy/export.qdc")
+    assert qdc.status_code == 200 and qdc["Content-Type"].startswith("application/xml")
+    target = ProjectFactory(slug="qdc-page2")
+    client.force_login(member(target, lead=True))
+    upload = SimpleUploadedFile("codes.qdc", qdc.content, content_type="application/xml")
+    response = client.post("/p/qdc-page2/taxonomy/import/", {"file": upload})
+    assert response.status_code in (200, 302)
+    assert _names(json.loads(exports.export(target, "json"))["nodes"]) == _names(
+        json.loads(exports.export(source, "json"))["nodes"]
+    )
