@@ -112,11 +112,21 @@ def main() -> None:
     parser.add_argument("--artefacts", type=int, default=100_000)
     parser.add_argument("--database-url", default=DEFAULT_DATABASE)
     parser.add_argument("--keep", action="store_true", help="keep the database")
+    parser.add_argument("--reuse", action="store_true", help="measure on a database seeded by an earlier --keep run")
     args = parser.parse_args()
-    _rounds_db.setup(args.database_url)
-    started = time.perf_counter()
-    seed(args.artefacts)
-    print(f"seeded in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    if args.reuse:
+        os.environ["DATABASE_URL"] = args.database_url
+        os.environ.pop("REDIS_URL", None)
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "concord.settings")
+        sys.path.insert(0, str(_rounds_db.ROOT))
+        import django
+
+        django.setup()
+    else:
+        _rounds_db.setup(args.database_url)
+        started = time.perf_counter()
+        seed(args.artefacts)
+        print(f"seeded in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     from django.db import connections
 
     connections.close_all()

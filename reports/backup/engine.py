@@ -384,8 +384,10 @@ class _Inserter:
         self.pk_attname = plan.model._meta.pk.attname
         quote = connection.ops.quote_name
         columns = ", ".join(quote(f.column) for f in self.fields)
-        marks = ", ".join(["%s"] * len(self.fields))
-        self.sql = f"INSERT INTO {quote(plan.model._meta.db_table)} ({columns}) VALUES ({marks})"
+        self.sql = f"INSERT INTO {quote(plan.model._meta.db_table)} ({columns}) VALUES "
+        self.marks = "(" + ", ".join(["%s"] * len(self.fields)) + ")"
+        limit = connection.features.max_query_params
+        self.rows_per_statement = BATCH if not limit else max(1, min(BATCH, limit // len(self.fields)))
         self.deferred: list[tuple[str, int, int]] = []
         self.first_pk = None
         self.converters = self._converters()
@@ -450,8 +452,11 @@ class _Inserter:
                 self.first_pk = new_pk
         for f in self.fresh:
             self._fresh_values(f, rows)
-        with connection.cursor() as cursor:
-            cursor.executemany(self.sql, rows)
+        with connection.cursor() as cursor:  # multi-row INSERTs: one round trip per statement, not per row
+            step = self.rows_per_statement
+            for start in range(0, len(rows), step):
+                chunk = rows[start : start + step]
+                cursor.execute(self.sql + ", ".join([self.marks] * len(chunk)), [v for r in chunk for v in r])
 
     def _project_row(self, row: dict) -> None:
         if self.slug:
