@@ -91,3 +91,13 @@ def test_lead_page_starts_a_backup_and_offers_the_downloads(project, client, dja
     assert download.status_code == 200 and zipfile.ZipFile(io.BytesIO(download.content)).testzip() is None
     ls = client.get("/p/exp/exchange/download.label-studio")
     assert ls.status_code == 200 and json.loads(ls.content)[0]["data"]["url"].startswith("https://")
+
+
+def test_page_export_routes_take_file_format_too(project, client):  # noqa: F811
+    lead = project.memberships.get(user__username="exp-mod").user
+    project.memberships.filter(user=lead).update(is_lead=True)
+    client.force_login(lead)
+    stats = client.get("/p/exp/stats/", {"file_format": "csv"})
+    assert stats.status_code == 200 and stats["Content-Disposition"].endswith('table1.csv"')
+    assert "file_format=csv" in client.get("/p/exp/stats/").content.decode()
+    assert client.get("/p/exp/stats/", {"file_format": "pdf"}).status_code == 400
