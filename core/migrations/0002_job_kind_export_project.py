@@ -4,15 +4,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('core', '0001_initial'),
+        ("core", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='job',
-            name='kind',
-            field=models.CharField(choices=[('import_artefacts', 'Import artefacts'), ('import_round', 'Import a labelled round'), ('export_round', 'Export a round'), ('export_annotations', 'Export annotations'), ('vocabulary_index', 'Build the vocabulary index'), ('export_project', 'Back up the whole project')], max_length=30),
+            model_name="job",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("import_artefacts", "Import artefacts"),
+                    ("import_round", "Import a labelled round"),
+                    ("export_round", "Export a round"),
+                    ("export_annotations", "Export annotations"),
+                    ("vocabulary_index", "Build the vocabulary index"),
+                    ("export_project", "Back up the whole project"),
+                ],
+                max_length=30,
+            ),
         ),
     ]
