@@ -110,7 +110,7 @@ def labelstudio_project_config(project: Project) -> str:
 
 def _codebook(project: Project) -> tuple[list[Code], dict[str, str], dict[int, str]]:
     """(codes, {normalised label: code guid}, {leaf id: code guid}) — leaf codes first, then unplaced labels."""
-    tree = taxonomy_selectors.build_tree(project)
+    tree = taxonomy_selectors.tree_build(project)
     codes = taxonomy_codes(tree)
     assign_guids(codes, project=project.slug)
     by_label: dict[str, str] = {}
