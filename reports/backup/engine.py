@@ -29,6 +29,7 @@ Anything wrong rolls the whole restore back: nothing is written.
 from __future__ import annotations
 
 import contextlib
+import json
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -411,6 +412,10 @@ class _Inserter:
                 out.append(("deferred", f.attname, self.offsets[target]))
             elif target is not None:
                 out.append(("fk", f.attname, self.offsets[target]))
+            elif conn.vendor == "postgresql" and isinstance(f, models.DateField):
+                out.append(("value", f.attname, None))  # PostgreSQL reads the archive's ISO 8601 text itself
+            elif conn.vendor == "postgresql" and isinstance(f, models.JSONField):
+                out.append(("convert", f.attname, lambda v: json.dumps(v, ensure_ascii=False)))
             elif isinstance(f, _CONVERTED):
                 out.append(("convert", f.attname, lambda v, f=f: f.get_db_prep_save(f.to_python(v), conn)))
             else:
