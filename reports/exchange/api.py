@@ -16,7 +16,6 @@ from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -24,6 +23,7 @@ from rest_framework.views import APIView
 
 from collection.formats.detect import TOOLS
 from collection.services import artefacts_import_file
+from core.api.base import ApiViewMixin
 from core.errors import InvalidInput, NotFound
 from core.jobs import job_get, job_progress
 from core.models import Job
@@ -34,7 +34,9 @@ from taxonomy.round_import import exchange_round_import
 
 
 class LeadApi(APIView):
-    authentication_classes = [TokenAuthentication, SessionAuthentication]
+    """Authentication as the other project APIs (core.api.base); the views check the lead role."""
+
+    authentication_classes = ApiViewMixin.authentication_classes
     permission_classes = [IsAuthenticated]
 
     def lead_project(self, slug):
@@ -52,7 +54,11 @@ def _job_data(request, project, job: Job) -> dict:
 
 
 class Backup(LeadApi):
-    @extend_schema(summary="Start a whole-project backup (a background job)", responses={202: OpenApiTypes.OBJECT})
+    @extend_schema(
+        operation_id="project_backup_start",
+        summary="Start a whole-project backup (a background job)",
+        responses={202: OpenApiTypes.OBJECT},
+    )
     def get(self, request, project_slug):
         project = self.lead_project(project_slug)
         with transaction.atomic():
@@ -62,7 +68,9 @@ class Backup(LeadApi):
 
 
 class BackupJob(LeadApi):
-    @extend_schema(summary="Progress of a backup job", responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        operation_id="project_backup_progress", summary="Progress of a backup job", responses={200: OpenApiTypes.OBJECT}
+    )
     def get(self, request, project_slug, job_id):
         project = self.lead_project(project_slug)
         job = job_get(project=project, job_id=job_id)
@@ -72,7 +80,11 @@ class BackupJob(LeadApi):
 
 
 class BackupDownload(LeadApi):
-    @extend_schema(summary="The backup archive (zip)", responses={(200, "application/zip"): OpenApiTypes.BINARY})
+    @extend_schema(
+        operation_id="project_backup_download",
+        summary="The backup archive (zip)",
+        responses={(200, "application/zip"): OpenApiTypes.BINARY},
+    )
     def get(self, request, project_slug, job_id):
         project = self.lead_project(project_slug)
         job = job_get(project=project, job_id=job_id)
