@@ -26,9 +26,12 @@ from django.db.models import Count, Exists, OuterRef
 from django.utils import timezone
 
 from collection import tasks
+from collection.formats.common import ExchangeFile, FormatError
+from collection.formats.detect import read_exchange
+from collection.formats.rounds import label_fields
 from collection.importers.artefacts import artefacts_import, mapping_from_options
-from collection.importers.headers import artefact_header_score
-from collection.importers.reading import decode_text, detect_format, guess_delimiter, read_table
+from collection.importers.headers import artefact_header_score, guess_artefact_mapping
+from collection.importers.reading import Row, Sheet, Table, decode_text, detect_format, guess_delimiter, read_table
 from collection.mining.csvlines import MODES as CSV_MODES
 from collection.mining.csvlines import CsvMalformed, check_csv
 from collection.mining.csvlines import read_csv as read_csv_checked
@@ -369,6 +372,112 @@ def term_flag(*, term_id: int, user, verdict: str, project: Project | None = Non
 # --- artefact imports from files -------------------------------------------------------------
 
 
+# Another tool's export (Label Studio, doccano): its task columns are artefact fields by their last
+# segment's name (`data.text` -> body); the rest is metadata. Columns that look like labels or
+# annotations are never mapped unless asked for by name (`--map COLUMN=FIELD`): evaluators see
+# artefact fields while labelling. The answers themselves travel as ratings (an imported round).
+EXCHANGE_GUESSES = {
+    "title": "title",
+    "text": "body",
+    "body": "body",
+    "content": "body",
+    "description": "body",
+    "kind": "kind",
+    "framework": "framework",
+}
+
+
+def exchange_read(
+    *, data: bytes, filename: str = "", tool: str | None = None, label_fields: list[str] | None = None, evaluator=""
+) -> ExchangeFile | None:
+    """The file as another tool's export, or None when it is no known tool's (then it is read as columns)."""
+    try:
+        return read_exchange(filename, data, tool=tool, label_fields=label_fields, evaluator=evaluator)
+    except FormatError as exc:
+        raise InvalidInput(str(exc), field="file") from exc
+
+
+def exchange_table(exchange: ExchangeFile) -> Table:
+    """The tasks as a sheet: `link` (the task's URL or stable identifier), then the task's columns."""
+    header = ["link", *exchange.columns]
+    rows = [Row(number=r.number, values=[r.link, *(r.values.get(c) for c in exchange.columns)]) for r in exchange.rows]
+    sheet = Sheet(name=f"{exchange.tool} {exchange.format}", header=header, header_row=1, rows=rows)
+    return Table(format=f"{exchange.tool}-{exchange.format}", sheets=[sheet])
+
+
+def exchange_mapping(exchange: ExchangeFile, map_options: list[str] | dict | None = None) -> dict[int, str]:
+    """{column index: field} of `exchange_table`: guessed, flagged columns left out, then `map_options` applied."""
+    mapping = {0: "url"}
+    for index, column in enumerate(exchange.columns, start=1):
+        if column in exchange.flagged or column == exchange.link_column:
+            continue
+        guess = EXCHANGE_GUESSES.get(column.rsplit(".", 1)[-1].casefold(), "metadata")
+        if guess != "metadata" and guess in mapping.values():
+            guess = "metadata"
+        mapping[index] = guess
+    if map_options:
+        explicit = mapping_from_options(["link", *exchange.columns], map_options)
+        named = _named_columns(["link", *exchange.columns], map_options)
+        for index in named:
+            if index in explicit:
+                if explicit[index] != "metadata":
+                    mapping = {i: f for i, f in mapping.items() if f != explicit[index] or i == index}
+                mapping[index] = explicit[index]
+            else:
+                mapping.pop(index, None)
+    return mapping
+
+
+def _named_columns(header: list[str], options: list[str] | dict) -> list[int]:
+    pairs = options.items() if isinstance(options, dict) else [o.rsplit("=", 1) for o in options if "=" in o]
+    out = []
+    for column, _ in pairs:
+        column = column.strip()
+        if column.isdecimal() and 1 <= int(column) <= len(header):
+            out.append(int(column) - 1)
+        elif column in header:
+            out.append(header.index(column))
+    return out
+
+
+def exchange_summary(exchange: ExchangeFile, mapping: dict[int, str]) -> dict:
+    header = ["link", *exchange.columns]
+    mapped_flagged = [header[i] for i, f in mapping.items() if header[i] in exchange.flagged and f != "ignore"]
+    return {
+        "tool": exchange.tool,
+        "format": exchange.format,
+        "tasks": len(exchange.rows),
+        "links_made": sum(1 for r in exchange.rows if r.link_synthesised),
+        "flagged": exchange.flagged,
+        "flagged_mapped": mapped_flagged,
+        "annotations": len([r for r in exchange.annotations if not r.cancelled]),
+        "predictions": len(exchange.predictions),
+        "evaluators": exchange.evaluators,
+        "label_fields": label_fields(exchange),
+        "problems": exchange.problems,
+    }
+
+
+def artefacts_import_preview(*, data: bytes, filename: str = "") -> tuple[Table, dict[int, str], dict | None]:
+    """(table, guessed mapping, what another tool's export holds or None) of an upload, for the mapping page.
+
+    On the page every column of another tool's export is offered (label-like ones flagged and left
+    unmapped, so the lead decides); the job reads the file the same way (`label_fields=[]`)."""
+    exchange = exchange_read(data=data, filename=filename, label_fields=[])
+    if exchange is None:
+        table = read_table(data, filename, header_score=artefact_header_score)
+        return table, guess_artefact_mapping(table.first.header), None
+    mapping = exchange_mapping(exchange)
+    summary = exchange_summary(exchange, mapping)
+    ratings = exchange_read(data=data, filename=filename)
+    summary.update(
+        annotations=len([r for r in ratings.annotations if not r.cancelled]),
+        predictions=len(ratings.predictions),
+        evaluators=ratings.evaluators,
+    )
+    return exchange_table(exchange), mapping, summary
+
+
 def artefacts_import_file(
     *,
     project: Project,
@@ -379,11 +488,26 @@ def artefacts_import_file(
     progress: Progress | None = None,
     framework: str = "",
     on_malformed: str = "keep",
+    tool: str | None = None,
+    label_fields: list[str] | None = None,
 ) -> dict:
     """Import artefacts from a file; `mapping` ({column index: field}) or `map_options` (column=field).
 
+    A Label Studio or doccano export is recognised (or forced by `tool`): its tasks become artefacts and
+    the report's `exchange` says what else it holds (annotations, predictions, flagged columns); its
+    annotations are never artefact fields (see taxonomy.round_import.exchange_round_import).
     A CSV line with a quote never closed is reported with its line number and kept whole
     (the quote read as a character) or skipped by `on_malformed` ("error" refuses the file)."""
+    exchange = exchange_read(data=data, filename=filename, tool=tool, label_fields=label_fields)
+    if exchange is not None:
+        table = exchange_table(exchange)
+        if mapping is None:
+            mapping = exchange_mapping(exchange, map_options)
+        report = artefacts_import(
+            project=project, table=table, mapping=mapping, progress=progress, filename=filename, framework=framework
+        )
+        report["exchange"] = exchange_summary(exchange, mapping)
+        return report
     if on_malformed not in CSV_MODES:
         raise InvalidInput(f"on_malformed must be one of {', '.join(CSV_MODES)}.", field="malformed")
     data, quote_problems = _unclosed_quotes(data, filename, on_malformed)
@@ -433,7 +557,7 @@ def _unclosed_quotes(data: bytes, filename: str, on_malformed: str) -> tuple[byt
 def artefacts_import_job_create(*, project: Project, user, input_name: str, input_data: bytes) -> Job:
     """A pending artefact import of a lead; an unreadable upload is a 400 now, not later (and no job)."""
     membership_require(project=project, user=user, roles=("lead",))
-    if input_data:
+    if input_data and exchange_read(data=input_data, filename=input_name) is None:
         read_table(input_data, input_name)
     return job_create(
         project=project,
@@ -462,7 +586,7 @@ def _artefacts_import_work(job: Job, progress: Progress | None) -> tuple[dict, N
     mapping = {int(k): v for k, v in mapping.items()} if mapping else None
     data = bytes(job.input_data) if job.input_data is not None else b""
     report = artefacts_import_file(
-        project=job.project, data=data, filename=job.input_name, mapping=mapping, progress=progress
+        project=job.project, data=data, filename=job.input_name, mapping=mapping, progress=progress, label_fields=[]
     )
     return report, None
 

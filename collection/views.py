@@ -22,8 +22,8 @@ from django.views.decorators.http import require_http_methods
 from collection import selectors as vs
 from collection import services
 from collection import services as vocabulary_services
-from collection.importers.headers import MAPPING_CHOICES, artefact_header_score, guess_artefact_mapping
-from collection.importers.reading import cell_text, read_table
+from collection.importers.headers import MAPPING_CHOICES
+from collection.importers.reading import cell_text
 from core.errors import DomainError, InvalidInput, NotFound
 from core.htmx import wants_fragment
 from core.jobs import job_get
@@ -183,9 +183,9 @@ def import_artefacts_mapping(request, slug, job_id):
         raise NotFound("This job is not an artefact import.")
     if job.status != Job.Status.PENDING or job.input_data is None:
         return redirect("labelling:task_progress", slug=project.slug, job_id=job.id)
-    table = read_table(bytes(job.input_data), job.input_name, header_score=artefact_header_score)
+    table, guessed, exchange = services.artefacts_import_preview(data=bytes(job.input_data), filename=job.input_name)
     sheet = table.first
-    guessed = guess_artefact_mapping(sheet.header)
+    flagged = set(exchange["flagged"]) if exchange else set()
     error, status = None, 200
     if request.method == "POST":
         mapping = {}
@@ -209,7 +209,7 @@ def import_artefacts_mapping(request, slug, job_id):
         "membership": membership,
         "job": job,
         "columns": [
-            {"index": i, "header": h or f"(column {i + 1})", "field": guessed.get(i, "ignore")}
+            {"index": i, "header": h or f"(column {i + 1})", "field": guessed.get(i, "ignore"), "flagged": h in flagged}
             for i, h in enumerate(sheet.header)
         ],
         "choices": MAPPING_CHOICES,
@@ -218,6 +218,7 @@ def import_artefacts_mapping(request, slug, job_id):
         "repaired": sorted(table.repairs.items())[:20],
         "problems": table.problems[:20],
         "error": error,
+        "exchange": exchange,
     }
     return render(request, "collection/import_artefacts_mapping.html", context, status=status)
 

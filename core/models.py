@@ -69,6 +69,7 @@ class Job(models.Model):
         VOCABULARY_INDEX = "vocabulary_index", "Build the vocabulary index"
         MINE_GITHUB = "mine_github", "Mine GitHub"
         MINE_STACKOVERFLOW = "mine_stackoverflow", "Mine Stack Overflow"
+        EXPORT_PROJECT = "export_project", "Back up the whole project"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting"

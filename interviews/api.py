@@ -568,14 +568,14 @@ class SheetImport(InterviewApi):
 class SheetExport(InterviewApi):
     @extend_schema(
         summary="The coding sheet (xlsx or csv)",
-        parameters=[OpenApiParameter("format", str, enum=["xlsx", "csv"])],
+        parameters=[OpenApiParameter("file_format", str, enum=["xlsx", "csv"], description="not `format` (DRF's)")],
         responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
     )
     def get(self, request, project_slug):
         project, _ = self.member(project_slug)
-        fmt = request.query_params.get("format", "xlsx")
+        fmt = request.query_params.get("file_format", "xlsx")
         if fmt not in ("xlsx", "csv"):
-            raise InvalidInput("Choose xlsx or csv.", field="format")
+            raise InvalidInput("Choose xlsx or csv.", field="file_format")
         response = HttpResponse(exports.coding_sheet(project=project, fmt=fmt), content_type="application/octet-stream")
         response["Content-Disposition"] = f'attachment; filename="{project.slug}-interview-coding.{fmt}"'
         return response
@@ -585,7 +585,7 @@ class Transcript(InterviewApi):
     @extend_schema(
         summary="The transcript as txt, md or json, optionally pseudonymised",
         parameters=[
-            OpenApiParameter("format", str, enum=["txt", "md", "json"]),
+            OpenApiParameter("file_format", str, enum=["txt", "md", "json"], description="not `format` (DRF's)"),
             OpenApiParameter("pseudonymise", bool),
         ],
         responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
@@ -593,9 +593,9 @@ class Transcript(InterviewApi):
     def get(self, request, project_slug, number):
         project, _ = self.member(project_slug)
         interview = self.interview(project, number)
-        fmt = request.query_params.get("format", "json")
+        fmt = request.query_params.get("file_format", "json")
         if fmt not in ("txt", "md", "json"):
-            raise InvalidInput("Choose txt, md or json.", field="format")
+            raise InvalidInput("Choose txt, md or json.", field="file_format")
         if not interview.has_transcript:
             raise NotFound(f"{interview} has no transcript.")
         pseudonymise = request.query_params.get("pseudonymise") in ("1", "true", "yes", "on")

@@ -55,13 +55,15 @@ def job_download(request, slug, job_id):
 @login_required
 @require_http_methods(["GET", "POST"])
 def export_round(request, slug, number):
-    """GET ?format=xlsx|csv downloads at once; POST runs the export as a job with a progress bar."""
+    """GET ?file_format=xlsx|csv downloads at once; POST runs the export as a job with a progress bar.
+    (`format` is still read, for older links; `file_format` is the name every export route shares.)"""
     project, _ = member(request, slug, roles=("lead",))
     selectors.round_get(project=project, number=number)  # 404 for a round the project does not have
     selectors.exports_require_unblinded(project=project, user=request.user, round_number=number)
-    fmt = (request.POST.get("format") if request.method == "POST" else request.GET.get("format")) or "xlsx"
+    params = request.POST if request.method == "POST" else request.GET
+    fmt = params.get("file_format") or params.get("format") or "xlsx"
     if fmt not in EXPORT_FORMATS:
-        raise InvalidInput(f"Export format is one of {', '.join(EXPORT_FORMATS)}.", field="format")
+        raise InvalidInput(f"Export format is one of {', '.join(EXPORT_FORMATS)}.", field="file_format")
     if request.method == "POST":
         job = exports.export_round_job_create(project=project, user=request.user, number=number, fmt=fmt)
         return redirect("labelling:task_progress", slug=project.slug, job_id=job.id)

@@ -25,10 +25,10 @@ from reports.table1 import render as render_stats
 def stats(request, slug):
     project, membership = member(request, slug)
     table = table1(project)
-    fmt = request.GET.get("format")
+    fmt = request.GET.get("file_format") or request.GET.get("format")  # `format`: older links
     if fmt:
         if fmt not in STATS_FORMATS and fmt != "json":
-            raise InvalidInput(f"Format is one of json, {', '.join(STATS_FORMATS)}.", field="format")
+            raise InvalidInput(f"Format is one of json, {', '.join(STATS_FORMATS)}.", field="file_format")
         content, content_type, extension = render_stats(table, fmt)
         response = HttpResponse(content, content_type=content_type)
         response["Content-Disposition"] = f'attachment; filename="{project.slug}-table1.{extension}"'

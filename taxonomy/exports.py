@@ -6,6 +6,9 @@ leaves have ``children: []``; labels (or interview tags) no leaf carries are lis
 ``unmapped``. Each entry also says its ``kind`` ("node" or "leaf") and the ``round`` (number)
 it was created in, so that an import of the file rebuilds the same tree and history. Names are
 written exactly as stored.
+
+QDC: the REFI-QDA codebook (collection.formats.refiqda): every category and leaf a code
+nested as in the tree, descriptions kept, a colour per top-level category, GUIDs stable.
 """
 
 from __future__ import annotations
@@ -14,13 +17,15 @@ import csv
 import io
 import json
 
+from collection.formats.refiqda import Code, codebook_xml
 from core.models import Project
 from taxonomy import selectors
 from taxonomy.selectors import Entry, Filters, Tree
 from taxonomy.svg import figure_svg
 
-FORMATS = ("json", "csv", "svg")
+FORMATS = ("json", "csv", "svg", "qdc")
 CONTENT_TYPES = {
+    "qdc": "application/xml; charset=utf-8",
     "json": "application/json; charset=utf-8",
     "csv": "text/csv; charset=utf-8",
     "svg": "image/svg+xml; charset=utf-8",
@@ -84,10 +89,27 @@ def export(project: Project, fmt: str, *, filters: Filters | None = None) -> str
     if fmt not in FORMATS:
         raise ValueError(f"Unknown format {fmt!r}; choose {', '.join(FORMATS)}.")
     tree = selectors.tree_build(project, filters=filters)
+    if fmt == "qdc":
+        return codebook_xml(taxonomy_codes(tree), project=project.slug).decode("utf-8")
     if fmt == "svg":
         return figure_svg(tree, standalone=True)
     unmapped = selectors.unmapped_labels(project, filters)
     return taxonomy_json(tree, unmapped) if fmt == "json" else taxonomy_csv(tree, unmapped)
+
+
+def _code(entry: Entry, path: tuple[str, ...]) -> Code:
+    """A node or leaf as a REFI-QDA code; its GUID derives from its path of names (the same in any database)."""
+    path = (*path, entry.name)
+    key = f"{entry.kind}:" + "\x1f".join(path)
+    code = Code(name=entry.name, key=key, description=entry.description or "", codable=True)
+    if not entry.is_leaf:
+        code.children = [_code(item, path) for item in entry.items]
+    return code
+
+
+def taxonomy_codes(tree: Tree) -> list[Code]:
+    """The taxonomy as a REFI-QDA code tree: categories with their sub-categories, then their leaves (labels)."""
+    return [_code(root, ()) for root in tree.roots]
 
 
 def filename(project: Project, fmt: str) -> str:

@@ -52,13 +52,16 @@ from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 from django.utils.text import slugify
 
+from collection.formats.rounds import ratings_round_sheet
 from collection.importers.headers import match_round_headers, round_header_score
-from collection.importers.reading import Sheet, Table, cell_text, is_blank, read_table
+from collection.importers.reading import Row, Sheet, Table, cell_text, is_blank, read_table
 from collection.importers.values import canonical_url, parse_entity_type, split_history
 from collection.models import Artefact
+from collection.services import exchange_read
 from core.errors import InvalidInput
 from core.jobs import job_create, job_enqueue, job_execute
 from core.models import Job, Membership, Project
@@ -953,3 +956,54 @@ def _round_import_work(job: Job, progress: Progress | None) -> tuple[dict, None]
 
 def round_import_job_run(*, job_id: int, progress: Progress | None = None) -> str:
     return job_execute(job_id=job_id, work=_round_import_work, progress=progress)
+
+
+# --- another tool's annotations as an imported round ------------------------------------------
+
+
+def round_next_number(project: Project) -> int:
+    last = Round.objects.filter(project=project).aggregate(n=Max("number"))["n"]
+    return (last or 0) + 1
+
+
+def exchange_round_import(
+    *,
+    project: Project,
+    data: bytes,
+    filename: str = "",
+    number: int | None = None,
+    tool: str | None = None,
+    label_fields: list[str] | None = None,
+    field_name: str | None = None,
+    include_predictions: bool = False,
+    evaluator: str = "",
+    user=None,
+    progress: Progress | None = None,
+) -> dict:
+    """The annotations of a Label Studio or doccano export as an imported round (number: the next free one).
+
+    Each answer becomes its evaluator's annotation (evaluators from `completed_by`/`annotator`, or the
+    doccano file's user; unknown ones become inactive members), never a tag or any field of the artefact,
+    so no evaluator sees them while labelling. Predictions are kept only when asked, as evaluators
+    `model:<version>`. The artefacts are those of the same file (import them first)."""
+    exchange = exchange_read(data=data, filename=filename, tool=tool, label_fields=label_fields, evaluator=evaluator)
+    if exchange is None:
+        raise InvalidInput("Not a Label Studio or doccano export: it holds no annotations to import.", field="file")
+    header, rows, problems = ratings_round_sheet(
+        exchange, field_name=field_name, include_predictions=include_predictions
+    )
+    if not rows:
+        raise InvalidInput("The file holds no annotations with an evaluator to import as a round.", field="file")
+    number = number if number is not None else round_next_number(project)
+    sheet = Sheet(
+        name=f"{exchange.tool} {exchange.format}",
+        header=header,
+        header_row=1,
+        rows=[Row(number=i, values=list(cells)) for i, cells in enumerate(rows, start=2)],
+    )
+    table = Table(format=f"{exchange.tool}-{exchange.format}", sheets=[sheet])
+    report = round_import(
+        project=project, table=table, number=number, user=user, progress=progress, filename=filename, data=data
+    )
+    report["exchange_problems"] = problems
+    return report

@@ -9,7 +9,9 @@ and the SVG writer escape them.
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 
 from django.apps import apps
 from django.db import IntegrityError, models, transaction
@@ -17,6 +19,8 @@ from django.db.models import Min
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from collection.formats.common import FormatError
+from collection.formats.refiqda import Code, read_codebook
 from core.errors import Conflict, InvalidInput, NotFound
 from core.models import Project
 from core.selectors import membership_require
@@ -903,10 +907,41 @@ def taxonomy_import_outline(*, project: Project, user, data: bytes, filename: st
     return {"format": "outline", **report, "skipped": problems}
 
 
+def _codebook_entry(code: Code, depth: int) -> dict:
+    """A REFI-QDA code as an entry of the JSON export: with sub-codes (or at the top) a category, else a leaf."""
+    is_node = bool(code.children) or depth == 1
+    return {
+        "name": code.name,
+        "description": code.description,
+        "kind": "node" if is_node else "leaf",
+        "children": [_codebook_entry(child, depth + 1) for child in code.children],
+    }
+
+
+def _codebook_document(data: bytes) -> dict:
+    """The JSON-export document of a REFI-QDA codebook (.qdc), or of the codebook inside a project (.qde/.qdpx)."""
+    if data[:4] == b"PK\x03\x04":
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                data = archive.read("project.qde")
+        except (zipfile.BadZipFile, KeyError) as exc:
+            raise InvalidInput("Not a REFI-QDA project: the zip has no project.qde.", field="file") from exc
+    try:
+        codes = read_codebook(data)
+    except FormatError as exc:
+        raise InvalidInput(str(exc), field="file") from exc
+    if not codes:
+        raise InvalidInput("The codebook has no codes.", field="file")
+    return {"nodes": [_codebook_entry(code, 1) for code in codes]}
+
+
 def taxonomy_import_file(*, project: Project, user, data: bytes, filename: str = "") -> dict:
-    """Import a file: the JSON export (by extension .json or a leading "{"), else an outline CSV."""
+    """Import a file: a REFI-QDA codebook (.qdc, or a .qdpx/.qde project's), the JSON export (by extension
+    .json or a leading "{"), else an outline CSV."""
 
     text_start = data.lstrip()[:1]
+    if filename.lower().endswith((".qdc", ".qde", ".qdpx", ".xml")) or text_start == b"<" or data[:4] == b"PK\x03\x04":
+        return {"format": "qdc", **taxonomy_import_json(project=project, user=user, data=_codebook_document(data))}
     if filename.lower().endswith(".json") or text_start in (b"{", b"["):
         try:
             document = json.loads(data.decode("utf-8-sig"))

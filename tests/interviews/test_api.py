@@ -147,3 +147,13 @@ def test_details_edit_and_delete(coding):
     Fragment.objects.all().delete()
     assert api(coding.lead).delete(b + "1/").status_code == 204
     assert not Interview.objects.exists()
+
+
+def test_exports_take_file_format_not_drfs_format(coding):
+    """DRF reserves ?format= for its renderers (a 404 for csv): the exports read ?file_format=."""
+    b = base(coding.project)
+    response = api(coding.lead).get(b + "export/?file_format=csv")
+    assert response.status_code == 200 and response["Content-Disposition"].endswith('.csv"')
+    assert api(coding.lead).get(b + "export/?file_format=pdf").status_code == 400
+    transcript = api(coding.lead).get(b + "1/transcript/?file_format=txt")
+    assert transcript.status_code == 200 and not transcript.content.startswith(b"{")

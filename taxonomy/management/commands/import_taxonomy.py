@@ -1,6 +1,8 @@
 """python manage.py import_taxonomy PROJECT FILE [--user USERNAME] [--lead USERNAME]
 
-FILE is the JSON written by export_taxonomy (categories, leaves and their rounds) or an
+FILE is the JSON written by export_taxonomy (categories, leaves and their rounds), a REFI-QDA
+codebook (.qdc, or the codebook of a .qdpx project: codes with sub-codes become categories,
+childless codes below the top level leaves) or an
 outline (`code,name` CSV/XLSX). The change is recorded in the taxonomy's history (so it can
 be undone on the page) as made by --user, or by the project's first lead.
 """
@@ -20,7 +22,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        add_import_arguments(parser, file_help="taxonomy JSON, or outline CSV/XLSX; - reads stdin")
+        add_import_arguments(parser, file_help="taxonomy JSON, REFI-QDA .qdc/.qdpx, or outline CSV/XLSX; - reads stdin")
         parser.add_argument("--user", help="lead or moderator recorded as the author (default: the first lead)")
 
     def handle(self, *args, **options):

@@ -1,0 +1,1 @@
+"""Readers of other annotation tools' exports (Label Studio, doccano) and of REFI-QDA codebooks."""
