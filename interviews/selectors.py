@@ -558,3 +558,24 @@ def interview_numbers_with_final_tags(*, project) -> list[int]:
         .distinct()
         .order_by("number")
     )
+
+
+def final_tag_statuses(*, project) -> list[dict]:
+    """Reviewed final tags grouped by the leaf they join (placed, else by label text) or, joining none,
+    by their normalised text: [{leaf, text, accepted, removed}] — the tag summary's accepted/removed.
+    One query; `text` is the earliest tag's."""
+    rows = (
+        FinalTag.objects.filter(interview__project=project)
+        .exclude(status=FinalTag.Status.PENDING)
+        .annotate(effective_leaf=_effective_leaf(project))
+        .values("effective_leaf", "normalised", "text", "status")
+        .order_by("interview__number", "id")
+    )
+    groups: dict[tuple, dict] = {}
+    for row in rows:
+        key = ("leaf", row["effective_leaf"]) if row["effective_leaf"] else ("text", row["normalised"])
+        group = groups.setdefault(
+            key, {"leaf": row["effective_leaf"], "text": row["text"], "accepted": 0, "removed": 0}
+        )
+        group["accepted" if row["status"] == FinalTag.Status.ACCEPTED else "removed"] += 1
+    return list(groups.values())

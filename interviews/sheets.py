@@ -26,6 +26,9 @@ MAX_NUMBER = 2**31 - 1  # the largest interview number its column holds on every
 
 HEADERS = ("Interview Num", "Evaluator 1", "Evaluator 2", "Moderator Tag", "Tag", "Status")
 FIELDS = ("interview", "evaluator1", "evaluator2", "moderator_tag", "tag", "status")
+# Without these a sheet is not a coding sheet (a tag summary, say: tag, count, accepted/removed) and
+# reading it would guess: its count column taken for the interview number. Refused, naming them.
+REQUIRED = ("interview", "evaluator1", "evaluator2")
 
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "interview": (
@@ -188,9 +191,34 @@ def _header_row(rows: list[Row]) -> tuple[int, dict[str, int], list[str]] | None
     return None
 
 
+def _required_check(filename: str, sheet_name: str, mapping: dict[str, int]) -> None:
+    missing = [HEADERS[FIELDS.index(f)] for f in REQUIRED if f not in mapping]
+    if missing:
+        where = f" (sheet {sheet_name!r})" if sheet_name else ""
+        raise InvalidInput(
+            f"{filename}{where} is not an interview coding sheet: required column{'s' if len(missing) > 1 else ''} "
+            f"{', '.join(missing)} missing (expected the headers {', '.join(HEADERS)}).",
+            field="file",
+        )
+
+
+def _partial_header(rows: list[Row]) -> dict[str, int] | None:
+    """The known columns of the first row naming at least two of them (a sheet that is no coding sheet)."""
+    for row in rows[:15]:
+        mapping = {}
+        for col, value in enumerate(row.values):
+            field_name = match_header(value)
+            if field_name and field_name not in mapping:
+                mapping[field_name] = col
+        if len(mapping) >= 2:
+            return mapping
+    return None
+
+
 def read_sheet(filename: str, data: bytes) -> Sheet:
     """The coding sheet's rows. Raises InvalidInput (nothing to import) for unreadable or empty files
-    and when no sheet has an Interview Num column; bad rows are listed in `skipped`."""
+    and when no sheet has the required columns (Interview Num, Evaluator 1, Evaluator 2: named when
+    missing); bad rows are listed in `skipped`."""
     tables = read_table(filename, data)
     if not any(any(cell_text(c) for c in row.values) for _, rows in tables for row in rows):
         raise InvalidInput(f"{filename}: the file has no data.", field="file")
@@ -199,6 +227,7 @@ def read_sheet(filename: str, data: bytes) -> Sheet:
         if found is None:
             continue
         header_index, mapping, notes = found
+        _required_check(filename, sheet_name if len(tables) > 1 else "", mapping)
         header = rows[header_index].values
         sheet = Sheet(
             rows=[],
@@ -252,6 +281,10 @@ def read_sheet(filename: str, data: bytes) -> Sheet:
         if sheet_name != tables[0][0]:
             sheet.notes.append(f"read sheet {sheet_name!r} (the first sheet has no Interview Num column)")
         return sheet
+    for sheet_name, rows in tables:
+        partial = _partial_header(rows)
+        if partial is not None:
+            _required_check(filename, sheet_name if len(tables) > 1 else "", partial)
     raise InvalidInput(
         f"{filename}: no Interview Num column found (expected the headers {', '.join(HEADERS)}).",
         field="file",

@@ -9,6 +9,7 @@ P = "projects/<slug:project_slug>/"
 
 urlpatterns = [
     path("projects/<slug:project_slug>/agreement/", api.Agreement.as_view(), name="agreement-api"),
+    path(P + "surveys/<int:survey_id>/results/", api.SurveyResults.as_view(), name="survey-results"),
     path(P + "backup/", exchange_api.Backup.as_view(), name="project-backup"),
     path(P + "backup/<int:job_id>/", exchange_api.BackupJob.as_view(), name="project-backup-job"),
     path(P + "backup/<int:job_id>/download/", exchange_api.BackupDownload.as_view(), name="project-backup-download"),

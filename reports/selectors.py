@@ -36,7 +36,11 @@ from interviews.models import InterviewCoder, Piece
 from labelling.models import Annotation, Label, Round, RoundItem, Verdict
 from reports.agreement import Category, Ratings, agreement_report, levels_of, parse_level
 from reports.agreement.measures import sort_key
+from reports.participants import framework_counts, participants_summary
+from reports.table2 import Counts, Table2, build_table2
 from taxonomy.models import Leaf, Node
+from validation import selectors as validation_selectors
+from validation.models import Survey
 
 INTERVIEWS = "interviews"
 _VERDICT_CODES = {value: -(i + 1) for i, value in enumerate(Verdict.values)}
@@ -258,3 +262,55 @@ def agreement_for_member(report: dict, membership) -> dict:
     if membership.is_lead or membership.is_moderator:
         return report
     return {**report, "disagreements": []}
+
+
+# --- Table 2 of a validation survey, participants --------------------------------------------------
+
+
+def survey_table2(survey: Survey, *, respondents: int | None = None) -> Table2:
+    """Table 2 over the survey's submitted responses, with its extra sheets for the XLSX download."""
+    severity = survey.scale("severity") if survey.ask_severity else []
+    effort = survey.scale("effort") if survey.ask_effort else []
+    categories = []
+    for row in validation_selectors.survey_counts(survey):
+        counts = Counts(
+            yes=row["n_yes"],
+            no=row["n_no"],
+            severity=dict(zip(severity, row["severity"], strict=False)),
+            effort=dict(zip(effort, row["effort"], strict=False)),
+        )
+        categories.append((row["name"], row["code"], counts))
+    table = build_table2(
+        categories,
+        severity_levels=severity,
+        effort_levels=effort,
+        title=survey.title,
+        respondents=validation_selectors.survey_respondents(survey) if respondents is None else respondents,
+    )
+    return table
+
+
+def survey_table2_xlsx(survey: Survey) -> Table2:
+    """Table 2 with the XLSX download's other sheets: missing faults, comments, respondents' background."""
+    results = validation_selectors.survey_results(survey)
+    table = survey_table2(survey, respondents=results.submitted)
+    table.extra_sheets = survey_table2_sheets(results)
+    return table
+
+
+def survey_table2_sheets(results) -> list[tuple[str, list[list]]]:
+    missing = [["Response", "Role", "Missing fault"]] + [
+        [m["response"], m["role"], m["text"]] for m in results.missing_faults
+    ]
+    comments = [["Code", "Category", "Encountered", "Comment"]] + [
+        [c["code"], c["name"], "yes" if c["encountered"] else "no", c["comment"]] for c in results.comments
+    ]
+    background = [["Respondents (submitted)", results.submitted], ["Not submitted (not counted)", results.in_progress]]
+    background += [[], ["Role", "Respondents"]] + [[r["label"], r["n"]] for r in results.roles]
+    background += [[], ["Framework", "Respondents"]] + [[f["name"], f["n"]] for f in results.frameworks]
+    return [("Missing faults", missing), ("Comments", comments), ("Respondents", background)]
+
+
+def participant_summary(project):
+    participants = list(validation_selectors.participant_list(project))
+    return participants, participants_summary(participants), framework_counts(participants)

@@ -171,6 +171,7 @@ class Table2:
     effort_levels: Sequence[str] = EFFORT
     title: str = ""
     respondents: int | None = None
+    extra_sheets: list = field(default_factory=list)  # (title, rows) added to the XLSX after "Counts"
 
     def as_dict(self) -> dict:
         return {"rows": [row.as_dict() for row in self.rows]}
@@ -371,9 +372,39 @@ def render_xlsx(table: Table2) -> bytes:
         for c, value in enumerate([row.code, row.category, *(exact[k] for k in keys)], start=1):
             _set(counts, r, c, value)
     counts.column_dimensions["B"].width = 40
+    for title, rows in table.extra_sheets:
+        extra = workbook.create_sheet(title[:31])
+        for r, values in enumerate(rows, start=1):
+            for c, value in enumerate(values, start=1):
+                _set(extra, r, c, value)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def render_text(table: Table2) -> str:
+    """Plain columns for a terminal: percents with %, "–" for none, n beside each group."""
+    cols = table.columns()
+    headings = [f"n {group.lower()[:3]}" if kind == "n" else heading for group, heading, kind in cols]
+    body = [
+        [
+            _cell(v, kind, empty=EMPTY_MARKDOWN, percent_sign="%")
+            for v, (_, _, kind) in zip(table.values(r), cols, strict=True)
+        ]
+        for r in table.rows
+    ]
+    data = [headings, *body]
+    widths = [max(len(row[i]) for row in data) for i in range(len(cols))]
+    lines = []
+    if table.title:
+        suffix = f": {table.respondents} respondents" if table.respondents is not None else ""
+        lines += [f"{table.title}{suffix}", ""]
+    for n, row in enumerate(data):
+        cells = [c.ljust(widths[i]) if cols[i][2] == "text" else c.rjust(widths[i]) for i, c in enumerate(row)]
+        lines.append("  ".join(cells).rstrip())
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines) + "\n"
 
 
 def render_json(table: Table2) -> str:
@@ -387,6 +418,7 @@ FORMATS = {
     "latex": (render_latex, "application/x-latex; charset=utf-8", "tex", "LaTeX"),
     "markdown": (render_markdown, "text/markdown; charset=utf-8", "md", "Markdown"),
     "json": (render_json, "application/json", "json", "JSON"),
+    "table": (render_text, "text/plain; charset=utf-8", "txt", "Text"),
 }
 
 

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from validation.models import Answer, Response, Survey, SurveyCategory
+from validation.models import Answer, Participant, Response, Survey, SurveyCategory
 
 
 class SurveyCategoryInline(admin.TabularInline):
@@ -32,3 +32,10 @@ class ResponseAdmin(admin.ModelAdmin):
     list_filter = ["survey", "role"]
     readonly_fields = ["token", "created_at", "updated_at", "submitted_at"]
     inlines = [AnswerInline]
+
+
+@admin.register(Participant)
+class ParticipantAdmin(admin.ModelAdmin):
+    list_display = ["external_id", "kind", "role", "experience_years", "dl_experience_years", "project"]
+    list_filter = ["kind", "role"]
+    search_fields = ["external_id", "role_text", "project__slug"]

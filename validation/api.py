@@ -12,10 +12,9 @@ per field (`answers.<category id>.severity`…), a closed survey or a submitted 
 
 from __future__ import annotations
 
-from django.http import HttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import SAFE_METHODS, AllowAny
@@ -26,7 +25,7 @@ from core.api.base import ApiViewMixin
 from core.api.parsers import JSONParser
 from core.errors import InvalidInput
 from core.permissions import IsLead, IsModerator
-from validation import exports, selectors, services
+from validation import selectors, services
 from validation.models import Response, Survey, SurveyCategory
 
 # --- serializers ---------------------------------------------------------------------------------
@@ -51,6 +50,8 @@ class QuestionsSerializer(serializers.Serializer):
     comment = serializers.BooleanField(source="ask_comment")
     background = serializers.BooleanField(source="ask_background")
     missing_faults = serializers.BooleanField(source="ask_missing")
+    severity_scale = serializers.ListField(child=serializers.CharField(), help_text="Severity levels, lowest first.")
+    effort_scale = serializers.ListField(child=serializers.CharField(), help_text="Effort levels, lowest first.")
 
 
 class SurveySerializer(serializers.ModelSerializer):
@@ -116,6 +117,14 @@ class SurveyCreateInput(serializers.Serializer):
     ask_comment = serializers.BooleanField(required=False, default=True)
     ask_background = serializers.BooleanField(required=False, default=True)
     ask_missing = serializers.BooleanField(required=False, default=True)
+    severity_scale = serializers.JSONField(
+        required=False,
+        help_text='Levels lowest first (2–5 labels), or "study" (default: Minor, Major, Critical) or "numeric" (1–5).',
+    )
+    effort_scale = serializers.JSONField(
+        required=False,
+        help_text='Levels lowest first (2–5 labels), or "study" (default: Low, Medium, High) or "numeric" (1–5).',
+    )
 
 
 class SurveyUpdateInput(serializers.Serializer):
@@ -123,16 +132,19 @@ class SurveyUpdateInput(serializers.Serializer):
     intro = serializers.CharField(required=False, allow_blank=True)
 
 
-class ResultsQuery(serializers.Serializer):
-    # Not `format`: DRF reserves that parameter for choosing a renderer.
-    file_format = serializers.ChoiceField(choices=list(exports.FORMATS), default="json")
-
-
 class AnswerInput(serializers.Serializer):
     category = serializers.IntegerField(help_text="A category id of the survey.")
     encountered = serializers.BooleanField(allow_null=True, help_text="null clears the answer.")
-    severity = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=5)
-    effort = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=5)
+    severity = serializers.CharField(
+        required=False,
+        allow_null=True,
+        help_text="A level of the survey's severity scale: its label or 1-based position.",
+    )
+    effort = serializers.CharField(
+        required=False,
+        allow_null=True,
+        help_text="A level of the survey's effort scale: its label or 1-based position.",
+    )
     comment = serializers.CharField(required=False, allow_blank=True)
 
 
@@ -277,25 +289,6 @@ class SurveyViewSet(
     @action(detail=True, methods=["post"])
     def close(self, request, *args, **kwargs):
         return self.detail_response(services.survey_close(survey=self.get_object(), user=request.user))
-
-    @extend_schema(
-        summary="Table 2: per category respondents, yes, yes %, mean severity and effort; missing faults",
-        parameters=[OpenApiParameter("file_format", str, enum=list(exports.FORMATS), description="json (default)")],
-        responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="JSON, or the file in that format")},
-    )
-    @action(detail=True, methods=["get"])
-    def results(self, request, *args, **kwargs):
-        fmt = self.query_params(ResultsQuery)["file_format"]
-        survey = self.get_object()
-        results = selectors.survey_results(survey)
-        if fmt == "json":
-            return ApiResponse(results.as_dict())
-        content, content_type, extension = exports.render(results, fmt)
-        response = HttpResponse(content, content_type=content_type)
-        response["Content-Disposition"] = (
-            f'attachment; filename="{self.project.slug}-survey-{survey.id}-table2.{extension}"'
-        )
-        return response
 
 
 # --- respondents (no account) --------------------------------------------------------------------

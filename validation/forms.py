@@ -5,7 +5,6 @@ from __future__ import annotations
 from django import forms
 
 from core.errors import DomainError
-from validation.models import SCALE_MAX, SCALE_MIN
 from validation.services import FRAMEWORK_CHOICES
 
 DEFAULT_INTRO = (
@@ -16,8 +15,10 @@ DEFAULT_INTRO = (
     "Your answers are anonymous."
 )
 
-SEVERITY_LABELS = {1: "minor", 3: "moderate", 5: "critical"}
-EFFORT_LABELS = {1: "very low", 3: "medium", 5: "very high"}
+SCALE_CHOICES = [
+    ("study", "The study's: severity Minor / Major / Critical, effort Low / Medium / High"),
+    ("numeric", "Numeric: 1 (lowest) to 5 (highest) for both"),
+]
 
 
 def attach_error(form: forms.Form, error: DomainError) -> None:
@@ -34,10 +35,11 @@ class SurveyCreateForm(forms.Form):
         label="Introduction",
         help_text="Shown above the questions (plain text).",
     )
-    ask_severity = forms.BooleanField(required=False, initial=True, label="Severity of each fault encountered (1–5)")
+    ask_severity = forms.BooleanField(required=False, initial=True, label="Severity of each fault encountered")
     ask_effort = forms.BooleanField(
-        required=False, initial=True, label="Effort to diagnose and fix each fault encountered (1–5)"
+        required=False, initial=True, label="Effort to diagnose and fix each fault encountered"
     )
+    scales = forms.ChoiceField(choices=SCALE_CHOICES, initial="study", label="Answer scales", required=False)
     ask_comment = forms.BooleanField(required=False, initial=True, label="An optional comment per category")
     ask_background = forms.BooleanField(
         required=False, initial=True, label="Background: role, years of experience, frameworks used"
@@ -103,8 +105,9 @@ def background_from_post(post) -> dict:
     }
 
 
-def scale(labels: dict[int, str]) -> list[tuple[int, str]]:
-    return [(n, labels.get(n, "")) for n in range(SCALE_MIN, SCALE_MAX + 1)]
+def scale(labels: list[str]) -> list[tuple[int, str]]:
+    """(position, label) of each level, lowest first: the radio buttons' values and texts."""
+    return list(enumerate(labels, start=1))
 
 
 FRAMEWORKS = FRAMEWORK_CHOICES

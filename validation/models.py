@@ -7,7 +7,17 @@ the survey's `token` is the shareable link; each Response gets its own `token`, 
 respondent can return to finish. A Response is final once `submitted_at` is set.
 
 Per category a respondent says whether they ever encountered the fault (Answer.encountered)
-and, only if so, rates its severity and the effort to diagnose and fix it (1..5).
+and, only if so, rates its severity and the effort to diagnose and fix it, each on the survey's
+ordinal scale (`severity_scale`, `effort_scale`: the labels in order; an answer stores the
+1-based position). New surveys ask the study's scales (Minor/Major/Critical, Low/Medium/High);
+surveys made before scales existed keep the numeric 1–5 scale their answers were given on.
+Any question may be skipped: no Answer row for a category left unanswered, null for a rating.
+
+Responses also come from files collected elsewhere (Qualtrics, ...): `external_id` is the
+respondent id in that file (unique per survey, so importing a file twice adds nothing) and
+`background` keeps the background answers as written (question -> answer).
+
+Participants (interviewees and survey respondents) are described for the paper's participants table.
 """
 
 import secrets
@@ -19,7 +29,24 @@ from django.db.models import Q
 
 from core.text import MAX_LABEL_LENGTH
 
-SCALE_MIN, SCALE_MAX = 1, 5
+SCALE_MIN, SCALE_MAX = 1, 5  # a scale has 2 to 5 levels; positions are 1..5
+STUDY_SEVERITY = ["Minor", "Major", "Critical"]
+STUDY_EFFORT = ["Low", "Medium", "High"]
+NUMERIC = ["1", "2", "3", "4", "5"]
+
+
+def study_severity_scale() -> list[str]:
+    return list(STUDY_SEVERITY)
+
+
+def study_effort_scale() -> list[str]:
+    return list(STUDY_EFFORT)
+
+
+def numeric_scale() -> list[str]:
+    return list(NUMERIC)
+
+
 TOKEN_BYTES = 24  # secrets.token_urlsafe(24): 32 characters, 192 random bits
 
 
@@ -45,8 +72,10 @@ class Survey(models.Model):
     intro = models.TextField(blank=True, help_text="Shown to respondents above the questions (plain text).")
     token = models.CharField(max_length=64, unique=True, default=new_token, editable=False)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
-    ask_severity = models.BooleanField(default=True, help_text="Severity 1–5 when encountered.")
-    ask_effort = models.BooleanField(default=True, help_text="Effort to diagnose and fix 1–5 when encountered.")
+    ask_severity = models.BooleanField(default=True, help_text="Severity when encountered.")
+    ask_effort = models.BooleanField(default=True, help_text="Effort to diagnose and fix when encountered.")
+    severity_scale = models.JSONField(default=study_severity_scale, help_text="Severity levels, lowest first.")
+    effort_scale = models.JSONField(default=study_effort_scale, help_text="Effort levels, lowest first.")
     ask_comment = models.BooleanField(default=True, help_text="An optional comment per category.")
     ask_background = models.BooleanField(default=True, help_text="Role, years of experience, frameworks used.")
     ask_missing = models.BooleanField(default=True, help_text="Free text: faults the taxonomy misses.")
@@ -65,6 +94,14 @@ class Survey(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status == self.Status.OPEN
+
+    def scale(self, question: str) -> list[str]:
+        """The labels of "severity" or "effort", lowest first."""
+        return list(self.severity_scale if question == "severity" else self.effort_scale)
+
+    def label(self, question: str, position: int | None) -> str:
+        labels = self.scale(question)
+        return labels[position - 1] if position and 0 < position <= len(labels) else ""
 
     def __str__(self):
         return self.title
@@ -128,12 +165,19 @@ class Response(models.Model):
         null=True, blank=True, validators=[MaxValueValidator(70)], help_text="Years of experience with deep learning."
     )
     missing_faults = models.TextField(blank=True, help_text="Faults the respondent missed in the taxonomy.")
+    external_id = models.CharField(max_length=100, blank=True, help_text="Respondent id in an imported file.")
+    background = models.JSONField(default=dict, blank=True, help_text="Imported background answers (question: answer).")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["survey", "submitted_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["survey", "external_id"], condition=~Q(external_id=""), name="response_unique_external_id"
+            )
+        ]
         ordering = ["survey", "id"]
 
     @property
@@ -186,3 +230,34 @@ class Answer(models.Model):
 
     def __str__(self):
         return f"{self.category}: {'yes' if self.encountered else 'no'}"
+
+
+class Participant(models.Model):
+    """An interviewee or a survey respondent as the paper's participants table describes them."""
+
+    class Kind(models.TextChoices):
+        INTERVIEWEE = "interviewee", "Interviewee"
+        RESPONDENT = "respondent", "Survey respondent"
+
+    class Role(models.TextChoices):
+        RESEARCHER = "researcher", "Researcher"
+        PRACTITIONER = "practitioner", "Practitioner"
+
+    project = models.ForeignKey("core.Project", on_delete=models.CASCADE, related_name="participants")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    external_id = models.CharField(max_length=100, help_text="Id in the study's files (P1, R_abc, interview 3).")
+    role = models.CharField(max_length=12, choices=Role.choices, blank=True)
+    role_text = models.CharField(max_length=200, blank=True, help_text="The role as written.")
+    experience_years = models.FloatField(null=True, blank=True, validators=[MinValueValidator(0)])
+    dl_experience_years = models.FloatField(null=True, blank=True, validators=[MinValueValidator(0)])
+    frameworks = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "kind", "external_id"], name="participant_unique_id"),
+        ]
+        ordering = ["project", "kind", "id"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.external_id}"

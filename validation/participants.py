@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 import openpyxl
 
-from .qualtrics import ExportError, answer_value, cell_text, csv_rows, norm, split_list, years
+from validation.qualtrics import ExportError, answer_value, cell_text, csv_rows, norm, split_list, years
 
 INTERVIEWEE, RESPONDENT = "interviewee", "respondent"
 RESEARCHER, PRACTITIONER = "researcher", "practitioner"

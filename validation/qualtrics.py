@@ -79,7 +79,7 @@ META_KINDS = (("id", META_ID), ("date", set(META_DATE)), ("finished", {"finished
 META_LABELS = {"responseid", "responseset", "startdate", "enddate", "recordeddate"}
 QUALTRICS_AUTO_ID = re.compile(r"^(?:Q|QID|V)\d+(?:[#_].*)?$", re.I)
 LEGACY_ID = re.compile(r"^V\d+$", re.I)
-SUFFIX = re.compile(r"(?:[#_ ]\d+)+$")  # _1, #1_2, " 3"
+SUFFIX = re.compile(r"(?:[#_]\d+)+$")  # _1, #1_2
 FACET_SUFFIX = re.compile(
     r"[\s_\-:(]*(?:encountered|encounter|yes\s*/\s*no|severity|severe|effort|fix(?:ing)?\s*effort)\)?\s*$", re.I
 )

@@ -16,7 +16,7 @@ from django.db.models.functions import Coalesce
 from core.errors import InvalidInput, NotFound
 from core.models import Project
 from taxonomy.selectors import Entry, Tree, tree_build
-from validation.models import Answer, Response, ResponseFramework, Survey, SurveyCategory
+from validation.models import Answer, Participant, Response, ResponseFramework, Survey, SurveyCategory
 
 # --- taxonomy input -------------------------------------------------------------------
 
@@ -313,3 +313,51 @@ def response_resume(*, survey, token: str | None):
     if not token:
         return None
     return Response.objects.filter(token=token, survey=survey).only("token", "submitted_at").first()
+
+
+# --- Table 2 counts (the paper's layout; reports.table2 turns them into percentages) -------------------
+
+
+def survey_counts(survey: Survey) -> list[dict]:
+    """Per asked category, in survey order, over submitted responses: yes, no, and per level
+    (1-based position) of the severity and effort scales the Yes respondents' ratings. One query."""
+    submitted = Q(answers__response__submitted_at__isnull=False)
+    yes = submitted & Q(answers__encountered=True)
+    aggregates = {
+        "n_yes": Count("answers", filter=yes),
+        "n_no": Count("answers", filter=submitted & Q(answers__encountered=False)),
+    }
+    for question in ("severity", "effort"):
+        for position in range(1, len(survey.scale(question)) + 1):
+            aggregates[f"{question}_{position}"] = Count(
+                "answers", filter=yes & Q(**{f"answers__{question}": position})
+            )
+    rows = (
+        SurveyCategory.objects.filter(survey=survey)
+        .annotate(**aggregates)
+        .order_by("position")
+        .values("id", "position", "kind", "code", "name", "level", *aggregates)
+    )
+    out = []
+    for row in rows:
+        row = dict(row)
+        row["severity"] = [row.pop(f"severity_{p}") for p in range(1, len(survey.scale("severity")) + 1)]
+        row["effort"] = [row.pop(f"effort_{p}") for p in range(1, len(survey.scale("effort")) + 1)]
+        out.append(row)
+    return out
+
+
+def survey_respondents(survey: Survey) -> int:
+    return Response.objects.filter(survey=survey, submitted_at__isnull=False).count()
+
+
+def survey_latest(project: Project) -> Survey | None:
+    return Survey.objects.filter(project=project).order_by("-created_at", "-id").first()
+
+
+def response_external_ids(survey: Survey) -> set[str]:
+    return set(Response.objects.filter(survey=survey).exclude(external_id="").values_list("external_id", flat=True))
+
+
+def participant_list(project: Project):
+    return Participant.objects.filter(project=project).order_by("kind", "external_id", "id")

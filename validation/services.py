@@ -9,6 +9,7 @@ submits at once give one submission and a 409 for the other.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
@@ -17,11 +18,16 @@ from django.utils import timezone
 from core.errors import Conflict, InvalidInput, NotFound
 from core.models import Project
 from core.selectors import membership_require
-from validation import selectors
+from validation import matching, qualtrics, selectors
+from validation import participants as participant_sheets
 from validation.models import (
+    NUMERIC,
     SCALE_MAX,
     SCALE_MIN,
+    STUDY_EFFORT,
+    STUDY_SEVERITY,
     Answer,
+    Participant,
     Response,
     ResponseFramework,
     Survey,
@@ -126,6 +132,36 @@ def _levels_validate(levels) -> set[int] | None:
     return found
 
 
+SCALE_PRESETS = {
+    "study": {"severity": STUDY_SEVERITY, "effort": STUDY_EFFORT},
+    "numeric": {"severity": NUMERIC, "effort": NUMERIC},
+}
+MAX_SCALE_LABEL = 40
+
+
+def scale_validate(scale, question: str) -> list[str]:
+    """The labels of an ordinal scale, lowest first: a list of 2–5 distinct labels, or a preset name
+    ("study": Minor/Major/Critical and Low/Medium/High; "numeric": 1–5), or "A, B, C". None: the study's."""
+    if scale is None or scale == "":
+        scale = "study"
+    if isinstance(scale, str) and scale.strip().lower() in SCALE_PRESETS:
+        return list(SCALE_PRESETS[scale.strip().lower()][question])
+    if isinstance(scale, str):
+        scale = scale.split(",")
+    field = f"{question}_scale"
+    if not isinstance(scale, list | tuple) or not all(isinstance(v, str | int) for v in scale):
+        raise InvalidInput(f"A {question} scale is a list of labels, lowest first.", field=field)
+    labels = [" ".join(str(v).split()) for v in scale]
+    labels = [v for v in labels if v]
+    if not SCALE_MIN < len(labels) <= SCALE_MAX:
+        raise InvalidInput(f"A {question} scale has 2 to {SCALE_MAX} levels.", field=field)
+    if len({v.casefold() for v in labels}) != len(labels):
+        raise InvalidInput(f"The levels of the {question} scale must differ.", field=field)
+    if any(len(v) > MAX_SCALE_LABEL for v in labels) or {"yes", "no"} & {v.casefold() for v in labels}:
+        raise InvalidInput(f"A {question} level is a short label (not yes or no).", field=field)
+    return labels
+
+
 def survey_create(
     *,
     project: Project,
@@ -141,6 +177,8 @@ def survey_create(
     ask_comment: bool = True,
     ask_background: bool = True,
     ask_missing: bool = True,
+    severity_scale=None,
+    effort_scale=None,
 ) -> Survey:
     """A draft survey asking about the chosen categories of the project's current taxonomy.
 
@@ -151,6 +189,8 @@ def survey_create(
     lead_require(project=project, user=user)
     title = _title_validate(title)
     intro = _intro_validate(intro)
+    severity_scale = scale_validate(severity_scale, "severity")
+    effort_scale = scale_validate(effort_scale, "effort")
     tree = selectors.taxonomy_tree(project)
     if node_ids is None and leaf_ids is None:
         chosen_levels = _levels_validate(levels)
@@ -183,6 +223,8 @@ def survey_create(
                 ask_comment=bool(ask_comment),
                 ask_background=bool(ask_background),
                 ask_missing=bool(ask_missing),
+                severity_scale=severity_scale,
+                effort_scale=effort_scale,
                 selection=selection,
                 created_by=user,
             )
@@ -324,29 +366,56 @@ def _whole_number(value) -> int | None | str:
         return "bad"
 
 
-def _scale(value) -> int | None | str:
+def scale_position(value, labels: list[str]) -> int | None | str:
+    """The 1-based level of `value` on a scale: its position (1..n, as a number) or its label
+    (any case); None for blank; "bad" otherwise."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, str):
+        text = value.strip().casefold()
+        for position, label in enumerate(labels, start=1):
+            if label.casefold() == text:
+                return position
     number = _whole_number(value)
-    if isinstance(number, int) and not SCALE_MIN <= number <= SCALE_MAX:
-        return "bad"
-    return number
+    if isinstance(number, int) and 1 <= number <= len(labels):
+        return number
+    return "bad"
 
 
-def _ratings_clean(survey: Survey, raw: dict, *, encountered, key: str, name: str, problems: _Problems) -> dict:
-    """Severity and effort of one answer: on the survey's scale, asked by the survey, for a fault encountered."""
+def scale_text(labels: list[str]) -> str:
+    if labels == NUMERIC[: len(labels)]:
+        return f"a whole number from 1 to {len(labels)}"
+    return "one of " + ", ".join(labels)
+
+
+def _ratings_clean(survey: Survey, raw: dict, encountered, key: str, name: str, problems: _Problems) -> dict:
     ratings = {}
-    for field, asked, what in (
-        ("severity", survey.ask_severity, "severity"),
-        ("effort", survey.ask_effort, "effort"),
-    ):
-        value = _scale(raw.get(field))
+    for field, asked in (("severity", survey.ask_severity), ("effort", survey.ask_effort)):
+        labels = survey.scale(field)
+        value = scale_position(raw.get(field), labels)
         if value == "bad":
-            problems.add(f"{key}.{field}", f"{name}: the {what} is a whole number from {SCALE_MIN} to {SCALE_MAX}.")
+            problems.add(f"{key}.{field}", f"{name}: the {field} is {scale_text(labels)}.")
         elif value is not None and not asked:
-            problems.add(f"{key}.{field}", f"{name}: this survey does not ask about {what}.")
+            problems.add(f"{key}.{field}", f"{name}: this survey does not ask about {field}.")
         elif value is not None and encountered is not True:
-            problems.add(f"{key}.{field}", f"{name}: rate the {what} only for a fault you encountered.")
+            problems.add(f"{key}.{field}", f"{name}: rate the {field} only for a fault you encountered.")
         ratings[field] = value if isinstance(value, int) else None
     return ratings
+
+
+def _comment_clean(survey: Survey, comment, encountered, key: str, name: str, problems: _Problems) -> str:
+    comment = comment or ""
+    if not isinstance(comment, str):
+        problems.add(f"{key}.comment", f"{name}: a comment is text.")
+        comment = ""
+    comment = comment.strip()
+    if comment and not survey.ask_comment:
+        problems.add(f"{key}.comment", f"{name}: this survey takes no comments.")
+    elif len(comment) > MAX_COMMENT:
+        problems.add(f"{key}.comment", f"{name}: a comment has at most {MAX_COMMENT} characters.")
+    elif comment and encountered is None:
+        problems.add(f"{key}.encountered", f"{name}: answer yes or no before commenting.")
+    return comment
 
 
 def _answers_clean(survey: Survey, categories: dict[int, SurveyCategory], answers, problems: _Problems):
@@ -381,18 +450,8 @@ def _answers_clean(survey: Survey, categories: dict[int, SurveyCategory], answer
         if encountered == "bad":
             problems.add(f"{key}.encountered", f"{name}: answer yes or no.")
             continue
-        ratings = _ratings_clean(survey, raw, encountered=encountered, key=key, name=name, problems=problems)
-        comment = raw.get("comment") or ""
-        if not isinstance(comment, str):
-            problems.add(f"{key}.comment", f"{name}: a comment is text.")
-            comment = ""
-        comment = comment.strip()
-        if comment and not survey.ask_comment:
-            problems.add(f"{key}.comment", f"{name}: this survey takes no comments.")
-        elif len(comment) > MAX_COMMENT:
-            problems.add(f"{key}.comment", f"{name}: a comment has at most {MAX_COMMENT} characters.")
-        elif comment and encountered is None:
-            problems.add(f"{key}.encountered", f"{name}: answer yes or no before commenting.")
+        ratings = _ratings_clean(survey, raw, encountered, key, name, problems)
+        comment = _comment_clean(survey, raw.get("comment"), encountered, key, name, problems)
         cleaned[category_id] = _CleanAnswer(category, encountered, ratings["severity"], ratings["effort"], comment)
     return list(cleaned.values())
 
@@ -467,8 +526,9 @@ def response_save(
 
     `answers` lists `{category, encountered, severity, effort, comment}` (or maps category id to
     that); the categories given are replaced, others are left as saved. `encountered` None clears
-    a category's answer. On submit every category needs a yes or no, and every yes the ratings
-    the survey asks for. Any problem: SurveyInputError naming each, nothing written."""
+    a category's answer. Severity and effort are a level of the survey's scale (its label or its
+    1-based position). Any question may be left unanswered, also on submit: submitting is the
+    respondent's choice. Any problem: SurveyInputError naming each, nothing written."""
     with transaction.atomic():
         response = Response.objects.select_for_update().filter(token=str(response_token or "")).first()
         if response is None:
@@ -483,8 +543,6 @@ def response_save(
         cleaned = _answers_clean(survey, categories, answers, problems)
         bg = _background_clean(survey, background, problems)
         missing = _missing_clean(survey, missing_faults, problems)
-        if submit:
-            _completeness_check(survey, response, categories, cleaned, problems)
         problems.raise_if_any()
 
         cleared = [a.category.id for a in cleaned if a.encountered is None]
@@ -529,32 +587,270 @@ def response_save(
     return response
 
 
-def _completeness_check(survey, response, categories, cleaned, problems: _Problems) -> None:
-    state = {
-        row["category_id"]: row
-        for row in Answer.objects.filter(response=response).values("category_id", "encountered", "severity", "effort")
-    }
-    for a in cleaned:
-        if a.encountered is None:
-            state.pop(a.category.id, None)
-        else:
-            state[a.category.id] = {"encountered": a.encountered, "severity": a.severity, "effort": a.effort}
-    for category in sorted(categories.values(), key=lambda c: c.position):
-        key, name = f"answers.{category.id}", category.display_name
-        if any(field.startswith(f"{key}.") for field in problems):
-            continue  # already named
-        row = state.get(category.id)
-        if row is None:
-            problems.add(f"{key}.encountered", f"{name}: have you encountered this fault? Answer yes or no.")
-            continue
-        if row["encountered"]:
-            if survey.ask_severity and row["severity"] is None:
-                problems.add(f"{key}.severity", f"{name}: rate its severity ({SCALE_MIN}–{SCALE_MAX}).")
-            if survey.ask_effort and row["effort"] is None:
-                problems.add(
-                    f"{key}.effort", f"{name}: rate the effort to diagnose and fix it ({SCALE_MIN}–{SCALE_MAX})."
-                )
-
-
 def response_submit(*, response_token: str, **kwargs) -> Response:
     return response_save(response_token=response_token, submit=True, **kwargs)
+
+
+# --- responses collected elsewhere (Qualtrics, SurveyMonkey, LimeSurvey exports) -------------------
+
+MAX_ROLE_TEXT = 200
+MAX_BACKGROUND = 5_000
+
+
+@dataclass
+class SurveyImport:
+    """What an import read, matched and (unless a preview) wrote."""
+
+    export: qualtrics.Export
+    match: matching.Match
+    categories: list  # the survey's categories, or the taxonomy's entries when the survey is to be made
+    survey: Survey | None = None
+    survey_created: bool = False
+    added: int = 0
+    already_imported: list[str] = dataclasses.field(default_factory=list)
+    dropped: list[str] = dataclasses.field(default_factory=list)  # ratings given without a yes, and so not kept
+    preview: bool = False
+
+    def as_dict(self) -> dict:
+        return {
+            "survey": self.survey.id if self.survey else None,
+            "survey_created": self.survey_created,
+            "layout": self.export.layout,
+            "respondents": len(self.export.respondents),
+            "added": self.added,
+            "already_imported": len(self.already_imported),
+            "groups": self.match.rows(self.export.groups),
+            "unmatched": self.match.unmatched,
+            "dropped": self.dropped,
+            "warnings": self.export.warnings,
+            "preview": self.preview,
+        }
+
+
+def _import_scales(export: qualtrics.Export, groups: list[str]) -> tuple[list[str], list[str]]:
+    """The study's scales, or 1–5 when every rating in the file is a number."""
+    values = {
+        answer.get(facet)
+        for r in export.respondents
+        for g in groups
+        for facet in ("severity", "effort")
+        if (answer := r.answers.get(g)) is not None and answer.get(facet) is not None
+    }
+    if values and all(v.isdigit() and 1 <= int(v) <= SCALE_MAX for v in values):
+        return list(NUMERIC), list(NUMERIC)
+    return list(STUDY_SEVERITY), list(STUDY_EFFORT)
+
+
+def _import_values(export, match, severity_scale, effort_scale, dropped: list[str]) -> dict:
+    """{respondent id: {group: (encountered, severity position, effort position)}}; InvalidInput naming
+    the first values that are on none of the scales (nothing is guessed)."""
+    bad, out = [], {}
+    for r in export.respondents:
+        answers = {}
+        for group in match.matched:
+            answer = r.answers.get(group)
+            if answer is None or answer.is_empty:
+                continue
+            seen = qualtrics.match_choice(answer.encountered, ["Yes", "No"])
+            severity = qualtrics.match_choice(answer.severity, severity_scale)
+            effort = qualtrics.match_choice(answer.effort, effort_scale)
+            for value, found, scale in (
+                (answer.encountered, seen, ["Yes", "No"]),
+                (answer.severity, severity, severity_scale),
+                (answer.effort, effort, effort_scale),
+            ):
+                if value is not None and found is None:
+                    bad.append(f"row {r.row}, {group}: {value!r} is not {scale_text(scale)}")
+            if seen != "Yes" and (severity or effort):
+                dropped.append(f"row {r.row}, {group}: a rating without a yes answer is not kept")
+                severity = effort = None
+            answers[group] = (
+                None if seen is None else seen == "Yes",
+                severity_scale.index(severity) + 1 if severity else None,
+                effort_scale.index(effort) + 1 if effort else None,
+            )
+        out[r.id] = answers
+    if bad:
+        more = f" (and {len(bad) - 5} more)" if len(bad) > 5 else ""
+        raise InvalidInput("Values on none of the scales: " + "; ".join(bad[:5]) + more + ".", field="file")
+    return out
+
+
+def _import_survey_create(*, project, user, title: str, filename: str, entries, tree, scales) -> Survey:
+    survey = Survey.objects.create(
+        project=project,
+        title=title,
+        intro=f"Responses imported from {filename}.",
+        status=Survey.Status.CLOSED,
+        closed_at=timezone.now(),
+        severity_scale=scales[0],
+        effort_scale=scales[1],
+        selection={"imported": filename},
+        created_by=user,
+    )
+    SurveyCategory.objects.bulk_create(
+        SurveyCategory(
+            survey=survey,
+            position=position,
+            kind=SurveyCategory.Kind.LEAF if entry.is_leaf else SurveyCategory.Kind.NODE,
+            source_id=entry.id,
+            code=entry.code,
+            name=entry.name,
+            path=[e.name for e in tree.path(entry)],
+            level=entry.depth,
+            description=entry.description or "",
+        )
+        for position, entry in enumerate(entries, start=1)
+    )
+    return survey
+
+
+def _role(text: str) -> str:
+    role = participant_sheets.role_of(text)
+    return {"researcher": Response.Role.RESEARCHER, "practitioner": Response.Role.DEVELOPER}.get(role, "")
+
+
+def _imported_response(survey: Survey, respondent: qualtrics.Respondent) -> Response:
+    when = respondent.date or timezone.now()
+    if timezone.is_naive(when):
+        when = timezone.make_aware(when)
+    years = respondent.experience_years
+    background = {k[:200]: v[:MAX_BACKGROUND] for k, v in respondent.background.items()}
+    return Response(
+        survey=survey,
+        external_id=respondent.id[:100],
+        role=_role(respondent.role),
+        experience_years=round(years) if years is not None and 0 <= years <= MAX_YEARS else None,
+        background=background,
+        submitted_at=when,
+    )
+
+
+def survey_responses_import(
+    *, project: Project, user, data: bytes, filename: str, survey: Survey | None = None, mapping=None, preview=False
+) -> SurveyImport:
+    """Import the respondents of a survey export (validation.qualtrics reads it).
+
+    Column groups are matched to the survey's categories (or, without a survey, to the project's
+    taxonomy) by name, tolerantly (validation.matching); `mapping` ("GROUP=CATEGORY" entries) names
+    the others. Without a survey one is made, closed, asking the matched categories in taxonomy
+    order; importing the same file again finds it by its title and adds nothing: respondents are
+    known by their id. Values must be on the survey's scales (the study's, or 1–5 when the file
+    rates with numbers); anything else is refused, named, with nothing written. `preview`: read
+    and match only. `user` None: the command line (no membership checked)."""
+    if user is not None:
+        lead_require(project=project, user=user)
+    try:
+        export = qualtrics.read_export(data, filename)
+        entries_map = matching.parse_mapping(mapping or [])
+    except (qualtrics.ExportError, matching.MappingError) as error:
+        raise InvalidInput(f"{filename}: {error}", field="file") from None
+    if survey is not None and survey.project_id != project.id:
+        raise NotFound("No such survey in this project.", field="survey")
+    tree = None
+    if survey is not None:
+        categories = selectors.survey_categories(survey)
+    else:
+        tree = selectors.taxonomy_tree(project)
+        categories = list(tree.walk())
+        if not categories:
+            raise InvalidInput("The taxonomy has no categories yet; build or import it first.", field="file")
+    try:
+        match = matching.match_groups(export.groups, categories, entries_map)
+    except matching.MappingError as error:
+        raise InvalidInput(str(error), field="map") from None
+    result = SurveyImport(export=export, match=match, categories=categories, survey=survey, preview=preview)
+    if preview:
+        return result
+    if not match.matched:
+        raise InvalidInput(
+            "No column group matches a category: " + ", ".join(export.groups) + ". Map them (GROUP=CATEGORY).",
+            field="map",
+        )
+    scales = (
+        (survey.scale("severity"), survey.scale("effort")) if survey else _import_scales(export, list(match.matched))
+    )
+    values = _import_values(export, match, scales[0], scales[1], result.dropped)
+    with transaction.atomic():
+        if survey is None:
+            title = f"Imported: {filename}"[:MAX_TITLE]
+            survey = Survey.objects.select_for_update().filter(project=project, title=title).first()
+            if survey is None:
+                matched = {id(c) for c in match.matched.values()}
+                entries = [e for e in categories if id(e) in matched]
+                survey = _import_survey_create(
+                    project=project,
+                    user=user,
+                    title=title,
+                    filename=filename,
+                    entries=entries,
+                    tree=tree,
+                    scales=scales,
+                )
+                result.survey_created = True
+            elif not survey.selection.get("imported"):
+                raise Conflict(f"A survey titled {title!r} exists and was not imported; name it with --survey.")
+            by_key = {(c.kind == "leaf", c.source_id): c for c in selectors.survey_categories(survey)}
+            targets = {g: by_key.get((e.is_leaf, e.id)) for g, e in match.matched.items()}
+        else:
+            Survey.objects.select_for_update().filter(pk=survey.pk).first()
+            targets = dict(match.matched)
+        result.survey = survey
+        known = selectors.response_external_ids(survey)
+        for respondent in export.respondents:
+            if respondent.id[:100] in known:
+                result.already_imported.append(respondent.id)
+                continue
+            response = _imported_response(survey, respondent)
+            response.save()
+            ResponseFramework.objects.bulk_create(
+                ResponseFramework(response=response, name=name[:MAX_FRAMEWORK])
+                for name in dict.fromkeys(participant_sheets.framework_names(", ".join(respondent.frameworks)))
+            )
+            Answer.objects.bulk_create(
+                Answer(response=response, category=targets[g], encountered=seen, severity=sev, effort=eff)
+                for g, (seen, sev, eff) in values[respondent.id].items()
+                if seen is not None and targets.get(g) is not None
+            )
+            result.added += 1
+    return result
+
+
+# --- participants ---------------------------------------------------------------------------------------
+
+
+def participants_import(*, project: Project, user, data: bytes, filename: str, default_kind: str = "") -> dict:
+    """Interviewees and respondents from the study's participant sheets (validation.participants reads
+    them). A participant is known by kind and id: importing again updates, never duplicates."""
+    if user is not None:
+        lead_require(project=project, user=user)
+    if default_kind and default_kind not in Participant.Kind.values:
+        raise InvalidInput(f"Kind is one of {', '.join(Participant.Kind.values)}.", field="kind")
+    try:
+        people = participant_sheets.read_participants(data, filename, default_kind=default_kind)
+    except qualtrics.ExportError as error:
+        raise InvalidInput(f"{filename}: {error}", field="file") from None
+    unknown = [p for p in people if p.kind not in Participant.Kind.values]
+    if unknown:
+        raise InvalidInput(
+            f"{filename}: say whether the participants of sheet {unknown[0].sheet or filename!r} are interviewees "
+            "or survey respondents (a Kind column, a sheet title, or the kind to import as).",
+            field="kind",
+        )
+    counts = {"created": 0, "updated": 0}
+    with transaction.atomic():
+        for p in people:
+            _, created = Participant.objects.update_or_create(
+                project=project,
+                kind=p.kind,
+                external_id=p.id[:100],
+                defaults={
+                    "role": p.role,
+                    "role_text": p.role_text[:MAX_ROLE_TEXT],
+                    "experience_years": p.experience_years,
+                    "dl_experience_years": p.dl_experience_years,
+                    "frameworks": p.frameworks,
+                },
+            )
+            counts["created" if created else "updated"] += 1
+    return counts

@@ -10,10 +10,10 @@ app_name = "validation"
 urlpatterns = [
     path("survey/", views.survey_list, name="list"),
     path("survey/new/", views.survey_create, name="create"),
+    path("survey/import/", views.survey_import, name="import"),
     path("survey/<int:survey_id>/", views.survey_detail, name="survey"),
     path("survey/<int:survey_id>/status/", views.survey_status, name="status"),
     path("survey/<int:survey_id>/delete/", views.survey_delete, name="delete"),
-    path("survey/<int:survey_id>/table2.<str:fmt>", views.survey_export, name="export"),
 ]
 public_urlpatterns = [
     path("t/<str:token>/", views.take, name="take"),

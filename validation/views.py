@@ -9,20 +9,21 @@ token) shows, saves and submits it.
 
 from __future__ import annotations
 
+import base64
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from core.errors import Conflict, DomainError, InvalidInput, NotFound
+from core.errors import Conflict, DomainError, InvalidInput
 from core.htmx import render_page_or_fragment, wants_fragment
 from core.views import member
-from validation import charts, exports, forms, selectors, services
+from validation import forms, selectors, services
 from validation.models import Response, Survey
 
 READERS = ("lead", "moderator")
@@ -72,6 +73,8 @@ def survey_create(request, slug):
                     leaf_ids=leaves,
                     ask_severity=data["ask_severity"],
                     ask_effort=data["ask_effort"],
+                    severity_scale=data.get("scales") or "study",
+                    effort_scale=data.get("scales") or "study",
                     ask_comment=data["ask_comment"],
                     ask_background=data["ask_background"],
                     ask_missing=data["ask_missing"],
@@ -105,15 +108,12 @@ def survey_create(request, slug):
 
 
 def _survey_context(request, project, membership, survey):
-    results = selectors.survey_results(survey)
     return {
         "project": project,
         "membership": membership,
         "survey": survey,
-        "results": results,
-        "chart": charts.encountered_chart(results.rows) if results.has_responses else "",
+        "categories": selectors.survey_categories(survey),
         "share_url": _share_url(request, survey) if membership.is_lead else "",
-        "downloads": exports.DOWNLOADS,
     }
 
 
@@ -121,12 +121,12 @@ def _survey_context(request, project, membership, survey):
 @require_GET
 @vary_on_headers("HX-Request")
 def survey_detail(request, slug, survey_id):
-    """The survey and its results (Table 2, chart, missing faults); the fragment is the results."""
+    """The survey: its status and link, its questions; Table 2 is loaded from the reports app."""
     project, membership = member(request, slug, READERS)
     survey = selectors.survey_get(project, survey_id)
     context = _survey_context(request, project, membership, survey)
     return render_page_or_fragment(
-        request, "validation/survey.html", context, partial="validation/partials/results.html"
+        request, "validation/survey.html", context, partial="validation/partials/status.html"
     )
 
 
@@ -162,19 +162,6 @@ def survey_delete(request, slug, survey_id):
     services.survey_delete(survey=survey, user=request.user)
     messages.success(request, f"Survey “{title}” deleted.")
     return redirect("validation:list", slug=project.slug)
-
-
-@login_required
-@require_GET
-def survey_export(request, slug, survey_id, fmt):
-    project, _ = member(request, slug, READERS)
-    survey = selectors.survey_get(project, survey_id)
-    if fmt not in exports.FORMATS:
-        raise NotFound(f"Download as one of {', '.join(exports.FORMATS)}.", field="format")
-    content, content_type, extension = exports.render(selectors.survey_results(survey), fmt)
-    response = HttpResponse(content, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="{project.slug}-survey-{survey.id}-table2.{extension}"'
-    return response
 
 
 # --- respondents (no account) ---------------------------------------------------------------
@@ -306,9 +293,72 @@ def respond(request, token):
         "error": error,
         "roles": Response.Role.choices,
         "frameworks": forms.FRAMEWORKS,
-        "severity_scale": forms.scale(forms.SEVERITY_LABELS),
-        "effort_scale": forms.scale(forms.EFFORT_LABELS),
+        "severity_scale": forms.scale(survey.scale("severity")),
+        "effort_scale": forms.scale(survey.scale("effort")),
         "own_url": request.build_absolute_uri(reverse("survey:respond", args=[response.token])),
         "closed_message": "" if survey.is_open else services.closed_message(survey),
     }
     return render(request, "validation/respond.html", context, status=status)
+
+
+# --- responses collected elsewhere, and participants (lead) -------------------------------------------
+
+IMPORT_SESSION = "validation-import-{}"
+MAX_IMPORT = 10 * 1024 * 1024
+
+
+def _uploaded(request, key: str) -> tuple[str, bytes] | None:
+    """The file just uploaded (kept in the session for the confirming step), or the one kept there."""
+    upload = request.FILES.get("file")
+    if upload is not None:
+        if upload.size > MAX_IMPORT:
+            raise InvalidInput(f"The file is larger than {MAX_IMPORT // (1024 * 1024)} MB.", field="file")
+        data = upload.read()
+        request.session[key] = {"name": upload.name, "data": base64.b64encode(data).decode()}
+        return upload.name, data
+    kept = request.session.get(key)
+    if kept:
+        return kept["name"], base64.b64decode(kept["data"])
+    return None
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def survey_import(request, slug):
+    """Upload an export, see how its column groups match the categories (preview), then import."""
+    project, membership = member(request, slug, ("lead",))
+    key = IMPORT_SESSION.format(project.pk)
+    surveys = list(selectors.survey_list(project))
+    context = {"project": project, "membership": membership, "surveys": surveys, "mapping": "", "survey_id": ""}
+    status = 200
+    if request.method == "POST":
+        mapping_text = request.POST.get("mapping", "")
+        context.update(mapping=mapping_text, survey_id=request.POST.get("survey", ""))
+        try:
+            uploaded = _uploaded(request, key)
+            if uploaded is None:
+                raise InvalidInput("Choose the exported file (CSV or XLSX).", field="file")
+            filename, data = uploaded
+            survey = selectors.survey_get(project, context["survey_id"]) if context["survey_id"] else None
+            confirm = request.POST.get("action") == "import"
+            result = services.survey_responses_import(
+                project=project,
+                user=request.user,
+                data=data,
+                filename=filename,
+                survey=survey,
+                mapping=[line for line in mapping_text.splitlines() if line.strip()],
+                preview=not confirm,
+            )
+        except DomainError as error:
+            context["error"], status = error.message, error.status_code
+        else:
+            if confirm:
+                request.session.pop(key, None)
+                messages.success(
+                    request,
+                    f"{result.added} respondents imported, {len(result.already_imported)} were there already.",
+                )
+                return redirect("validation:survey", slug=project.slug, survey_id=result.survey.id)
+            context.update(filename=filename, result=result, groups=result.match.rows(result.export.groups))
+    return render(request, "validation/import.html", context, status=status)

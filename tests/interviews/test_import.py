@@ -263,3 +263,19 @@ def test_command_fails_cleanly_on_a_bad_file(tmp_path, db):
     assert not Project.objects.filter(slug="p").exists()  # nothing written, not even the project
     with pytest.raises(CommandError, match="Cannot read"):
         call_command("import_interview_coding", "p", str(tmp_path / "missing.xlsx"), stdout=io.StringIO())
+
+
+@pytest.mark.parametrize(
+    ("header", "missing"),
+    [
+        (["Tag", "Num", "Status"], "Evaluator 1, Evaluator 2"),  # a tag summary: its count is no interview number
+        (["Tag", "NN+MM", "Status", "Notes"], "Interview Num, Evaluator 1, Evaluator 2"),
+        (["Interview Num", "Evaluator 1", "Tag", "Status"], "required column Evaluator 2 missing"),
+    ],
+)
+def test_a_sheet_without_the_required_columns_is_refused_naming_them(team, header, missing):
+    rows = [header, ["wrong layer size", 12, "A"] + [""] * (len(header) - 3), ["slow training", 3, "R"]]
+    with pytest.raises(InvalidInput, match="not an interview coding sheet") as error:
+        services.coding_sheet_import(project=team.project, user=team.lead, filename="summary.xlsx", data=xlsx(rows))
+    assert missing in error.value.message
+    assert not Interview.objects.exists()

@@ -4,7 +4,7 @@ import factory
 from django.utils import timezone
 
 from tests.factories import LeafFactory, NodeFactory, ProjectFactory
-from validation.models import Answer, Response, ResponseFramework, Survey, SurveyCategory
+from validation.models import Answer, Response, ResponseFramework, Survey, SurveyCategory, numeric_scale
 
 
 class SurveyFactory(factory.django.DjangoModelFactory):
@@ -15,6 +15,9 @@ class SurveyFactory(factory.django.DjangoModelFactory):
     title = factory.Sequence(lambda n: f"Survey {n}")
     intro = "Tell us about the faults you have met."
     status = Survey.Status.OPEN
+    # The tests written for the 1–5 ratings keep them; the study's scales are asked for by name.
+    severity_scale = factory.LazyFunction(numeric_scale)
+    effort_scale = factory.LazyFunction(numeric_scale)
 
 
 class SurveyCategoryFactory(factory.django.DjangoModelFactory):

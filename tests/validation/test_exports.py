@@ -8,8 +8,8 @@ import openpyxl
 import pytest
 from django.core.management import CommandError, call_command
 
-from validation import exports
-from validation.selectors import survey_results
+from reports.selectors import survey_table2, survey_table2_xlsx
+from reports.table2 import render
 
 from .factories import SurveyCategoryFactory, respond, survey_with_categories
 
@@ -32,34 +32,88 @@ def survey():
     return s
 
 
+def table(survey, fmt):
+    built = survey_table2_xlsx(survey) if fmt == "xlsx" else survey_table2(survey)
+    return render(built, fmt)
+
+
 def test_csv(survey):
-    content, content_type, ext = exports.render(survey_results(survey), "csv")
+    content, content_type, ext = table(survey, "csv")
     assert (content_type, ext) == ("text/csv; charset=utf-8", "csv")
     rows = list(csv.reader(io.StringIO(content.decode())))
-    assert rows[0] == ["Code", "Category", "Level", "Respondents", "Yes", "Yes (%)", "Mean severity", "Mean effort"]
-    assert rows[1] == ["1", "Tensors | Inputs & 50% {shape}_x", "1", "2", "1", "50.0", "4.0", "3.0"]
-    assert rows[2] == ["1.1", "Wrong shape", "2", "2", "2", "100.0", "3.5", "3.0"]
-    assert rows[3] == ["2", survey.categories.get(code="2").name, "1", "2", "0", "0.0", "", ""]
+    levels = ["1 (%)", "2 (%)", "3 (%)", "4 (%)", "5 (%)"]  # the fixture's survey rates 1–5
+    assert rows[0] == [
+        "Code",
+        "Category",
+        "Yes (%)",
+        "No (%)",
+        "n (encountered)",
+        *levels,
+        "n (severity)",
+        *levels,
+        "n (effort)",
+    ]
+    assert rows[1] == [
+        "1",
+        "Tensors | Inputs & 50% {shape}_x",
+        "50",
+        "50",
+        "2",
+        "0",
+        "0",
+        "0",
+        "100",
+        "0",
+        "1",
+        "0",
+        "0",
+        "100",
+        "0",
+        "0",
+        "1",
+    ]
+    assert rows[2] == [
+        "1.1",
+        "Wrong shape",
+        "100",
+        "0",
+        "2",
+        "0",
+        "50",
+        "0",
+        "0",
+        "50",
+        "2",
+        "0",
+        "50",
+        "0",
+        "50",
+        "0",
+        "2",
+    ]
+    assert rows[3][:5] == ["2", survey.categories.get(code="2").name, "0", "100", "2"]
+    assert rows[3][5:] == ["", "", "", "", "", "0", "", "", "", "", "", "0"]  # no base, no percentages
 
 
 def test_columns_follow_the_questions_asked(survey):
     survey.ask_effort = False
-    headings, rows = exports.cells(survey_results(survey))
-    assert headings[-1] == "Mean severity"
-    assert all(len(r) == len(headings) for r in rows)
+    built = survey_table2(survey)
+    assert [c[0] for c in built.columns()][-1] == "Severity"
+    assert all(len(built.values(r)) == len(built.columns()) for r in built.rows)
 
 
 def test_xlsx(survey):
-    content, content_type, ext = exports.render(survey_results(survey), "xlsx")
+    content, content_type, ext = table(survey, "xlsx")
     assert ext == "xlsx" and content_type.startswith("application/vnd.openxmlformats")
     book = openpyxl.load_workbook(io.BytesIO(content))
-    assert book.sheetnames == ["Table 2", "Missing faults", "Comments", "Respondents"]
-    table = [list(r) for r in book["Table 2"].iter_rows(values_only=True)]
-    assert table[0][:6] == ["Code", "Category", "Level", "Respondents", "Yes", "Yes (%)"]
-    assert table[1] == ["1", "Tensors | Inputs & 50% {shape}_x", 1, 2, 1, 50, 4, 3]
-    assert table[3][-2:] == [None, None]
+    assert book.sheetnames == ["Table 2", "Counts", "Missing faults", "Comments", "Respondents"]
+    rows = [list(r) for r in book["Table 2"].iter_rows(values_only=True)]
+    assert rows[1][:5] == ["Code", "Category", "Yes", "No", "n"]
+    assert rows[2][:5] == ["1", "Tensors | Inputs & 50% {shape}_x", 50, 50, 2]
+    counts = [list(r) for r in book["Counts"].iter_rows(values_only=True)]
+    assert counts[2][:4] == ["1.1", "Wrong shape", 2, 0]
     missing = list(book["Missing faults"].iter_rows(values_only=True))
-    assert missing[1][3] == "Leaky | data"
+    assert missing[1][2] == "Leaky | data"
     comments = list(book["Comments"].iter_rows(values_only=True))
     assert comments[1] == ("1.1", "Wrong shape", "yes", "often")
     people = {r[0]: r[1] for r in book["Respondents"].iter_rows(values_only=True) if r and r[0]}
@@ -68,52 +122,55 @@ def test_xlsx(survey):
 
 
 def test_latex_booktabs(survey):
-    text = exports.render(survey_results(survey), "latex")[0].decode()
+    text = table(survey, "latex")[0].decode()
     assert text.startswith("\\begin{table}")
-    for rule in ("\\toprule", "\\midrule", "\\bottomrule", "\\begin{tabular}{llrrrrr}"):
+    for rule in ("\\toprule", "\\midrule", "\\bottomrule", "\\begin{tabular}{llrrrrrrrrrrrrrrr}"):
         assert rule in text
     assert "DL faults \\& 100\\% real\\_data (2 respondents)" in text
-    assert "Code & Category & Respondents & Yes & Yes (\\%) & Mean severity & Mean effort \\\\" in text
-    assert "1 & Tensors | Inputs \\& 50\\% \\{shape\\}\\_x & 2 & 1 & 50.0 & 4.0 & 3.0 \\\\" in text
-    assert "1.1 & \\quad Wrong shape & 2 & 2 & 100.0 & 3.5 & 3.0 \\\\" in text
-    assert " & 0 & 0.0 & -- & -- \\\\" in text
-    body = text.split("\\midrule", 1)[1]
-    assert "\\midrule" in body  # a rule before the second top-level category
+    assert "1 & Tensors | Inputs \\& 50\\% \\{shape\\}\\_x & 50\\% & 50\\% & 2 & " in text
+    assert "\\cmidrule(lr){3-5}\\cmidrule(lr){6-11}\\cmidrule(lr){12-17}" in text
+    assert " & 0\\% & 100\\% & 2 & -- & -- & -- & -- & -- & 0 & " in text
 
 
 def test_markdown(survey):
-    text = exports.render(survey_results(survey), "markdown")[0].decode()
+    text = table(survey, "markdown")[0].decode()
     lines = text.splitlines()
-    assert lines[0] == "**DL faults & 100% real_data** (2 respondents)"
-    assert lines[2] == "| Code | Category | Level | Respondents | Yes | Yes (%) | Mean severity | Mean effort |"
-    assert lines[3] == "|:---|:---|---:|---:|---:|---:|---:|---:|"
-    assert lines[4] == "| 1 | Tensors \\| Inputs & 50% {shape}_x | 1 | 2 | 1 | 50.0 | 4.0 | 3.0 |"
-    assert lines[6].endswith("| 0 | 0.0 | – | – |")
-    assert "- Leaky \\| data" in lines
+    assert lines[0] == "**DL faults & 100% real\\_data** (2 respondents)"
+    assert lines[2].startswith("| Code | Category | Yes | No | n (encountered) | 1 | 2 |")
+    assert lines[4].startswith("| 1 | Tensors \\| Inputs & 50% {shape}\\_x | 50% | 50% | 2 | 0% |")
+    assert "| 0 |" in lines[6] and "| – |" in lines[6]
 
 
 def test_json_and_text(survey):
-    data = json.loads(exports.render(survey_results(survey), "json")[0])
-    assert data["respondents"] == 2
-    assert [r["yes_percent"] for r in data["rows"]] == [50.0, 100.0, 0.0]
-    text = exports.render(survey_results(survey), "table")[0].decode()
-    assert "Yes (%)" in text.splitlines()[2]
-    assert "100.0" in text
+    data = json.loads(table(survey, "json")[0])
+    assert list(data) == ["rows"]
+    assert [(r["code"], r["yes"], r["n_encountered"], r["n_severity"]) for r in data["rows"]] == [
+        ("1", 50, 2, 1),
+        ("1.1", 100, 2, 2),
+        ("2", 0, 2, 0),
+    ]
+    assert data["rows"][1]["counts"]["severity_5"] == 1 and data["rows"][1]["severity_5"] == 50
+    text = table(survey, "table")[0].decode()
+    assert text.splitlines()[0] == "DL faults & 100% real_data: 2 respondents"
+    assert "100%" in text
 
 
 def test_command(survey, capsys, tmp_path):
     slug = survey.project.slug
     call_command("survey_results", slug, "--format", "csv")
     out = capsys.readouterr().out
-    assert out.splitlines()[2].startswith("1.1,Wrong shape,2,2,2,100.0")
+    # the paper's layout: Yes %, No %, n, then each level's % and n (the fixture's survey rates 1–5)
+    assert out.splitlines()[0].startswith("Code,Category,Yes (%),No (%),n (encountered),1 (%),")
+    assert out.splitlines()[2].startswith("1.1,Wrong shape,100,0,2,")
     call_command("survey_results", slug, "--format", "json", "--survey", str(survey.id))
-    assert json.loads(capsys.readouterr().out)["survey"]["id"] == survey.id
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    assert {r["code"]: r["n_encountered"] for r in rows}["1.1"] == 2
     call_command("survey_results", slug, "--format", "latex")
     assert "\\toprule" in capsys.readouterr().out
     call_command("survey_results", slug, "--format", "markdown")
     assert capsys.readouterr().out.startswith("**DL faults")
     call_command("survey_results", slug)
-    assert "Respondents" in capsys.readouterr().out
+    assert "respondents" in capsys.readouterr().out
     target = tmp_path / "t2.xlsx"
     call_command("survey_results", slug, "--format", "xlsx", "--output", str(target))
     assert openpyxl.load_workbook(target).sheetnames[0] == "Table 2"
@@ -137,7 +194,7 @@ def test_xlsx_keeps_respondents_text_as_text(db):
     a.name = "=SUM(A1:A2)"
     a.save()
     respond(s, {a: (True, 1, 1, '=HYPERLINK("http://example.org","x")')}, missing="=1+1")
-    book = openpyxl.load_workbook(io.BytesIO(exports.render(survey_results(s), "xlsx")[0]))
-    assert book["Table 2"]["B2"].value == "=SUM(A1:A2)" and book["Table 2"]["B2"].data_type == "s"
-    assert book["Missing faults"]["D2"].value == "=1+1" and book["Missing faults"]["D2"].data_type == "s"
+    book = openpyxl.load_workbook(io.BytesIO(table(s, "xlsx")[0]))
+    assert book["Table 2"]["B3"].value == "=SUM(A1:A2)" and book["Table 2"]["B3"].data_type == "s"
+    assert book["Missing faults"]["C2"].value == "=1+1" and book["Missing faults"]["C2"].data_type == "s"
     assert book["Comments"]["D2"].data_type == "s"

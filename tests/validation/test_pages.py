@@ -34,14 +34,15 @@ def urls(survey):
         "survey": reverse("validation:survey", args=[slug, sid]),
         "status": reverse("validation:status", args=[slug, sid]),
         "delete": reverse("validation:delete", args=[slug, sid]),
-        "export": reverse("validation:export", args=[slug, sid, "csv"]),
+        "export": reverse("reports:survey_table2_export", args=[slug, sid, "csv"]),
+        "table2": reverse("reports:survey_table2", args=[slug, sid]),
     }
 
 
 # --- permissions ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["list", "survey", "export"])
+@pytest.mark.parametrize("name", ["list", "survey", "export", "table2"])
 def test_reading_pages(client, team, survey, name):
     url = urls(survey)[name]
     assert client.get(url).status_code == 302  # to the login page
@@ -166,10 +167,12 @@ def test_survey_page_empty_state(client, team, survey):
     survey.status = Survey.Status.DRAFT
     survey.save()
     page = as_user(client, team.lead).get(urls(survey)["survey"]).content.decode()
-    assert "No submitted responses yet" in page
-    assert "Open the survey" in page
+    assert f'hx-get="{urls(survey)["table2"]}"' in page  # Table 2 comes from the reports app
+    results = as_user(client, team.lead).get(urls(survey)["table2"], **HX).content.decode()
+    assert "No submitted responses yet" in results
+    assert "Open the survey" in results
+    assert 'id="table2"' not in results
     assert survey.token in page  # the lead sees the link
-    assert 'id="table2"' not in page
     moderator_page = as_user(client, team.moderator).get(urls(survey)["survey"]).content.decode()
     assert survey.token not in moderator_page
     assert 'id="survey-open"' not in moderator_page
@@ -183,15 +186,21 @@ def test_survey_page_results(client, team, survey):
     respond(survey, {a: (True, 4, 2), b: (True, 2, 2), c: (False, None, None)}, missing="<b>Data</b> leakage")
     respond(survey, {a: (True, 2, 4), b: (False, None, None), c: (False, None, None)}, role="researcher")
     respond(survey, {a: (False, None, None), b: (False, None, None), c: (False, None, None)})
-    page = as_user(client, team.moderator).get(urls(survey)["survey"]).content.decode()
+    page = as_user(client, team.moderator).get(urls(survey)["table2"]).content.decode()
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
-    assert "66.7%" in page and "33.3%" in page and "0.0%" in page
-    assert "3.00" in page  # mean severity of a: (4+2)/2
+    # Table 2 in the paper's layout: whole percents (half up) and the base n of each group
+    row_a = page.split(f'data-code="{a.code}"')[1].split("</tr>")[0]
+    assert 'data-column="encountered-yes">67%<' in row_a and 'data-column="encountered-no">33%<' in row_a
+    assert 'data-column="n-encountered">3<' in row_a and 'data-column="n-severity">2<' in row_a
+    assert 'data-column="severity-2">50%<' in row_a and 'data-column="severity-4">50%<' in row_a
+    row_c = page.split(f'data-code="{c.code}"')[1].split("</tr>")[0]
+    assert 'data-column="encountered-yes">0%<' in row_c and 'data-column="n-severity">0<' in row_c
+    assert '<span class="muted">–</span>' in row_c  # no base, no percentage
     assert '<svg class="chart survey-chart"' in page
     assert "&lt;b&gt;Data&lt;/b&gt; leakage" in page
     assert 'id="survey-respondents">3<' in page
-    fragment = as_user(client, team.lead).get(urls(survey)["survey"], **HX).content.decode()
+    fragment = as_user(client, team.lead).get(urls(survey)["table2"], **HX).content.decode()
     assert fragment.startswith('<section class="card" id="survey-results">')
 
 
@@ -223,7 +232,7 @@ def test_delete(client, team, survey):
 @pytest.mark.parametrize("fmt", ["csv", "xlsx", "latex", "markdown", "json", "table"])
 def test_downloads(client, team, survey, fmt):
     respond(survey, {c: (True, 3, 3) for c in survey.cats})
-    url = reverse("validation:export", args=[team.project.slug, survey.id, fmt])
+    url = reverse("reports:survey_table2_export", args=[team.project.slug, survey.id, fmt])
     response = as_user(client, team.lead).get(url)
     assert response.status_code == 200
     assert f"survey-{survey.id}-table2." in response["Content-Disposition"]
@@ -231,7 +240,7 @@ def test_downloads(client, team, survey, fmt):
 
 
 def test_unknown_download_format(client, team, survey):
-    url = reverse("validation:export", args=[team.project.slug, survey.id, "pdf"])
+    url = reverse("reports:survey_table2_export", args=[team.project.slug, survey.id, "pdf"])
     assert as_user(client, team.lead).get(url).status_code == 404
 
 
@@ -282,7 +291,7 @@ def test_answer_save_and_submit_through_the_page(client, survey):
     assert Answer.objects.get(response=r, category=a).severity == 4
     page = client.get(url).content.decode()
     assert f'name="c{a.id}-severity" value="4" checked' in page
-    # submit with gaps: 400, every problem listed and linked, what was typed kept, nothing written
+    # a rating without a yes: 400, the problem listed and linked, what was typed kept, nothing written
     response = client.post(
         url,
         {
@@ -296,20 +305,18 @@ def test_answer_save_and_submit_through_the_page(client, survey):
     )
     assert response.status_code == 400
     page = response.content.decode()
-    assert f'href="#q-{a.id}"' in page and f'href="#q-{b.id}"' in page and f'href="#q-{c.id}"' in page
+    assert f'href="#q-{b.id}"' in page and f'href="#q-{a.id}"' not in page  # gaps are no problem
     assert "only for a fault you encountered" in page
     assert "Keep me" in page
     assert Response.objects.get(pk=r.pk).submitted_at is None
     assert not Answer.objects.filter(response=r, category=b).exists()
-    # complete submit
+    # submit with gaps (a's effort, b unanswered): the respondent's choice, accepted
     response = client.post(
         url,
         {
             "action": "submit",
             f"c{a.id}-encountered": "yes",
             f"c{a.id}-severity": "4",
-            f"c{a.id}-effort": "5",
-            f"c{b.id}-encountered": "no",
             f"c{c.id}-encountered": "no",
             f"c{c.id}-comment": "never in prod",
             "role": "developer",
@@ -324,7 +331,9 @@ def test_answer_save_and_submit_through_the_page(client, survey):
     assert r.submitted_at and r.role == "developer" and r.experience_years == 3 and r.missing_faults == "Keep me"
     assert sorted(r.frameworks.values_list("name", flat=True)) == ["Flax", "Keras", "PyTorch"]
     page = client.get(url).content.decode()
-    assert "Thank you" in page and "3 of 3 categories answered" in page
+    assert "Thank you" in page and "2 of 3 categories answered" in page
+    assert Answer.objects.get(response=r, category=a).effort is None
+    assert not Answer.objects.filter(response=r, category=b).exists()
     assert 'name="action"' not in page
     again = client.post(url, {"action": "submit", f"c{a.id}-encountered": "no"})
     assert again.status_code == 409 and "final" in again.content.decode()

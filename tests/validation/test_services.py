@@ -247,17 +247,65 @@ def test_a_submitted_response_is_final(open_survey):
     assert not Answer.objects.filter(response=r, encountered=True).exists()
 
 
-def test_submit_needs_every_category_and_the_ratings_of_each_yes(open_survey):
+def test_submit_with_questions_skipped_is_the_respondents_choice(open_survey):
+    """Any question may be skipped, on submit too: what was answered counts (issue 13)."""
     survey, (c1, c2, c3) = open_survey
     r = services.response_start(survey_token=survey.token)
+    services.response_submit(response_token=r.token, answers=[answer(c1, True, 3)])
+    r.refresh_from_db()
+    assert r.submitted_at is not None
+    saved = Answer.objects.get(response=r)
+    assert (saved.category_id, saved.encountered, saved.severity, saved.effort) == (c1.id, True, 3, None)
+    empty = services.response_start(survey_token=survey.token)
+    assert services.response_submit(response_token=empty.token).submitted_at is not None
+
+
+def test_study_scales_take_labels_or_positions(team):
+    small_taxonomy(team.project)
+    survey = services.survey_create(project=team.project, user=team.lead, title="Study scales")
+    assert (survey.severity_scale, survey.effort_scale) == (["Minor", "Major", "Critical"], ["Low", "Medium", "High"])
+    services.survey_open(survey=survey, user=team.lead)
+    c1, c2 = list(survey.categories.order_by("position"))[:2]
+    r = services.response_start(survey_token=survey.token)
+    services.response_save(
+        response_token=r.token,
+        answers=[{"category": c1.id, "encountered": "yes", "severity": "major", "effort": 3}],
+    )
+    saved = Answer.objects.get(response=r, category=c1)
+    assert (saved.severity, saved.effort) == (2, 3)
     with pytest.raises(services.SurveyInputError) as exc:
-        services.response_submit(response_token=r.token, answers=[answer(c1, True, 3)])
-    problems = exc.value.problems
-    assert set(problems) == {f"answers.{c1.id}.effort", f"answers.{c2.id}.encountered", f"answers.{c3.id}.encountered"}
-    assert "effort" in problems[f"answers.{c1.id}.effort"][0]
-    assert exc.value.status_code == 400
-    assert not Answer.objects.exists()  # nothing written, not even the valid answer
-    assert Response.objects.get(pk=r.pk).submitted_at is None
+        services.response_save(
+            response_token=r.token, answers=[{"category": c2.id, "encountered": True, "severity": 4}]
+        )
+    assert exc.value.problems[f"answers.{c2.id}.severity"] == [
+        f"{c2.display_name}: the severity is one of Minor, Major, Critical."
+    ]
+
+
+@pytest.mark.parametrize(
+    ("scale", "expected"),
+    [("numeric", ["1", "2", "3", "4", "5"]), ("Rare, Often", ["Rare", "Often"]), (["a", "b", "c"], ["a", "b", "c"])],
+)
+def test_configurable_scales(team, scale, expected):
+    small_taxonomy(team.project)
+    survey = services.survey_create(project=team.project, user=team.lead, title="S", severity_scale=scale)
+    assert survey.severity_scale == expected and survey.effort_scale == ["Low", "Medium", "High"]
+
+
+@pytest.mark.parametrize(
+    ("scale", "message"),
+    [
+        (["only"], "2 to 5 levels"),
+        (list("abcdef"), "2 to 5 levels"),
+        (["a", "A"], "must differ"),
+        (["Yes", "No"], "not yes or no"),
+        (3, "list of labels"),
+    ],
+)
+def test_bad_scales_are_refused(team, scale, message):
+    small_taxonomy(team.project)
+    with pytest.raises(InvalidInput, match=message):
+        services.survey_create(project=team.project, user=team.lead, title="S", effort_scale=scale)
 
 
 def test_ratings_need_no_answer_when_the_survey_does_not_ask_them(db):

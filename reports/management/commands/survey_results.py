@@ -1,11 +1,15 @@
-"""python manage.py survey_results PROJECT [--survey ID] --format table|csv|json|latex|markdown|xlsx [--output FILE]"""
+"""python manage.py survey_results PROJECT [--survey ID] --format table|csv|json|latex|markdown|xlsx [--output FILE]
+
+Table 2 in the paper's layout (reports.table2): Yes/No %, severity and effort distributions in whole
+percents (half up) with their bases n; JSON `{"rows": [...]}` with the exact counts."""
 
 from django.core.management.base import BaseCommand, CommandError
 
 from core.cli import add_table_arguments, existing_project, write_table
-from validation.exports import render
-from validation.models import Survey
-from validation.selectors import survey_results
+from core.errors import DomainError
+from reports.selectors import survey_table2, survey_table2_xlsx
+from reports.table2 import render
+from validation import selectors as validation_selectors
 
 
 class Command(BaseCommand):
@@ -18,14 +22,15 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         project = existing_project(options["project"])
-        surveys = Survey.objects.filter(project=project)
         if options["survey"] is not None:
-            survey = surveys.filter(pk=options["survey"]).first()
-            if survey is None:
-                raise CommandError(f"No survey {options['survey']} in {project.slug}.")
+            try:
+                survey = validation_selectors.survey_get(project, options["survey"])
+            except DomainError:
+                raise CommandError(f"No survey {options['survey']} in {project.slug}.") from None
         else:
-            survey = surveys.order_by("-created_at", "-id").first()
+            survey = validation_selectors.survey_latest(project)
             if survey is None:
                 raise CommandError(f"{project.slug} has no survey yet.")
-        content, _, _ = render(survey_results(survey), options["format"])
+        table = survey_table2_xlsx(survey) if options["format"] == "xlsx" else survey_table2(survey)
+        content, _, _ = render(table, options["format"])
         write_table(self, content, options)
