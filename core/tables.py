@@ -1,6 +1,6 @@
 """Tables as files: CSV, XLSX, LaTeX (booktabs), Markdown and plain text.
 
-Table 1 (reports.table1) and Table 2 (validation.exports) are written through
+Table 1 (reports.table1) and the tag summary (reports.tag_summary) are written through
 these renderers: headings plus rows of plain values, the first `left` columns aligned
 left and the others (the figures) right. None and "" are empty cells: blank in CSV and
 XLSX, `--` in LaTeX, `–` in Markdown and text. Floats print with one decimal when that

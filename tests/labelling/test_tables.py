@@ -1,4 +1,4 @@
-"""The shared table renderers behind Table 1 (reports.table1) and Table 2 (validation.exports)."""
+"""The shared table renderers behind Table 1 (reports.table1) and the tag summary (reports.tag_summary)."""
 
 import io
 
