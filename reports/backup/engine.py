@@ -16,8 +16,10 @@ members), then recreates the project in one transaction:
 - rows keep their primary keys when none of them is taken in this database (an empty
   database, or the project deleted since), so identifiers inside JSON values (histories,
   snapshots, reports) stay right and a second export is byte-identical; otherwise every
-  row gets a new key and foreign keys are mapped (ids inside JSON values are then the
-  archive's);
+  table's keys are shifted past those it holds (one offset per table, reserved in the
+  sequence on PostgreSQL) and foreign keys shifted alike (ids inside JSON values are then
+  the archive's);
+- rows are written with multi-row INSERTs, without model instances or signals;
 - timestamps are restored as exported (auto_now fields are not re-stamped);
 - a foreign key to the same table (a taxonomy node's parent) or closing a cycle is set
   after all rows of the table exist;
