@@ -16,8 +16,10 @@ members), then recreates the project in one transaction:
 - rows keep their primary keys when none of them is taken in this database (an empty
   database, or the project deleted since), so identifiers inside JSON values (histories,
   snapshots, reports) stay right and a second export is byte-identical; otherwise every
-  row gets a new key and foreign keys are mapped (ids inside JSON values are then the
-  archive's);
+  table's keys are shifted past those it holds (one offset per table, reserved in the
+  sequence on PostgreSQL) and foreign keys shifted alike (ids inside JSON values are then
+  the archive's: undo snapshots, which would act on those ids, are closed to undo);
+- rows are written with multi-row INSERTs, without model instances or signals;
 - timestamps are restored as exported (auto_now fields are not re-stamped);
 - a foreign key to the same table (a taxonomy node's parent) or closing a cycle is set
   after all rows of the table exist;
@@ -40,6 +42,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.color import no_style
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
+from django.utils import timezone
 
 from .archive import ArchiveError, ArchiveReader, ArchiveWriter
 
@@ -338,15 +341,29 @@ def _restore(reader: ArchiveReader, plans, user_table, *, slug, map_users, progr
     if project_pk is None:
         raise ArchiveError("The archive holds no project row.")
     _reset_sequences([p.model for p in plans])
+    closed = 0 if keep_ids else _close_undo(plans, project_pk)
     project = plans[0].model._base_manager.get(pk=project_pk)
     return {
         "project": project.slug,
         "project_id": project.pk,
         "ids_kept": keep_ids,
+        "undo_closed": closed,
         "users_created": created_users,
         "users_matched": len(user_map) - len(created_users),
         "counts": {p.label: reader.counts.get(p.label, 0) for p in plans},
     }
+
+
+def _close_undo(plans: list[TablePlan], project_pk: int) -> int:
+    """With shifted keys, an undo snapshot (a JSON `snapshot` beside `undone_at`) still names the archive's
+    rows — in this database, maybe another project's. Such changes are closed to undo (marked undone now)."""
+    closed = 0
+    for plan in plans:
+        names = {f.name for f in plan.fields}
+        if {"snapshot", "undone_at"} <= names:
+            rows = plan.model._base_manager.filter(**{plan.path: project_pk, "undone_at__isnull": True})
+            closed += rows.update(undone_at=timezone.now())
+    return closed
 
 
 def _offset(plan: TablePlan, bounds) -> int:

@@ -9,6 +9,7 @@ from django.db import models
 
 from reports.backup.archive import MANIFEST, ArchiveError
 from reports.backup.engine import RestoreError, plan_tables, project_export, project_restore
+from taxonomy.models import TaxonomyChange
 from tests.factories import (
     AnnotationFactory,
     ArtefactFactory,
@@ -39,6 +40,12 @@ def _project():
     top = NodeFactory(project=project, name="Training")
     child = NodeFactory(project=project, name="Loss", parent=top)
     LeafFactory(node=child, label=label)
+    TaxonomyChange.objects.create(
+        project=project,
+        action=TaxonomyChange.Action.NODE_CREATE,
+        summary="Created Loss",
+        snapshot={"created_nodes": [child.id]},
+    )
     return project, lead
 
 
@@ -104,7 +111,16 @@ def test_round_trip_into_another_slug_keeps_every_row_and_users():
     assert not report["ids_kept"] and report["users_created"] == [] and report["users_matched"] == 2
     copy = type(project).objects.get(slug="bk-copy")
     assert copy.pk != project.pk
-    assert _snapshot(copy) == before
+    # an undo snapshot names the original's rows: the copy's change is closed to undo, the original's is not
+    assert report["undo_closed"] == 1
+    assert TaxonomyChange.objects.get(project=copy).undone_at is not None
+    assert TaxonomyChange.objects.get(project=project).undone_at is None
+    assert _snapshot(copy) == {k: v for k, v in before.items() if k != "taxonomy.taxonomychange"} | {
+        "taxonomy.taxonomychange": [
+            r | {"undone_at": _snapshot(copy)["taxonomy.taxonomychange"][0]["undone_at"]}
+            for r in before["taxonomy.taxonomychange"]
+        ]
+    }
 
 
 def test_restore_into_an_emptied_database_keeps_ids_and_exports_the_same_bytes():

@@ -10,9 +10,11 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from collection.models import Artefact
-from core.models import Membership
+from core.models import Membership, Project
 from labelling.models import Annotation, Round
 from tests.collection.test_exchange_formats import DOCCANO_JSONL, LS_CSV, LS_JSON, LS_MIN
+from tests.factories import member
+from tests.helpers import api_client
 
 pytestmark = pytest.mark.django_db
 
@@ -109,3 +111,23 @@ def test_a_forced_tool_that_does_not_fit_is_refused(tmp_path):
     with pytest.raises(CommandError, match="doccano"):
         _run(tmp_path, "x.json", [{"url": "https://a.b/c"}], "--tool", "doccano")
     assert not Artefact.objects.exists()
+
+
+def test_an_evaluator_sees_no_imported_label_on_the_artefact(tmp_path):
+    """Blindness: after the import with annotations kept, the artefact's fields an evaluator is shown
+    (the API's artefact, as the labelling page renders it) hold none of the labels, and nobody's
+    individual answer is shown. (A round decided by the import shows its decision among the
+    artefact's past rounds, as every imported round does.)"""
+    _run(tmp_path, "export.json", LS_JSON, "--keep-annotations")
+    evaluator = member(Project.objects.get(slug="ex"), evaluator=True, username="ex-new-eva")
+    artefact = Artefact.objects.get(project__slug="ex", url="https://stackoverflow.com/questions/111")
+    response = api_client(evaluator).get(f"/api/projects/ex/artefacts/{artefact.id}/")
+    assert response.status_code == 200
+    data = response.json()
+    fields = json.dumps({k: v for k, v in data.items() if k != "rounds"}, ensure_ascii=False)
+    assert "Loss is nan after a few epochs" in fields
+    for label in SECRET_LABELS:
+        assert label not in fields
+    shown = response.content.decode()
+    for who in ("bob@example.com", "ex-bobexamplecom", "ex-10", "nan loss", "GPU Usage"):
+        assert who not in shown
