@@ -2,25 +2,34 @@
 
 With nothing set, Concord runs embedded: a SQLite file and eager Celery.
 DATABASE_URL (any dj-database-url scheme) and REDIS_URL switch to real services.
+With DEBUG off (the default) a real SECRET_KEY is required (concord/production.py); DEBUG=true is for
+development machines. CONCORD_HTTPS=true turns on HSTS, the HTTPS redirect and secure cookies.
 """
 
 import os
+import sys
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF, UNSAFE_INLINE
+
+from concord import production
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
 def env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    return production.env_bool(os.environ, name, default)
 
 
 DEBUG = env_bool("DEBUG", False)
-SECRET_KEY = os.environ.get("SECRET_KEY") or "concord-insecure-development-key-change-me"
+# The test suite (pytest, and the processes it starts, which inherit CONCORD_TESTING from tests/conftest.py)
+# runs with DEBUG off on the development key and unhashed static files.
+TESTING = "pytest" in sys.modules or env_bool("CONCORD_TESTING", False)
+SECRET_KEY = os.environ.get("SECRET_KEY") or ""
+if not SECRET_KEY and (DEBUG or TESTING):
+    SECRET_KEY = production.DEVELOPMENT_SECRET_KEY
+production.validate_startup(debug=DEBUG or TESTING, secret_key=SECRET_KEY)
 ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h.strip()]
 CSRF_TRUSTED_ORIGINS = [o.strip() for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()]
 
@@ -38,6 +47,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "csp",
     "core",
     "collection",
     "labelling",
@@ -56,6 +66,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "core.htmx.VaryOnHtmxMiddleware",
     "core.middleware.DomainErrorMiddleware",
@@ -132,9 +143,15 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Hashed file names (cached forever by browsers) once collected; development and tests serve them as they are.
+MANIFEST_STATIC = env_bool("CONCORD_MANIFEST_STATIC", not (DEBUG or TESTING))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if MANIFEST_STATIC
+        else "whitenoise.storage.CompressedStaticFilesStorage"
+    },
 }
 WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = BASE_DIR / "var" / "media"
@@ -197,6 +214,38 @@ SPECTACULAR_SETTINGS = {
         "InterviewPieceDecision": "interviews.models.Piece.Decision",
         "InterviewFinalTagStatus": "interviews.models.FinalTag.Status",
     },
+}
+
+# --- HTTPS and browser protections ------------------------------------------------
+# CONCORD_HTTPS=true: HSTS, redirect to HTTPS, secure cookies, and trust the proxy's X-Forwarded-Proto
+# (the proxy must overwrite that header). Each has its own variable too (concord/production.py).
+_https = production.https_settings(os.environ)
+SECURE_SSL_REDIRECT = _https["SECURE_SSL_REDIRECT"]
+SESSION_COOKIE_SECURE = _https["SESSION_COOKIE_SECURE"]
+CSRF_COOKIE_SECURE = _https["CSRF_COOKIE_SECURE"]
+SECURE_HSTS_SECONDS = _https["SECURE_HSTS_SECONDS"]
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _https["SECURE_HSTS_INCLUDE_SUBDOMAINS"]
+SECURE_HSTS_PRELOAD = _https["SECURE_HSTS_PRELOAD"]
+SECURE_PROXY_SSL_HEADER = _https["SECURE_PROXY_SSL_HEADER"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # the containers' health check speaks plain HTTP inside the network
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy (django-csp): scripts only from Concord's own static files, no inline scripts or
+# handlers (templates use static/js/*.js and data- attributes); inline style attributes are allowed.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
 }
 
 LOGGING = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db import DatabaseError, connection
 from django.db.models import (
     Count,
     Exists,
@@ -87,3 +88,13 @@ def membership_require(
     if roles and not any(getattr(membership, f"is_{role}") for role in roles):
         raise NotAllowed(f"This needs the {' or '.join(roles)} role in {project}.")
     return membership
+
+
+def database_reachable() -> bool:
+    """Whether the database answers a trivial query (the containers' health check)."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            return cursor.fetchone() == (1,)
+    except DatabaseError:
+        return False

@@ -2,7 +2,7 @@
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpResponsePermanentRedirect
+from django.http import HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
@@ -43,3 +43,11 @@ def legacy_redirect(request, area: str, slug: str, rest: str = ""):
     """An address of the old scheme (/taxonomy/<slug>/…) sent to its page under /p/<slug>/<area>/…."""
     query = request.META.get("QUERY_STRING", "")
     return HttpResponsePermanentRedirect(f"/p/{slug}/{area}/{rest}" + (f"?{query}" if query else ""))
+
+
+@require_GET
+def healthz(request):
+    """200 "ok" when this process serves and reaches the database, else 503 (HEALTHCHECK, load balancers)."""
+    if selectors.database_reachable():
+        return HttpResponse("ok", content_type="text/plain")
+    return HttpResponse("database unreachable", status=503, content_type="text/plain")
