@@ -10,11 +10,21 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULTED = re.compile(r"\$\{(\w+):-([^}]*)\}")
+REQUIRED = re.compile(r"\$\{(\w+):\?([^}]*)\}")
+OPERATOR_SET = {"SECRET_KEY": "an-operator's-own-key-" + "q7RnX2vLp9" * 5}
 
 
 def expand(value) -> str:
-    """Compose's `${VAR:-default}` interpolation, with VAR unset."""
-    return DEFAULTED.sub(lambda m: m.group(2), str(value))
+    """Compose's `${VAR:-default}` interpolation with VAR unset; `${VAR:?message}` as the operator set it."""
+    return REQUIRED.sub(lambda m: OPERATOR_SET[m.group(1)], DEFAULTED.sub(lambda m: m.group(2), str(value)))
+
+
+def test_compose_requires_a_secret_key(compose):
+    """No default key: `docker compose up` stops with the message unless SECRET_KEY is set."""
+    value = compose["services"]["web"]["environment"]["SECRET_KEY"]
+    match = REQUIRED.fullmatch(value)
+    assert match and match.group(1) == "SECRET_KEY"
+    assert "token_urlsafe" in match.group(2)
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 // Behaviours declared in the markup, so that templates need no inline scripts (the Content-Security-Policy
 // forbids them): data-confirm on a form (asked on submit) or a button (asked on click), and
-// data-autosubmit on a field (its form is submitted when it changes).
+// data-autosubmit on a field (its form is submitted when it changes), data-select-on-focus on a text field.
 (() => {
   "use strict";
   document.addEventListener("submit", (event) => {
@@ -15,6 +15,10 @@
   }, true);
   document.addEventListener("change", (event) => {
     const field = event.target;
-    if (field.dataset && "autosubmit" in field.dataset && field.form) field.form.requestSubmit();
+    if (field.dataset && "autosubmit" in field.dataset && field.form) field.form.submit();
+  });
+  document.addEventListener("focusin", (event) => {
+    const field = event.target;
+    if (field.dataset && "selectOnFocus" in field.dataset && field.select) field.select();
   });
 })();
