@@ -18,7 +18,11 @@ TEMPLATES = ROOT / "templates"
 
 
 def operator_env(**extra) -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "CONCORD_TESTING", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE"}}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"SECRET_KEY", "CONCORD_TESTING", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    }
     env.pop("CONCORD_HTTPS", None)
     env.update(DJANGO_SETTINGS_MODULE="concord.settings", **extra)
     return env
