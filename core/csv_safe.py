@@ -6,6 +6,7 @@ show it as text instead of evaluating it (`=cmd|' /C calc'!A0`, `=HYPERLINK(...)
 
 Numbers stay numbers: int/float values, and text that is exactly a plain decimal number
 (`-0.12`, `+3`, `1e-5`), are written as they are — a spreadsheet reads them as a value, never a formula.
+So does a lone character (`-` marks an empty cell in the coding sheet): no formula fits in one character.
 
 `restore` undoes the prefix for importers that read Concord's own exports back.
 """
@@ -24,7 +25,7 @@ def neutralise(value: Any) -> Any:
     """The value as a spreadsheet must see it: a formula-like text gets a leading apostrophe."""
     if not isinstance(value, str) or not value.startswith(FORMULA_PREFIXES):
         return value
-    if PLAIN_NUMBER.fullmatch(value):
+    if len(value) == 1 or PLAIN_NUMBER.fullmatch(value):
         return value
     return ESCAPE + value
 
