@@ -8,6 +8,7 @@ development machines. CONCORD_HTTPS=true turns on HSTS, the HTTPS redirect and s
 
 import os
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -48,6 +49,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "csp",
+    "axes",
     "core",
     "collection",
     "labelling",
@@ -70,6 +72,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "core.htmx.VaryOnHtmxMiddleware",
     "core.middleware.DomainErrorMiddleware",
+    # last: turns a locked-out sign-in into its 429 answer
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "concord.urls"
@@ -127,10 +131,42 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
+# --- Cache ----------------------------------------------------------------------
+# Throttle counts shared by every web process when CACHE_URL names a Redis database (compose: its own db,
+# apart from Celery's); otherwise each process counts for itself.
+CACHE_URL = os.environ.get("CACHE_URL", "")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    if CACHE_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
+
 # --- Auth, i18n, static ---------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Sign-in lockout (django-axes): after AXES_FAILURE_LIMIT failures for one account, or from one address,
+# further attempts are refused (429) until the cool-off has passed; a success resets the count.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = production.env_int(os.environ, "CONCORD_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=production.env_int(os.environ, "CONCORD_LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own: per account and per address
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "core.security.client_ip"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
+CONCORD_BEHIND_PROXY = production.env_bool(
+    os.environ, "CONCORD_BEHIND_PROXY", production.env_bool(os.environ, "CONCORD_HTTPS", False)
+)
+# API tokens expire this long after they were issued (POST /api/token/ issues a new one, DELETE revokes it).
+CONCORD_TOKEN_TTL = timedelta(hours=production.env_int(os.environ, "CONCORD_TOKEN_TTL_HOURS", 24 * 7))
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "core:home"
 LOGOUT_REDIRECT_URL = "login"
@@ -169,7 +205,7 @@ SUGGESTION_SCORER = os.environ.get("SUGGESTION_SCORER", "baseline")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "core.api.authentication.ExpiringTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
@@ -180,6 +216,11 @@ REST_FRAMEWORK = {
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Anonymous survey writes (validation.api): per address and per survey/response token
+    "DEFAULT_THROTTLE_RATES": {
+        "survey_address": os.environ.get("CONCORD_SURVEY_RATE_ADDRESS") or "20/minute",
+        "survey_token": os.environ.get("CONCORD_SURVEY_RATE_TOKEN") or "60/minute",
+    },
     "EXCEPTION_HANDLER": "core.api.errors.exception_handler",
     # DRF's parsers, with JSON nested too deeply a 400 rather than a RecursionError (500)
     "DEFAULT_PARSER_CLASSES": [

@@ -8,6 +8,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from core.api.views import TokenView
 from core.views import healthz, legacy_redirect
 from validation.urls import public_urlpatterns as survey_public
 
@@ -27,6 +28,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
+    path("api/token/", TokenView.as_view(), name="api-token"),
     path("api/", include("concord.api_urls")),
     path("api/", include("taxonomy.api_urls")),
     path("api/", include("interviews.api_urls")),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import DatabaseError, connection
 from django.db.models import (
     Count,
@@ -12,6 +13,7 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from core.errors import NotAllowed, NotFound
 from core.models import Job, Membership, Project
@@ -98,3 +100,12 @@ def database_reachable() -> bool:
             return cursor.fetchone() == (1,)
     except DatabaseError:
         return False
+
+
+def token_expires_at(*, token):
+    """When an API token stops working (settings.CONCORD_TOKEN_TTL after it was issued)."""
+    return token.created + settings.CONCORD_TOKEN_TTL
+
+
+def token_is_expired(*, token) -> bool:
+    return timezone.now() >= token_expires_at(token=token)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 
 from tests.factories import ProjectFactory, member
 from tests.helpers import WAIT
@@ -45,6 +46,13 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip_services)
         if "browser" in item.keywords and not Path(CHROMIUM).exists():
             item.add_marker(skip_browser)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """Throttle counts live in the (per-process) cache: each test starts with none."""
+    cache.clear()
+    yield
 
 
 @pytest.fixture
