@@ -83,6 +83,7 @@ from core.models import Job, Membership, Project
 from core.progress import Progress
 from core.selectors import membership_require
 from core.text import sanitise_html
+from core.uploads import check_upload
 
 logger = logging.getLogger(__name__)
 
@@ -557,6 +558,8 @@ def _unclosed_quotes(data: bytes, filename: str, on_malformed: str) -> tuple[byt
 def artefacts_import_job_create(*, project: Project, user, input_name: str, input_data: bytes) -> Job:
     """A pending artefact import of a lead; an unreadable upload is a 400 now, not later (and no job)."""
     membership_require(project=project, user=user, roles=("lead",))
+    if input_data:
+        check_upload(input_data, kind="artefacts", name=input_name)  # size, ZIP and CSV shape before parsing
     if input_data and exchange_read(data=input_data, filename=input_name) is None:
         read_table(input_data, input_name)
     return job_create(

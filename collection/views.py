@@ -29,6 +29,7 @@ from core.htmx import wants_fragment
 from core.jobs import job_get
 from core.models import Job
 from core.selectors import job_recent, project_members
+from core.uploads import read_upload
 from core.views import member
 
 PAGE_SIZE = 50
@@ -158,7 +159,10 @@ def import_artefacts(request, slug):
             upload = form.cleaned_data["file"]
             try:
                 job = services.artefacts_import_job_create(
-                    project=project, user=request.user, input_name=upload.name, input_data=upload.read()
+                    project=project,
+                    user=request.user,
+                    input_name=upload.name,
+                    input_data=read_upload(upload, kind="artefacts"),
                 )
             except DomainError as error:
                 if error.status_code >= 403:

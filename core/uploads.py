@@ -8,7 +8,7 @@ Every upload path (pages, API, commands) calls `check_upload(f, kind=..., name=.
   openpyxl or python-docx can unpack;
 - a CSV's shape: columns per row, characters per cell and rows.
 
-A refused file raises `UploadRejected` (a ValueError) with a message for the user and an HTTP status
+A refused file raises `UploadRejected` (an InvalidInput) with a message for the user and an HTTP status
 (413 for too large, 400 for malformed); nothing has been read into the database at that point.
 """
 
@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from core.errors import InvalidInput
+
 MB = 1024 * 1024
 ZIP_SIGNATURE = b"PK\x03\x04"
 ZIP_SUFFIXES = (".xlsx", ".xlsm", ".docx", ".zip")
@@ -30,6 +32,7 @@ DEFAULT_UPLOAD_LIMITS = {
     "artefacts": 50 * MB,
     "round": 50 * MB,
     "interview": 5 * MB,
+    "interview_sheet": 10 * MB,
     "taxonomy": 10 * MB,
     "survey": 10 * MB,
     "default": 20 * MB,
@@ -46,12 +49,13 @@ class Limits:
     csv_rows: int = 1_000_000
 
 
-class UploadRejected(ValueError):
+class UploadRejected(InvalidInput):
+    """A refused upload: a domain error (pages and API answer it as a 4xx naming the field)."""
+
     def __init__(self, message: str, *, status: int = 400, field: str = "file"):
-        super().__init__(message)
-        self.message = message
+        super().__init__(message, field=field, code="upload_rejected")
         self.status = status
-        self.field = field
+        self.status_code = status
 
 
 def limits_for(kind: str) -> Limits:
@@ -196,3 +200,16 @@ def check_upload(f, *, kind: str, name: str = "", limits: Limits | None = None, 
             delimiter="\t" if lowered.endswith(".tsv") else delimiter,
         )
     return size
+
+
+def read_upload(upload, *, kind: str, field: str = "file") -> bytes:
+    """The bytes of an uploaded file (Django's UploadedFile), its size checked before anything is read
+    and its shape (ZIP directory, CSV) checked after; UploadRejected naming `field` otherwise."""
+    limits = limits_for(kind)
+    try:
+        check_size(upload, limit=limits.size)
+        data = upload.read()
+        check_upload(data, kind=kind, name=getattr(upload, "name", "") or "", limits=limits)
+    except UploadRejected as exc:
+        raise UploadRejected(exc.message, status=exc.status, field=field) from None
+    return data

@@ -21,6 +21,7 @@ from core.api.authentication import ExpiringTokenAuthentication
 from core.api.parsers import JSONParser
 from core.errors import InvalidInput, NotFound
 from core.selectors import project_for_member
+from core.uploads import read_upload
 from interviews import exports, selectors, services
 from interviews.models import FinalTag, Fragment, Interview, InterviewCoder, Piece
 
@@ -290,7 +291,7 @@ class InterviewList(InterviewApi):
             project=project,
             user=request.user,
             filename=upload.name if upload else None,
-            data=upload.read() if upload else None,
+            data=read_upload(upload, kind="interview") if upload else None,
             **data,
         )
         return Response(InterviewDetailSerializer(interview).data, status=201)
@@ -561,7 +562,7 @@ class SheetImport(InterviewApi):
         data = self.valid(SheetInput, request.data)
         upload = data["file"]
         report = services.coding_sheet_import(
-            project=project, user=request.user, filename=upload.name, data=upload.read()
+            project=project, user=request.user, filename=upload.name, data=read_upload(upload, kind="interview_sheet")
         )
         return Response(report)
 

@@ -25,6 +25,7 @@ from core.api.base import ApiPagination, ApiViewMixin
 from core.api.parsers import JSONParser
 from core.errors import InvalidInput
 from core.permissions import IsLead, IsModerator, IsProjectMember
+from core.uploads import read_upload
 from taxonomy import exports, selectors, services
 from taxonomy.models import Comparison, TaxonomyChange
 
@@ -335,7 +336,7 @@ class TaxonomyViewSet(TaxonomyApiMixin, viewsets.GenericViewSet):
         upload = request.FILES.get("file")
         if upload is not None:
             report = services.taxonomy_import_file(
-                project=self.project, user=request.user, data=upload.read(), filename=upload.name
+                project=self.project, user=request.user, data=read_upload(upload, kind="taxonomy"), filename=upload.name
             )
         elif isinstance(request.data, dict) and "nodes" in request.data:
             report = {
