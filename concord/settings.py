@@ -130,6 +130,23 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# No task runs longer than CELERY_TASK_TIME_LIMIT (seconds; the worker kills it); an unacknowledged task
+# (acks_late: its worker died) is delivered again after the visibility timeout, just beyond that limit.
+CELERY_TASK_TIME_LIMIT = production.env_int(os.environ, "CONCORD_TASK_TIME_LIMIT", 3600)
+CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 60
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_TASK_TIME_LIMIT + 300,
+    "socket_connect_timeout": 2,  # a broker that is down fails a send at once (the outbox keeps it)
+    "socket_timeout": 5,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+# Celery beat: the sweepers (escalations owed and not done; jobs whose worker died; abandoned uploads)
+CELERY_BEAT_SCHEDULE = {
+    "sweep-escalations": {"task": "labelling.tasks.escalations_sweep_task", "schedule": 60.0},
+    "sweep-jobs": {"task": "core.tasks.jobs_sweep_task", "schedule": 300.0},
+}
+CONCORD_JOB_STALE_AFTER = timedelta(seconds=CELERY_TASK_TIME_LIMIT + 300)
+CONCORD_UPLOAD_PENDING_TTL = timedelta(hours=production.env_int(os.environ, "CONCORD_UPLOAD_PENDING_HOURS", 24))
 
 # --- Cache ----------------------------------------------------------------------
 # Throttle counts shared by every web process when CACHE_URL names a Redis database (compose: its own db,

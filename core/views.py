@@ -3,10 +3,11 @@
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpResponse, HttpResponsePermanentRedirect
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
 
-from core import selectors
+from core import jobs, selectors
 from core.errors import InvalidInput
 
 PAGE_SIZE = 25
@@ -51,3 +52,15 @@ def healthz(request):
     if selectors.database_reachable():
         return HttpResponse("ok", content_type="text/plain")
     return HttpResponse("database unreachable", status=503, content_type="text/plain")
+
+
+@login_required
+@require_POST
+def job_cancel(request, slug, job_id):
+    """A lead cancels a pending or running job; back to the page given in `next` (or home)."""
+    project, _ = member(request, slug, roles=("lead",))
+    jobs.job_cancel(job=jobs.job_get(project=project, job_id=job_id), user=request.user)
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = "/"
+    return redirect(target)

@@ -10,7 +10,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core import selectors, services
+from core import jobs, selectors, services
 from core.api import serializers as s
 from core.api.authentication import ExpiringTokenAuthentication
 from core.api.base import ApiViewMixin
@@ -86,3 +86,29 @@ class TokenView(APIView):
             raise NotAuthenticated()
         services.token_revoke(user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class JobCancelView(ApiViewMixin, APIView):
+    """A lead cancels a pending or running job of the project."""
+
+    permission_classes = [IsAuthenticated, IsLead]
+
+    @extend_schema(
+        summary="Cancel a job (lead)",
+        request=None,
+        responses={
+            200: inline_serializer(
+                "CancelledJob",
+                {
+                    "id": drf_serializers.IntegerField(),
+                    "status": drf_serializers.CharField(),
+                    "error": drf_serializers.CharField(),
+                },
+            ),
+            404: OpenApiResponse(description="No such job in this project"),
+            409: OpenApiResponse(description="The job has finished already"),
+        },
+    )
+    def post(self, request, project_slug, job_id):
+        job = jobs.job_cancel(job=jobs.job_get(project=self.project, job_id=job_id), user=request.user)
+        return Response({"id": job.id, "status": job.status, "error": job.error})
