@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from core.audit import audit_record
 from core.errors import Conflict, DomainError, InvalidInput, NotFound
 from core.models import Job, Project
 from core.progress import Progress
@@ -53,7 +54,7 @@ def job_create(
             raise InvalidInput("Choose a file to upload.", field="file")
         if len(input_data) > MAX_UPLOAD:
             raise InvalidInput(f"The file is larger than {MAX_UPLOAD // (1024 * 1024)} MB.", field="file")
-    return Job.objects.create(
+    job = Job.objects.create(
         project=project,
         kind=kind,
         params=dict(params or {}),
@@ -61,6 +62,10 @@ def job_create(
         input_data=input_data,
         created_by=user,
     )
+    if input_data:
+        details = {"job": job.id, "kind": kind, "bytes": len(input_data)}
+        audit_record(action="import.upload", project=project, target=input_name[:300], actor=user, details=details)
+    return job
 
 
 def job_get(*, project: Project, job_id: int) -> Job:
@@ -149,6 +154,7 @@ def job_cancel(*, job: Job, user) -> Job:
         job.status, job.error = Job.Status.FAILED, f"Cancelled by {user.get_username()}."
         job.finished_at, job.input_data = timezone.now(), None
         job.save(update_fields=["status", "error", "finished_at", "input_data"])
+        audit_record(action="job.cancel", project=job.project, target=f"job {job.id}", actor=user)
     if job.task_id:
         task_id = job.task_id
         transaction.on_commit(lambda: _revoke(task_id))

@@ -16,7 +16,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from core.errors import NotAllowed, NotFound
-from core.models import Job, Membership, Project
+from core.models import AuditEvent, Job, Membership, Project
 
 
 def projects_for_user(*, user):
@@ -109,3 +109,24 @@ def token_expires_at(*, token):
 
 def token_is_expired(*, token) -> bool:
     return timezone.now() >= token_expires_at(token=token)
+
+
+def audit_events(*, project, action: str = "", actor: str = "", since=None, until=None):
+    """The project's audit records, newest first; `action` matches its start ("label." → merges and
+    renames), `actor` part of the username; `since`/`until` are dates (inclusive)."""
+    events = AuditEvent.objects.filter(project_id=project.id)
+    if action:
+        events = events.filter(action__startswith=action)
+    if actor:
+        events = events.filter(actor_name__icontains=actor)
+    if since:
+        events = events.filter(at__date__gte=since)
+    if until:
+        events = events.filter(at__date__lte=until)
+    return events.order_by("-at", "-id")
+
+
+def audit_actions(*, project) -> list[str]:
+    return list(
+        AuditEvent.objects.filter(project_id=project.id).order_by("action").values_list("action", flat=True).distinct()
+    )

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from collection.models import Artefact
 from collection.selectors import matching_artefact_ids
+from core.audit import audit_record
 from core.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from core.models import Membership, Project
 from core.selectors import membership_require
@@ -147,6 +148,7 @@ def label_rename(*, label_id: int, user, name: str) -> Label:
         label.save(update_fields=["name", "normalised"])
         entry = _history_entry(event="rename", user=user, label=label.id, **{"from": old, "to": name})
         _append_history(RoundItem.objects.filter(Q(final_label=label) | Q(taxonomy_label=label)), entry)
+        audit_record(action="label.rename", project=label.project, target=name, actor=user, details={"from": old})
     return label
 
 
@@ -208,6 +210,9 @@ def label_merge(*, source_id: int, target_id: int, user) -> Label:
             target.save(update_fields=changed)
         source.delete()
         _items_decide_after_merge(item_ids=undecided, label=target, user=user)
+    audit_record(
+        action="label.merge", project=target.project, target=target.name, actor=user, details={"merged": source_id}
+    )
     return target
 
 
@@ -405,6 +410,13 @@ def round_create(
             assignments.append(Assignment(round=rnd, item=item, evaluator_id=first, order=1))
             assignments.append(Assignment(round=rnd, item=item, evaluator_id=second, order=2))
         Assignment.objects.bulk_create(assignments, batch_size=BULK_BATCH)
+        audit_record(
+            action="round.open",
+            project=project,
+            target=f"round {rnd.number}",
+            actor=user,
+            details={"items": len(items)},
+        )
     return rnd
 
 
@@ -413,6 +425,7 @@ def round_close(*, round: Round, user) -> Round:
     round.status = Round.Status.CLOSED
     round.closed_at = timezone.now()
     round.save(update_fields=["status", "closed_at"])
+    audit_record(action="round.close", project=round.project, target=f"round {round.number}", actor=user)
     return round
 
 
@@ -510,8 +523,18 @@ def _annotation_write(*, assignment_id, user, label, verdict, note, project, mem
         annotation.was_created = True
     else:
         annotation = Annotation.objects.get(id=annotation_id)
-        if (annotation.label_id, annotation.verdict) != (label_id, verdict):
-            annotation.history = [*annotation.history, {"value": str(annotation), "at": now.isoformat()}]
+        before = {"label_id": annotation.label_id, "verdict": annotation.verdict, "note": annotation.note}
+        if (annotation.label_id, annotation.verdict, annotation.note) != (label_id, verdict, note):
+            # every edit is kept, a note's too: the earlier value and note, when
+            entry = {"value": str(annotation), "note": annotation.note, "at": now.isoformat()}
+            annotation.history = [*annotation.history, entry]
+            audit_record(
+                action="annotation.edit",
+                project=project,
+                target=f"annotation {annotation.id}",
+                actor=user,
+                details={"before": before, "after": {"label_id": label_id, "verdict": verdict, "note": note}},
+            )
         annotation.was_created = False
         annotation.label_id, annotation.verdict, annotation.note = label_id, verdict, note
         annotation.save()
@@ -707,6 +730,13 @@ def conflict_resolve(
         item.resolved_at = item.decided_at
         item.resolution_note = note or ""
         item.save()
+        audit_record(
+            action="conflict.resolve",
+            project=project,
+            target=f"item {item.id}",
+            actor=user,
+            details={"label_id": label_id, "verdict": final_verdict, "note": item.resolution_note},
+        )
     return item
 
 

@@ -21,6 +21,7 @@ from django.utils.dateparse import parse_datetime
 
 from collection.formats.common import FormatError
 from collection.formats.refiqda import Code, read_codebook
+from core.audit import audit_record
 from core.errors import Conflict, InvalidInput, NotFound
 from core.models import Project
 from core.selectors import membership_require
@@ -940,6 +941,7 @@ def taxonomy_import_file(*, project: Project, user, data: bytes, filename: str =
     """Import a file: a REFI-QDA codebook (.qdc, or a .qdpx/.qde project's), the JSON export (by extension
     .json or a leading "{"), else an outline CSV."""
     check_upload(data, kind="taxonomy", name=filename)
+    audit_record(action="import.taxonomy", project=project, target=filename, actor=user, details={"bytes": len(data)})
     text_start = data.lstrip()[:1]
     if filename.lower().endswith((".qdc", ".qde", ".qdpx", ".xml")) or text_start == b"<" or data[:4] == b"PK\x03\x04":
         return {"format": "qdc", **taxonomy_import_json(project=project, user=user, data=_codebook_document(data))}
