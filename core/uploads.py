@@ -111,15 +111,16 @@ def looks_like_zip(f) -> bool:
 
 
 def check_zip(f, *, max_unpacked: int, max_entries: int, what: str = "file") -> None:
-    """Refuse a ZIP (XLSX, DOCX) with too many entries or too large once unpacked; nothing is decompressed."""
+    """Refuse a ZIP (XLSX, DOCX) with too many entries or too large once unpacked; nothing is decompressed.
+    A file whose ZIP directory cannot be read passes: no reader can unpack it, and its reader names the problem."""
     position = f.tell()
     try:
         f.seek(0)
         try:
             with zipfile.ZipFile(f) as archive:
                 entries = archive.infolist()
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as exc:
-            raise UploadRejected(f"The {what} is not a readable XLSX/DOCX file ({exc}).") from exc
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError):
+            return  # nothing can be unpacked from it: the file's own reader says why it is unreadable
         if len(entries) > max_entries:
             raise UploadRejected(
                 f"The {what} holds {len(entries)} entries; the limit is {max_entries}.",

@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 
 from core.api.authentication import ExpiringTokenAuthentication
 from core.api.parsers import JSONParser
+from core.api.schema import paginated
 from core.errors import InvalidInput, NotFound
 from core.selectors import project_for_member
 from core.uploads import read_upload
@@ -267,7 +268,8 @@ class InterviewList(InterviewApi):
             OpenApiParameter("q", str, description="Search number, title, profile, interviewers"),
             OpenApiParameter("stage", str, enum=Interview.Stage.values),
         ],
-        responses=InterviewSerializer(many=True),
+        responses=paginated(InterviewSerializer),
+        operation_id="projects_interviews_list",
     )
     def get(self, request, project_slug):
         project, _ = self.member(project_slug)
@@ -453,7 +455,7 @@ class FinalTags(InterviewApi):
             OpenApiParameter("interview", int),
             OpenApiParameter("q", str),
         ],
-        responses=FinalTagSerializer(many=True),
+        responses=paginated(FinalTagSerializer),
     )
     def get(self, request, project_slug):
         project, _ = self.member(project_slug)
@@ -542,7 +544,16 @@ class Suggestions(InterviewApi):
     @extend_schema(
         summary="Tag suggestions (blind: catalogue, decided, final tags and your own)",
         parameters=[OpenApiParameter("q", str)],
-        responses=OpenApiTypes.OBJECT,
+        responses=inline_serializer(
+            "TagSuggestion",
+            {
+                "name": serializers.CharField(),
+                "normalised": serializers.CharField(),
+                "count": serializers.IntegerField(),
+                "sources": serializers.ListField(child=serializers.CharField()),
+            },
+            many=True,
+        ),
     )
     def get(self, request, project_slug):
         project, _ = self.member(project_slug)

@@ -23,6 +23,7 @@ from rest_framework.response import Response
 
 from core.api.base import ApiPagination, ApiViewMixin
 from core.api.parsers import JSONParser
+from core.api.schema import ObjectListSchema
 from core.errors import InvalidInput
 from core.permissions import IsLead, IsModerator, IsProjectMember
 from core.uploads import read_upload
@@ -296,6 +297,7 @@ class TaxonomyViewSet(TaxonomyApiMixin, viewsets.GenericViewSet):
     """The whole tree, files, unmapped labels, categories per round and the recount of rounds."""
 
     serializer_class = TreeSerializer
+    schema = ObjectListSchema()  # `list` answers the tree (one object), not an array
 
     def list(self, request, *args, **kwargs):
         tree = self.tree()
