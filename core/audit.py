@@ -39,7 +39,7 @@ def audit_record(
         project_slug=project.slug if project is not None else "",
         target=str(target)[:300],
         details=details or {},
-        address=client_ip(request)[:64] if request is not None else "",
+        address=(client_ip(request) or "") if request is not None else "",
     )
 
 

@@ -2,6 +2,7 @@
 password rules, expiring and revocable API tokens, throttled anonymous survey writes."""
 
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 from axes.models import AccessAttempt
@@ -14,6 +15,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from core.api.throttles import SurveyAddressThrottle, SurveyTokenThrottle
+from core.security import client_ip
 from tests.factories import PASSWORD, UserFactory
 from tests.validation.factories import survey_with_categories
 
@@ -198,3 +200,19 @@ def test_the_survey_pages_are_throttled_too(low_rates, client):
     codes = [client.post(url, REMOTE_ADDR="10.0.0.9").status_code for _ in range(4)]
     assert codes == [302, 302, 302, 429]
     assert survey.responses.count() == 3
+
+
+@pytest.mark.parametrize(
+    ("meta", "behind_proxy", "expected"),
+    [
+        ({"REMOTE_ADDR": "10.0.0.1"}, False, "10.0.0.1"),
+        ({"REMOTE_ADDR": "10.0.0.1", "HTTP_X_FORWARDED_FOR": "1.1.1.1"}, False, "10.0.0.1"),
+        ({"REMOTE_ADDR": "172.18.0.2", "HTTP_X_FORWARDED_FOR": "6.6.6.6, 1.1.1.1"}, True, "1.1.1.1"),
+        ({"REMOTE_ADDR": "172.18.0.2", "HTTP_X_FORWARDED_FOR": "not-an-address"}, True, "172.18.0.2"),
+        ({}, False, None),
+        ({"REMOTE_ADDR": ""}, True, None),
+    ],
+)
+def test_the_client_address_is_a_valid_address_or_none(meta, behind_proxy, expected, settings):
+    settings.CONCORD_BEHIND_PROXY = behind_proxy
+    assert client_ip(SimpleNamespace(META=meta)) == expected
