@@ -18,9 +18,9 @@ from django.core.cache import cache
 from tests.factories import ProjectFactory, member
 from tests.helpers import WAIT
 
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
 # Processes the tests start (manage.py, gunicorn, a worker) run as tests too: development key, unhashed static
-os.environ.setdefault("CONCORD_TESTING", "1")  # Playwright's sync API runs an event loop
+os.environ.setdefault("CONCORD_TESTING", "1")
 
 SHARED = Path(settings.SHARED_FIXTURES_DIR)
 REPLICATION = SHARED / "replication"
