@@ -26,7 +26,9 @@ def audit_record(
     details: dict | None = None,
     actor=None,
     request=None,
+    project_ref: tuple[int, str] | None = None,
 ) -> AuditEvent:
+    """Append one record. `project_ref` (id, slug) stands for `project` when only those are at hand."""
     request = request if request is not None else _request.get()
     if actor is None and request is not None:
         user = getattr(request, "user", None)
@@ -35,8 +37,8 @@ def audit_record(
         action=action,
         actor_id=getattr(actor, "id", None),
         actor_name=actor.get_username() if actor is not None else "",
-        project_id=project.id if project is not None else None,
-        project_slug=project.slug if project is not None else "",
+        project_id=project.id if project is not None else (project_ref[0] if project_ref else None),
+        project_slug=project.slug if project is not None else (project_ref[1] if project_ref else ""),
         target=str(target)[:300],
         details=details or {},
         address=(client_ip(request) or "") if request is not None else "",
@@ -66,11 +68,15 @@ class AuditMiddleware:
             return
         match = getattr(request, "resolver_match", None)
         slug = (match.kwargs.get("slug") or match.kwargs.get("project_slug")) if match else None
-        project = Project.objects.filter(slug=slug).first() if slug else None
+        # the page's membership check (core.views.member) left the project's id: no query for it
+        known = list(getattr(request, "concord_memberships", {}) or {})
+        project_id = known[0] if len(known) == 1 else None
+        if slug and project_id is None:
+            project_id = Project.objects.filter(slug=slug).values_list("id", flat=True).first()
         disposition = response["Content-Disposition"]
         audit_record(
             action="download",
-            project=project,
+            project_ref=(project_id, slug or "") if project_id else None,
             target=request.path,
             details={
                 "file": disposition.split("filename=")[-1].strip('"; ') if "filename=" in disposition else "",
