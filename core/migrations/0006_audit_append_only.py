@@ -28,5 +28,5 @@ def backward(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("core", "0002_audit_event")]
+    dependencies = [("core", "0005_audit_event")]
     operations = [migrations.RunPython(forward, backward)]
