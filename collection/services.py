@@ -11,7 +11,6 @@ the second run writes nothing but the counts.
 
 from __future__ import annotations
 
-import csv
 import io
 import logging
 import re
@@ -77,6 +76,7 @@ from collection.selectors import (
     vocabulary_above_tail,
 )
 from collection.vocabulary import artefact_text, example_word, stem, stemmed_words, text_digest, tokenise
+from core import csv_safe
 from core.errors import DomainError, InvalidInput, NotFound
 from core.jobs import job_create, job_enqueue, job_execute
 from core.models import Job, Membership, Project
@@ -547,7 +547,7 @@ def _unclosed_quotes(data: bytes, filename: str, on_malformed: str) -> tuple[byt
         raise InvalidInput(str(CsvMalformed(problems)), field="file")
     table = read_csv_checked(text, on_malformed=on_malformed)
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv_safe.writer(out, lineterminator="\n")
     writer.writerow(table.header)
     for _, row in table.rows:
         writer.writerow([row[h] for h in table.header])

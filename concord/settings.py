@@ -223,7 +223,7 @@ SUGGESTION_SCORER = os.environ.get("SUGGESTION_SCORER", "baseline")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "core.api.authentication.ExpiringTokenAuthentication",
+        "core.api.authentication.ProjectTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",

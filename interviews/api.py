@@ -17,7 +17,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api.authentication import ExpiringTokenAuthentication
+from core.api.authentication import ProjectTokenAuthentication
 from core.api.parsers import JSONParser
 from core.api.schema import paginated
 from core.errors import InvalidInput, NotFound
@@ -236,7 +236,7 @@ class Pagination(PageNumberPagination):
 
 
 class InterviewApi(APIView):
-    authentication_classes = [ExpiringTokenAuthentication, SessionAuthentication]
+    authentication_classes = [ProjectTokenAuthentication, SessionAuthentication]
     permission_classes = [IsAuthenticated]
     parser_classes = [JSONParser, MultiPartParser, FormParser]
     roles: tuple[str, ...] = ()

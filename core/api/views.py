@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 
 from core import jobs, selectors, services
 from core.api import serializers as s
-from core.api.authentication import ExpiringTokenAuthentication
+from core.api.authentication import ProjectTokenAuthentication
 from core.api.base import ApiViewMixin
 from core.models import Membership, Project
 from core.permissions import (
@@ -49,7 +49,7 @@ class TokenView(APIView):
     Sign-in failures count towards the lockout of the account and the address (django-axes): while
     locked, the answer is 429 whatever the password."""
 
-    authentication_classes = [ExpiringTokenAuthentication, SessionAuthentication]
+    authentication_classes = [ProjectTokenAuthentication, SessionAuthentication]
     permission_classes = [AllowAny]
     serializer_class = AuthTokenSerializer
 
