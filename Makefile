@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# A development machine: DEBUG on unless set (with DEBUG off Concord needs a real SECRET_KEY).
+DEV := DEBUG=$(or $(DEBUG),true)
 
 .PHONY: run test test-busy venv migrate demo lint worker clean
 
@@ -16,17 +18,17 @@ $(STAMP): requirements.txt requirements-dev.txt
 venv: $(STAMP)
 
 migrate: venv
-	$(PY) manage.py migrate --noinput
+	$(DEV) $(PY) manage.py migrate --noinput
 
 demo: migrate
-	$(PY) manage.py load_demo
+	$(DEV) $(PY) manage.py load_demo
 
 run: demo
-	$(PY) manage.py collectstatic --noinput -v0
-	$(PY) manage.py runserver 127.0.0.1:8000
+	$(DEV) $(PY) manage.py collectstatic --noinput -v0
+	$(DEV) $(PY) manage.py runserver 127.0.0.1:8000
 
 worker: venv
-	$(VENV)/bin/celery -A concord worker --loglevel=info
+	$(DEV) $(VENV)/bin/celery -A concord worker --loglevel=info
 
 lint: venv
 	$(VENV)/bin/ruff check .
@@ -35,7 +37,7 @@ lint: venv
 test: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
-	$(PY) manage.py makemigrations --check --dry-run
+	$(DEV) $(PY) manage.py makemigrations --check --dry-run
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 	# the labelling loop once more with its prepared SQL off (the ORM equivalents, as behind PgBouncer)
 	CONCORD_PREPARED_SQL=false $(VENV)/bin/pytest -q -p no:cacheprovider tests/labelling/test_services_core.py tests/labelling/test_api.py tests/labelling/test_concurrency.py tests/labelling/test_escalation_and_merge_rules.py

@@ -11,7 +11,6 @@ the second run writes nothing but the counts.
 
 from __future__ import annotations
 
-import csv
 import io
 import logging
 import re
@@ -77,12 +76,14 @@ from collection.selectors import (
     vocabulary_above_tail,
 )
 from collection.vocabulary import artefact_text, example_word, stem, stemmed_words, text_digest, tokenise
+from core import csv_safe
 from core.errors import DomainError, InvalidInput, NotFound
 from core.jobs import job_create, job_enqueue, job_execute
 from core.models import Job, Membership, Project
 from core.progress import Progress
 from core.selectors import membership_require
 from core.text import sanitise_html
+from core.uploads import check_upload
 
 logger = logging.getLogger(__name__)
 
@@ -546,7 +547,7 @@ def _unclosed_quotes(data: bytes, filename: str, on_malformed: str) -> tuple[byt
         raise InvalidInput(str(CsvMalformed(problems)), field="file")
     table = read_csv_checked(text, on_malformed=on_malformed)
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv_safe.writer(out, lineterminator="\n")
     writer.writerow(table.header)
     for _, row in table.rows:
         writer.writerow([row[h] for h in table.header])
@@ -557,6 +558,8 @@ def _unclosed_quotes(data: bytes, filename: str, on_malformed: str) -> tuple[byt
 def artefacts_import_job_create(*, project: Project, user, input_name: str, input_data: bytes) -> Job:
     """A pending artefact import of a lead; an unreadable upload is a 400 now, not later (and no job)."""
     membership_require(project=project, user=user, roles=("lead",))
+    if input_data:
+        check_upload(input_data, kind="artefacts", name=input_name)  # size, ZIP and CSV shape before parsing
     if input_data and exchange_read(data=input_data, filename=input_name) is None:
         read_table(input_data, input_name)
     return job_create(

@@ -7,7 +7,6 @@ posted by htmx gets its table row back. Every member may see the page and flag; 
 build the index (403 otherwise); non-members get 404.
 """
 
-import csv
 import io
 
 from django import forms
@@ -24,11 +23,13 @@ from collection import services
 from collection import services as vocabulary_services
 from collection.importers.headers import MAPPING_CHOICES
 from collection.importers.reading import cell_text
+from core import csv_safe
 from core.errors import DomainError, InvalidInput, NotFound
 from core.htmx import wants_fragment
 from core.jobs import job_get
 from core.models import Job
 from core.selectors import job_recent, project_members
+from core.uploads import read_upload
 from core.views import member
 
 PAGE_SIZE = 50
@@ -158,7 +159,10 @@ def import_artefacts(request, slug):
             upload = form.cleaned_data["file"]
             try:
                 job = services.artefacts_import_job_create(
-                    project=project, user=request.user, input_name=upload.name, input_data=upload.read()
+                    project=project,
+                    user=request.user,
+                    input_name=upload.name,
+                    input_data=read_upload(upload, kind="artefacts"),
                 )
             except DomainError as error:
                 if error.status_code >= 403:
@@ -411,7 +415,7 @@ def vocabulary_words_export(request, slug):
     project, _ = member(request, slug)
     which = "all" if request.GET.get("list") == "all" else "final"
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv_safe.writer(out, lineterminator="\n")
     writer.writerow(["word", "n_documents"])
     writer.writerows(vs.vocabulary_word_list(project=project, which=which))
     response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")

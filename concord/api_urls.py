@@ -6,7 +6,7 @@ from django.urls import include, path
 from rest_framework.routers import DefaultRouter, SimpleRouter
 
 from collection.api import VocabularyTermViewSet
-from core.api.views import MemberViewSet, ProjectViewSet
+from core.api.views import JobCancelView, MemberViewSet, ProjectViewSet
 from labelling.api import views
 
 app_name = "api"
@@ -24,6 +24,7 @@ project.register("conflicts", views.ConflictViewSet, basename="conflict")
 project.register("vocabulary", VocabularyTermViewSet, basename="vocabulary-term")
 
 urlpatterns = [
+    path("projects/<slug:project_slug>/jobs/<int:job_id>/cancel/", JobCancelView.as_view(), name="job-cancel"),
     path("projects/<slug:project_slug>/", include(project.urls)),
     *root.urls,
 ]

@@ -2,25 +2,35 @@
 
 With nothing set, Concord runs embedded: a SQLite file and eager Celery.
 DATABASE_URL (any dj-database-url scheme) and REDIS_URL switch to real services.
+With DEBUG off (the default) a real SECRET_KEY is required (concord/production.py); DEBUG=true is for
+development machines. CONCORD_HTTPS=true turns on HSTS, the HTTPS redirect and secure cookies.
 """
 
 import os
+import sys
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF, UNSAFE_INLINE
+
+from concord import production
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
 def env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    return production.env_bool(os.environ, name, default)
 
 
 DEBUG = env_bool("DEBUG", False)
-SECRET_KEY = os.environ.get("SECRET_KEY") or "concord-insecure-development-key-change-me"
+# The test suite (pytest, and the processes it starts, which inherit CONCORD_TESTING from tests/conftest.py)
+# runs with DEBUG off on the development key and unhashed static files.
+TESTING = "pytest" in sys.modules or env_bool("CONCORD_TESTING", False)
+SECRET_KEY = os.environ.get("SECRET_KEY") or ""
+if not SECRET_KEY and (DEBUG or TESTING):
+    SECRET_KEY = production.DEVELOPMENT_SECRET_KEY
+production.validate_startup(debug=DEBUG or TESTING, secret_key=SECRET_KEY)
 ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h.strip()]
 CSRF_TRUSTED_ORIGINS = [o.strip() for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()]
 
@@ -38,6 +48,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "csp",
+    "axes",
     "core",
     "collection",
     "labelling",
@@ -54,11 +66,15 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "core.audit.AuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "core.htmx.VaryOnHtmxMiddleware",
     "core.middleware.DomainErrorMiddleware",
+    # last: turns a locked-out sign-in into its 429 answer
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "concord.urls"
@@ -115,11 +131,60 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# No task runs longer than CELERY_TASK_TIME_LIMIT (seconds; the worker kills it); an unacknowledged task
+# (acks_late: its worker died) is delivered again after the visibility timeout, just beyond that limit.
+CELERY_TASK_TIME_LIMIT = production.env_int(os.environ, "CONCORD_TASK_TIME_LIMIT", 3600)
+CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 60
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_TASK_TIME_LIMIT + 300,
+    "socket_connect_timeout": 2,  # a broker that is down fails a send at once (the outbox keeps it)
+    "socket_timeout": 5,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+# Celery beat: the sweepers (escalations owed and not done; jobs whose worker died; abandoned uploads)
+CELERY_BEAT_SCHEDULE = {
+    "sweep-escalations": {"task": "labelling.tasks.escalations_sweep_task", "schedule": 60.0},
+    "sweep-jobs": {"task": "core.tasks.jobs_sweep_task", "schedule": 300.0},
+}
+CONCORD_JOB_STALE_AFTER = timedelta(seconds=CELERY_TASK_TIME_LIMIT + 300)
+CONCORD_UPLOAD_PENDING_TTL = timedelta(hours=production.env_int(os.environ, "CONCORD_UPLOAD_PENDING_HOURS", 24))
+
+# --- Cache ----------------------------------------------------------------------
+# Throttle counts shared by every web process when CACHE_URL names a Redis database (compose: its own db,
+# apart from Celery's); otherwise each process counts for itself.
+CACHE_URL = os.environ.get("CACHE_URL", "")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    if CACHE_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
 
 # --- Auth, i18n, static ---------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Sign-in lockout (django-axes): after AXES_FAILURE_LIMIT failures for one account, or from one address,
+# further attempts are refused (429) until the cool-off has passed; a success resets the count.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = production.env_int(os.environ, "CONCORD_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=production.env_int(os.environ, "CONCORD_LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own: per account and per address
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "core.security.client_ip"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
+CONCORD_BEHIND_PROXY = production.env_bool(
+    os.environ, "CONCORD_BEHIND_PROXY", production.env_bool(os.environ, "CONCORD_HTTPS", False)
+)
+# API tokens expire this long after they were issued (POST /api/token/ issues a new one, DELETE revokes it).
+CONCORD_TOKEN_TTL = timedelta(hours=production.env_int(os.environ, "CONCORD_TOKEN_TTL_HOURS", 24 * 7))
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "core:home"
 LOGOUT_REDIRECT_URL = "login"
@@ -132,9 +197,15 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Hashed file names (cached forever by browsers) once collected; development and tests serve them as they are.
+MANIFEST_STATIC = env_bool("CONCORD_MANIFEST_STATIC", not (DEBUG or TESTING))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if MANIFEST_STATIC
+        else "whitenoise.storage.CompressedStaticFilesStorage"
+    },
 }
 WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = BASE_DIR / "var" / "media"
@@ -152,7 +223,7 @@ SUGGESTION_SCORER = os.environ.get("SUGGESTION_SCORER", "baseline")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "core.api.authentication.ProjectTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
@@ -163,6 +234,11 @@ REST_FRAMEWORK = {
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Anonymous survey writes (validation.api): per address and per survey/response token
+    "DEFAULT_THROTTLE_RATES": {
+        "survey_address": os.environ.get("CONCORD_SURVEY_RATE_ADDRESS") or "20/minute",
+        "survey_token": os.environ.get("CONCORD_SURVEY_RATE_TOKEN") or "60/minute",
+    },
     "EXCEPTION_HANDLER": "core.api.errors.exception_handler",
     # DRF's parsers, with JSON nested too deeply a 400 rather than a RecursionError (500)
     "DEFAULT_PARSER_CLASSES": [
@@ -180,6 +256,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.api.schema.document_errors",
+    ],
     # One schema enum per choice set (the same choices appear under several field names).
     "ENUM_NAME_OVERRIDES": {
         "Verdict": "labelling.models.Verdict",
@@ -197,6 +277,38 @@ SPECTACULAR_SETTINGS = {
         "InterviewPieceDecision": "interviews.models.Piece.Decision",
         "InterviewFinalTagStatus": "interviews.models.FinalTag.Status",
     },
+}
+
+# --- HTTPS and browser protections ------------------------------------------------
+# CONCORD_HTTPS=true: HSTS, redirect to HTTPS, secure cookies, and trust the proxy's X-Forwarded-Proto
+# (the proxy must overwrite that header). Each has its own variable too (concord/production.py).
+_https = production.https_settings(os.environ)
+SECURE_SSL_REDIRECT = _https["SECURE_SSL_REDIRECT"]
+SESSION_COOKIE_SECURE = _https["SESSION_COOKIE_SECURE"]
+CSRF_COOKIE_SECURE = _https["CSRF_COOKIE_SECURE"]
+SECURE_HSTS_SECONDS = _https["SECURE_HSTS_SECONDS"]
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _https["SECURE_HSTS_INCLUDE_SUBDOMAINS"]
+SECURE_HSTS_PRELOAD = _https["SECURE_HSTS_PRELOAD"]
+SECURE_PROXY_SSL_HEADER = _https["SECURE_PROXY_SSL_HEADER"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # the containers' health check speaks plain HTTP inside the network
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy (django-csp): scripts only from Concord's own static files, no inline scripts or
+# handlers (templates use static/js/*.js and data- attributes); inline style attributes are allowed.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
 }
 
 LOGGING = {

@@ -6,9 +6,10 @@ redirect to their place (301, query string kept)."""
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from core.views import legacy_redirect
+from core.api.views import TokenView
+from core.views import healthz, legacy_redirect
 from validation.urls import public_urlpatterns as survey_public
 
 project_pages = [
@@ -21,11 +22,13 @@ project_pages = [
 ]
 
 urlpatterns = [
+    path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
+    path("api/token/", TokenView.as_view(), name="api-token"),
     path("api/", include("concord.api_urls")),
     path("api/", include("taxonomy.api_urls")),
     path("api/", include("interviews.api_urls")),

@@ -14,11 +14,14 @@ import logging
 import uuid
 from collections.abc import Callable
 
+from celery import current_app
 from celery.result import AsyncResult
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from core.errors import DomainError, InvalidInput, NotFound
+from core.audit import audit_record
+from core.errors import Conflict, DomainError, InvalidInput, NotFound
 from core.models import Job, Project
 from core.progress import Progress
 from core.selectors import membership_require
@@ -51,7 +54,7 @@ def job_create(
             raise InvalidInput("Choose a file to upload.", field="file")
         if len(input_data) > MAX_UPLOAD:
             raise InvalidInput(f"The file is larger than {MAX_UPLOAD // (1024 * 1024)} MB.", field="file")
-    return Job.objects.create(
+    job = Job.objects.create(
         project=project,
         kind=kind,
         params=dict(params or {}),
@@ -59,6 +62,10 @@ def job_create(
         input_data=input_data,
         created_by=user,
     )
+    if input_data:
+        details = {"job": job.id, "kind": kind, "bytes": len(input_data)}
+        audit_record(action="import.upload", project=project, target=input_name[:300], actor=user, details=details)
+    return job
 
 
 def job_get(*, project: Project, job_id: int) -> Job:
@@ -99,8 +106,66 @@ def job_execute(*, job_id: int, work: JobWork, progress: Progress | None = None)
             job.result_data, job.result_name, job.result_type = result
     job.finished_at = timezone.now()
     job.input_data = None  # the upload is no longer needed
-    job.save()
-    return job.status
+    # only a job still running is finished here: one cancelled (or failed by the sweeper) meanwhile stays so
+    fields = ["status", "error", "report", "progress", "result_data", "result_name", "result_type"]
+    updated = Job.objects.filter(id=job.id, status=Job.Status.RUNNING).update(
+        finished_at=job.finished_at, input_data=None, **{f: getattr(job, f) for f in fields}
+    )
+    return job.status if updated else "cancelled"
+
+
+WORKER_LOST = (
+    "The worker running this job stopped before it finished (restarted or killed); nothing more will "
+    "happen to it. Start it again."
+)
+NEVER_STARTED = "No worker picked this job up in time. Start it again."
+ABANDONED_UPLOAD = "The upload waited too long for its next step and was removed. Upload it again."
+
+
+def jobs_sweep(*, now=None) -> dict:
+    """Close jobs that can no longer finish (the Celery beat sweeper runs this):
+    running longer than any task may run (its worker died), enqueued but never started, and uploads
+    left pending (never given their column mapping); their uploaded files are deleted."""
+    now = now or timezone.now()
+    running_limit = settings.CONCORD_JOB_STALE_AFTER
+    closing = {"status": Job.Status.FAILED, "finished_at": now, "input_data": None}
+    lost = Job.objects.filter(status=Job.Status.RUNNING, started_at__lt=now - running_limit).update(
+        error=WORKER_LOST, **closing
+    )
+    never_started = (
+        Job.objects.filter(status=Job.Status.PENDING, created_at__lt=now - running_limit)
+        .exclude(task_id="")
+        .update(error=NEVER_STARTED, **closing)
+    )
+    abandoned = Job.objects.filter(
+        status=Job.Status.PENDING, task_id="", created_at__lt=now - settings.CONCORD_UPLOAD_PENDING_TTL
+    ).update(error=ABANDONED_UPLOAD, **closing)
+    return {"worker_lost": lost, "never_started": never_started, "abandoned_uploads": abandoned}
+
+
+def job_cancel(*, job: Job, user) -> Job:
+    """A lead stops a pending or running job: it is marked failed ("Cancelled by …"), its upload deleted,
+    and its Celery task revoked (a task that starts anyway finds it finished and does nothing)."""
+    membership_require(project=job.project, user=user, roles=("lead",))
+    with transaction.atomic():
+        job = Job.objects.select_for_update().get(id=job.id)
+        if job.is_finished:
+            raise Conflict("This job has finished already.")
+        job.status, job.error = Job.Status.FAILED, f"Cancelled by {user.get_username()}."
+        job.finished_at, job.input_data = timezone.now(), None
+        job.save(update_fields=["status", "error", "finished_at", "input_data"])
+        audit_record(action="job.cancel", project=job.project, target=f"job {job.id}", actor=user)
+    if job.task_id:
+        task_id = job.task_id
+        transaction.on_commit(lambda: _revoke(task_id))
+    return job
+
+
+def _revoke(task_id: str) -> None:
+    try:
+        current_app.control.revoke(task_id, terminate=True)
+    except Exception as exc:  # the broker being away: the task finds the job finished when it runs
+        log.warning("could not revoke task %s: %s", task_id, exc)
 
 
 def job_progress_reporter(task) -> Progress:

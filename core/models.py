@@ -5,6 +5,7 @@ Tables keep the names they had when these models lived in `labelling`."""
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
 
 
 class Project(models.Model):
@@ -109,3 +110,50 @@ class Job(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} #{self.id} ({self.status})"
+
+
+class AuditQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise PermissionError("The audit log is append-only.")
+
+    def delete(self):
+        raise PermissionError("The audit log is append-only.")
+
+
+class AuditEvent(models.Model):
+    """Who did what, when, from where: sign-ins and failures, role changes, exports and downloads,
+    imports, rounds opened and closed, conflict resolutions, label merges and renames, annotation edits.
+
+    Append-only: rows are never updated or deleted (here, and on PostgreSQL by a trigger); people and
+    projects are kept by id and name, so the record outlives them."""
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    action = models.CharField(max_length=60, db_index=True)
+    actor_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    actor_name = models.CharField(max_length=150, blank=True)
+    project_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    project_slug = models.CharField(max_length=100, blank=True)
+    target = models.CharField(max_length=300, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    address = models.CharField(max_length=64, blank=True)
+
+    objects = AuditQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["project_id", "-at"], name="audit_project_at")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_name or '-'} {self.action} {self.target}"
+
+    @property
+    def details_text(self) -> str:
+        return "; ".join(f"{key}: {value}" for key, value in (self.details or {}).items())
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not self._state.adding:
+            raise PermissionError("The audit log is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("The audit log is append-only.")

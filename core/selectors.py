@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.db import DatabaseError, connection
 from django.db.models import (
     Count,
     Exists,
@@ -11,9 +13,10 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from core.errors import NotAllowed, NotFound
-from core.models import Job, Membership, Project
+from core.models import AuditEvent, Job, Membership, Project
 
 
 def projects_for_user(*, user):
@@ -87,3 +90,43 @@ def membership_require(
     if roles and not any(getattr(membership, f"is_{role}") for role in roles):
         raise NotAllowed(f"This needs the {' or '.join(roles)} role in {project}.")
     return membership
+
+
+def database_reachable() -> bool:
+    """Whether the database answers a trivial query (the containers' health check)."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            return cursor.fetchone() == (1,)
+    except DatabaseError:
+        return False
+
+
+def token_expires_at(*, token):
+    """When an API token stops working (settings.CONCORD_TOKEN_TTL after it was issued)."""
+    return token.created + settings.CONCORD_TOKEN_TTL
+
+
+def token_is_expired(*, token) -> bool:
+    return timezone.now() >= token_expires_at(token=token)
+
+
+def audit_events(*, project, action: str = "", actor: str = "", since=None, until=None):
+    """The project's audit records, newest first; `action` matches its start ("label." → merges and
+    renames), `actor` part of the username; `since`/`until` are dates (inclusive)."""
+    events = AuditEvent.objects.filter(project_id=project.id)
+    if action:
+        events = events.filter(action__startswith=action)
+    if actor:
+        events = events.filter(actor_name__icontains=actor)
+    if since:
+        events = events.filter(at__date__gte=since)
+    if until:
+        events = events.filter(at__date__lte=until)
+    return events.order_by("-at", "-id")
+
+
+def audit_actions(*, project) -> list[str]:
+    return list(
+        AuditEvent.objects.filter(project_id=project.id).order_by("action").values_list("action", flat=True).distinct()
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils.text import slugify
+from rest_framework.authtoken.models import Token
 
 from core.errors import InvalidInput
 from core.models import Membership, Project
@@ -74,3 +75,21 @@ def project_create(
         )
         membership_set(project=project, user=lead, lead=True)
     return project
+
+
+def token_issue(*, user) -> Token:
+    """A new API token for the user; any earlier one stops working (one token per user, rotated)."""
+    with transaction.atomic():
+        Token.objects.filter(user=user).delete()
+        return Token.objects.create(user=user)
+
+
+def token_revoke(*, user) -> bool:
+    """The user's API token stops working now; whether there was one."""
+    deleted, _ = Token.objects.filter(user=user).delete()
+    return deleted > 0
+
+
+def token_expire(*, token) -> None:
+    """An expired token is removed (its key can never work again)."""
+    Token.objects.filter(pk=token.pk).delete()

@@ -10,13 +10,14 @@ round export and the interview coding sheet finish their workbooks through `xlsx
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Collection, Sequence
 
 import openpyxl
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
+
+from core import csv_safe
 
 EMPTY = "–"
 EMPTY_LATEX = "--"
@@ -41,7 +42,7 @@ def number(value) -> str:
 
 def render_csv(headings: Sequence[str], rows: Sequence[Sequence]) -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv_safe.writer(buffer, lineterminator="\n")
     writer.writerow(headings)
     for row in rows:
         writer.writerow(["" if v is None else v for v in row])

@@ -10,16 +10,19 @@ from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api.authentication import ProjectTokenAuthentication
 from core.api.parsers import JSONParser
+from core.api.schema import paginated
 from core.errors import InvalidInput, NotFound
 from core.selectors import project_for_member
+from core.uploads import read_upload
 from interviews import exports, selectors, services
 from interviews.models import FinalTag, Fragment, Interview, InterviewCoder, Piece
 
@@ -233,7 +236,7 @@ class Pagination(PageNumberPagination):
 
 
 class InterviewApi(APIView):
-    authentication_classes = [TokenAuthentication, SessionAuthentication]
+    authentication_classes = [ProjectTokenAuthentication, SessionAuthentication]
     permission_classes = [IsAuthenticated]
     parser_classes = [JSONParser, MultiPartParser, FormParser]
     roles: tuple[str, ...] = ()
@@ -265,7 +268,8 @@ class InterviewList(InterviewApi):
             OpenApiParameter("q", str, description="Search number, title, profile, interviewers"),
             OpenApiParameter("stage", str, enum=Interview.Stage.values),
         ],
-        responses=InterviewSerializer(many=True),
+        responses=paginated(InterviewSerializer),
+        operation_id="projects_interviews_list",
     )
     def get(self, request, project_slug):
         project, _ = self.member(project_slug)
@@ -289,7 +293,7 @@ class InterviewList(InterviewApi):
             project=project,
             user=request.user,
             filename=upload.name if upload else None,
-            data=upload.read() if upload else None,
+            data=read_upload(upload, kind="interview") if upload else None,
             **data,
         )
         return Response(InterviewDetailSerializer(interview).data, status=201)
@@ -451,7 +455,7 @@ class FinalTags(InterviewApi):
             OpenApiParameter("interview", int),
             OpenApiParameter("q", str),
         ],
-        responses=FinalTagSerializer(many=True),
+        responses=paginated(FinalTagSerializer),
     )
     def get(self, request, project_slug):
         project, _ = self.member(project_slug)
@@ -540,7 +544,16 @@ class Suggestions(InterviewApi):
     @extend_schema(
         summary="Tag suggestions (blind: catalogue, decided, final tags and your own)",
         parameters=[OpenApiParameter("q", str)],
-        responses=OpenApiTypes.OBJECT,
+        responses=inline_serializer(
+            "TagSuggestion",
+            {
+                "name": serializers.CharField(),
+                "normalised": serializers.CharField(),
+                "count": serializers.IntegerField(),
+                "sources": serializers.ListField(child=serializers.CharField()),
+            },
+            many=True,
+        ),
     )
     def get(self, request, project_slug):
         project, _ = self.member(project_slug)
@@ -560,7 +573,7 @@ class SheetImport(InterviewApi):
         data = self.valid(SheetInput, request.data)
         upload = data["file"]
         report = services.coding_sheet_import(
-            project=project, user=request.user, filename=upload.name, data=upload.read()
+            project=project, user=request.user, filename=upload.name, data=read_upload(upload, kind="interview_sheet")
         )
         return Response(report)
 

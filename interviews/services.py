@@ -16,10 +16,12 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from core.audit import audit_record
 from core.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from core.models import Membership, Project
 from core.selectors import membership_require
 from core.text import normalise_label
+from core.uploads import check_upload
 from interviews import alignment, sheets
 from interviews.models import FinalTag, Fragment, Interview, InterviewCoder, Paragraph, Piece
 from interviews.parsers import ParsedTranscript, parse_transcript
@@ -140,6 +142,9 @@ def interview_create(
     coding-sheet import) gets the transcript; one that has a transcript already is
     replaced only with `replace` and only before anyone tagged a fragment."""
     membership_require(project=project, user=user, roles=("lead",))
+    if data is not None:
+        check_upload(data, kind="interview", name=filename or "")  # size and DOCX bomb before parsing
+        audit_record(action="import.transcript", project=project, target=filename or "", actor=user)
     parsed = parse_transcript(filename or "", data or b"") if filename is not None or data is not None else None
     if number is None and filename:
         number = _number_from_filename(filename)
@@ -914,6 +919,10 @@ def coding_sheet_import(*, project: Project, user=None, filename: str, data: byt
     cannot be read are skipped and listed with their row number and reason; an unreadable
     or empty file, or one without an Interview Num column, changes nothing (InvalidInput).
     `user` is the lead importing in the browser or API; None is the operator (management command)."""
+    check_upload(data, kind="interview_sheet", name=filename)
+    audit_record(
+        action="import.coding_sheet", project=project, target=filename, actor=user, details={"bytes": len(data)}
+    )
     if user is not None:
         membership_require(project=project, user=user, roles=("lead",))
     sheet = sheets.read_sheet(filename, data)

@@ -9,7 +9,6 @@ synonyms and misspellings (the study's sheet has " Tag" with a leading space);
 
 from __future__ import annotations
 
-import csv
 import difflib
 import io
 import re
@@ -19,6 +18,7 @@ import openpyxl
 from openpyxl.styles import Alignment
 
 from collection.importers.reading import Row, read_spreadsheet_rows
+from core import csv_safe
 from core.errors import InvalidInput
 from core.tables import xlsx_bytes
 
@@ -312,7 +312,7 @@ def write_xlsx(rows: list[list]) -> bytes:
 
 def write_csv(rows: list[list]) -> bytes:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = csv_safe.writer(out, lineterminator="\r\n")
     writer.writerow(HEADERS)
     writer.writerows(rows)
     return out.getvalue().encode("utf-8-sig")

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from core.errors import DomainError, InvalidInput, NotAllowed, NotFound
 from core.htmx import render_page_or_fragment, wants_fragment
+from core.uploads import read_upload
 from core.views import member, paginate
 from interviews import charts, exports, forms, selectors, services
 from interviews.models import FinalTag, Interview, InterviewCoder, Piece
@@ -81,7 +82,7 @@ def upload(request, slug):
                 project=project,
                 user=request.user,
                 filename=upload_file.name,
-                data=upload_file.read(),
+                data=read_upload(upload_file, kind="interview"),
                 number=data["number"],
                 replace=data["replace"],
                 title=data["title"],
@@ -110,7 +111,7 @@ def import_sheet(request, slug):
         sheet = form.cleaned_data["file"]
         try:
             report = services.coding_sheet_import(
-                project=project, user=request.user, filename=sheet.name, data=sheet.read()
+                project=project, user=request.user, filename=sheet.name, data=read_upload(sheet, kind="interview_sheet")
             )
         except DomainError as error:
             forms.attach_error(form, error)

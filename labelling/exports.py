@@ -24,7 +24,6 @@ Queries are fixed in number (a few per export, streamed in chunks), not one per 
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections.abc import Iterator
@@ -32,6 +31,7 @@ from collections.abc import Iterator
 import openpyxl
 
 from collection.models import Artefact
+from core import csv_safe
 from core.errors import InvalidInput, NotFound
 from core.jobs import job_create, job_enqueue, job_execute
 from core.models import Job, Membership
@@ -181,7 +181,7 @@ def round_export_xlsx(rnd: Round, progress: Progress | None = None) -> bytes:
 def round_export_csv(rnd: Round, progress: Progress | None = None) -> bytes:
     header, rows, _ = _sheet_rows(rnd, progress)
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer = csv_safe.writer(buffer, lineterminator="\r\n")
     writer.writerow([*header, "Taxonomy Cat"])
     for row in rows:
         writer.writerow([*row[:-1], row[-1] or NONE])

@@ -222,3 +222,21 @@ class RoundImport(models.Model):
 
     def __str__(self):
         return f"{self.round} from {self.filename or 'a file'}"
+
+
+class EscalationOutbox(models.Model):
+    """An escalation owed to a disagreed item, written in the same transaction as the annotation that
+    caused it (the transactional outbox). It is sent to Celery after commit; a broker that is down
+    delays it (the sweeper sends it again) but never loses it. The escalation removes its rows."""
+
+    item = models.ForeignKey(RoundItem, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["dispatched_at", "created_at"], name="escalation_outbox_due")]
+
+    def __str__(self) -> str:
+        return f"escalation of item {self.item_id}"

@@ -3,22 +3,25 @@ transaction and raises a DomainError (nothing written) when a rule is broken."""
 
 from __future__ import annotations
 
+import logging
 import random
 from collections import Counter
+from datetime import timedelta
 
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
 from collection.models import Artefact
 from collection.selectors import matching_artefact_ids
+from core.audit import audit_record
 from core.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from core.models import Membership, Project
 from core.selectors import membership_require
 from core.text import MAX_LABEL_LENGTH, clean_label, normalise_label
 from labelling import queries, tasks
-from labelling.models import Annotation, Assignment, Label, Round, RoundItem, Verdict
+from labelling.models import Annotation, Assignment, EscalationOutbox, Label, Round, RoundItem, Verdict
 from labelling.planning import plan_pairs
 
 User = get_user_model()
@@ -145,6 +148,7 @@ def label_rename(*, label_id: int, user, name: str) -> Label:
         label.save(update_fields=["name", "normalised"])
         entry = _history_entry(event="rename", user=user, label=label.id, **{"from": old, "to": name})
         _append_history(RoundItem.objects.filter(Q(final_label=label) | Q(taxonomy_label=label)), entry)
+        audit_record(action="label.rename", project=label.project, target=name, actor=user, details={"from": old})
     return label
 
 
@@ -206,6 +210,9 @@ def label_merge(*, source_id: int, target_id: int, user) -> Label:
             target.save(update_fields=changed)
         source.delete()
         _items_decide_after_merge(item_ids=undecided, label=target, user=user)
+    audit_record(
+        action="label.merge", project=target.project, target=target.name, actor=user, details={"merged": source_id}
+    )
     return target
 
 
@@ -403,6 +410,13 @@ def round_create(
             assignments.append(Assignment(round=rnd, item=item, evaluator_id=first, order=1))
             assignments.append(Assignment(round=rnd, item=item, evaluator_id=second, order=2))
         Assignment.objects.bulk_create(assignments, batch_size=BULK_BATCH)
+        audit_record(
+            action="round.open",
+            project=project,
+            target=f"round {rnd.number}",
+            actor=user,
+            details={"items": len(items)},
+        )
     return rnd
 
 
@@ -411,6 +425,7 @@ def round_close(*, round: Round, user) -> Round:
     round.status = Round.Status.CLOSED
     round.closed_at = timezone.now()
     round.save(update_fields=["status", "closed_at"])
+    audit_record(action="round.close", project=round.project, target=f"round {round.number}", actor=user)
     return round
 
 
@@ -508,8 +523,18 @@ def _annotation_write(*, assignment_id, user, label, verdict, note, project, mem
         annotation.was_created = True
     else:
         annotation = Annotation.objects.get(id=annotation_id)
-        if (annotation.label_id, annotation.verdict) != (label_id, verdict):
-            annotation.history = [*annotation.history, {"value": str(annotation), "at": now.isoformat()}]
+        before = {"label_id": annotation.label_id, "verdict": annotation.verdict, "note": annotation.note}
+        if (annotation.label_id, annotation.verdict, annotation.note) != (label_id, verdict, note):
+            # every edit is kept, a note's too: the earlier value and note, when
+            entry = {"value": str(annotation), "note": annotation.note, "at": now.isoformat()}
+            annotation.history = [*annotation.history, entry]
+            audit_record(
+                action="annotation.edit",
+                project=project,
+                target=f"annotation {annotation.id}",
+                actor=user,
+                details={"before": before, "after": {"label_id": label_id, "verdict": verdict, "note": note}},
+            )
         annotation.was_created = False
         annotation.label_id, annotation.verdict, annotation.note = label_id, verdict, note
         annotation.save()
@@ -600,8 +625,10 @@ def item_evaluate(*, item: RoundItem, rows: list[tuple] | None = None, labels: d
         item.save(update_fields=ITEM_DECISION_FIELDS)
         return outcome
     item.save(update_fields=["had_disagreement", "updated_at"])
-    item_id = item.id
-    transaction.on_commit(lambda: tasks.item_escalate_task.delay(item_id))
+    # the outbox row commits with the annotation; sending it to Celery afterwards may fail (broker down)
+    # without failing the evaluator's request: the sweeper escalates what was not sent
+    entry_id = EscalationOutbox.objects.create(item_id=item.id).id
+    transaction.on_commit(lambda: escalations_dispatch(ids=[entry_id]))
     return outcome
 
 
@@ -622,32 +649,39 @@ def item_escalate(*, item_id: int) -> str:
     to the moderators' conflict queue with that reason, and so it does when the
     round was closed before the task ran (a closed round gets no new assignments)."""
     with transaction.atomic():
-        found = queries.ITEM_FOR_ESCALATION.fetch(item=item_id)
-        if found is None or found[0].status != RoundItem.Status.LABELLING:
-            return "noop"
-        item, rnd, project = found
-        rnd.project, item.round = project, rnd
-        assigned = queries.ITEM_ASSIGNED.fetch_all(item=item.id)  # (evaluator id, order, open?) read after the lock
-        if len(assigned) < 2 or any(is_open for _, _, is_open in assigned):
-            return "noop"  # still waiting for someone: nothing to escalate (yet or any more)
-        if len(assigned) >= project.max_evaluators_per_artefact:
-            outcome = item_evaluate(item=item)
-            return outcome
-        if rnd.status == Round.Status.CLOSED:
-            _item_to_conflict(item, reason=ROUND_CLOSED_REASON)
-            item.save(update_fields=["status", "is_conflict", "conflict_reason", "updated_at"])
-            return "conflict"
-        found = queries.ESCALATION_CANDIDATE.fetch(project=project.id, item=item.id, round=rnd.id)
-        candidate, in_round = found if found else (None, False)
-        if candidate is None:
-            _item_to_conflict(item, reason="No eligible evaluator left to break the tie.")
-            item.save(update_fields=["status", "is_conflict", "conflict_reason", "updated_at"])
-            return "conflict"
-        next_order = max(order for _, order, _ in assigned) + 1
-        Assignment.objects.create(round=rnd, item=item, evaluator_id=candidate, order=next_order)
-        if not in_round:
-            rnd.evaluators.add(candidate)  # idempotent for many-to-many
-        return "assigned"
+        outcome = _item_escalate_locked(item_id)
+        # whatever the outcome, the item's owed escalation is settled (under the item's lock)
+        EscalationOutbox.objects.filter(item_id=item_id).delete()
+        return outcome
+
+
+def _item_escalate_locked(item_id: int) -> str:
+    found = queries.ITEM_FOR_ESCALATION.fetch(item=item_id)
+    if found is None or found[0].status != RoundItem.Status.LABELLING:
+        return "noop"
+    item, rnd, project = found
+    rnd.project, item.round = project, rnd
+    assigned = queries.ITEM_ASSIGNED.fetch_all(item=item.id)  # (evaluator id, order, open?) read after the lock
+    if len(assigned) < 2 or any(is_open for _, _, is_open in assigned):
+        return "noop"  # still waiting for someone: nothing to escalate (yet or any more)
+    if len(assigned) >= project.max_evaluators_per_artefact:
+        outcome = item_evaluate(item=item)
+        return outcome
+    if rnd.status == Round.Status.CLOSED:
+        _item_to_conflict(item, reason=ROUND_CLOSED_REASON)
+        item.save(update_fields=["status", "is_conflict", "conflict_reason", "updated_at"])
+        return "conflict"
+    found = queries.ESCALATION_CANDIDATE.fetch(project=project.id, item=item.id, round=rnd.id)
+    candidate, in_round = found if found else (None, False)
+    if candidate is None:
+        _item_to_conflict(item, reason="No eligible evaluator left to break the tie.")
+        item.save(update_fields=["status", "is_conflict", "conflict_reason", "updated_at"])
+        return "conflict"
+    next_order = max(order for _, order, _ in assigned) + 1
+    Assignment.objects.create(round=rnd, item=item, evaluator_id=candidate, order=next_order)
+    if not in_round:
+        rnd.evaluators.add(candidate)  # idempotent for many-to-many
+    return "assigned"
 
 
 def conflict_resolve(
@@ -696,6 +730,13 @@ def conflict_resolve(
         item.resolved_at = item.decided_at
         item.resolution_note = note or ""
         item.save()
+        audit_record(
+            action="conflict.resolve",
+            project=project,
+            target=f"item {item.id}",
+            actor=user,
+            details={"label_id": label_id, "verdict": final_verdict, "note": item.resolution_note},
+        )
     return item
 
 
@@ -733,3 +774,56 @@ def labels_bulk(*, project: Project, names: list[str], user=None) -> tuple[dict[
             chunk = created_keys[start : start + 500]
             ids.update(Label.objects.filter(project=project, normalised__in=chunk).values_list("normalised", "id"))
     return ids, len(missing)
+
+
+log = logging.getLogger(__name__)
+
+
+def escalations_dispatch(*, ids: list[int]) -> int:
+    """Send owed escalations (outbox rows) to Celery; a failure to send is recorded, never raised.
+
+    Returns how many were sent. Without a broker (eager mode) the escalation runs here."""
+    sent = 0
+    for entry_id, item_id in EscalationOutbox.objects.filter(id__in=ids).values_list("id", "item_id"):
+        try:
+            tasks.item_escalate_task.apply_async(args=[item_id], retry=False)
+        except Exception as exc:  # the broker is away: the row stays due, the sweeper tries again
+            log.warning("escalation of item %s not sent: %s", item_id, exc)
+            EscalationOutbox.objects.filter(id=entry_id).update(
+                attempts=models.F("attempts") + 1, last_error=str(exc)[:300]
+            )
+        else:
+            sent += 1
+            EscalationOutbox.objects.filter(id=entry_id).update(
+                dispatched_at=timezone.now(), attempts=models.F("attempts") + 1
+            )
+    return sent
+
+
+def escalations_sweep(*, resend_after: timedelta = timedelta(minutes=2), limit: int = 500) -> dict:
+    """Escalate every item that is owed one and did not get it (the Celery beat sweeper runs this).
+
+    Due: outbox rows never sent, or sent more than `resend_after` ago and still there (the worker died
+    before finishing); and disagreed items with all their evaluators done and no outbox row (written
+    before the outbox existed). Each runs `item_escalate` here, which is idempotent."""
+    now = timezone.now()
+    due = set(
+        EscalationOutbox.objects.filter(
+            Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=now - resend_after)
+        ).values_list("item_id", flat=True)[:limit]
+    )
+    orphans = (
+        RoundItem.objects.filter(status=RoundItem.Status.LABELLING, had_disagreement=True)
+        .exclude(assignments__completed_at__isnull=True)
+        .exclude(id__in=EscalationOutbox.objects.values("item_id"))
+        .values_list("id", flat=True)[:limit]
+    )
+    due.update(orphans)
+    outcomes = Counter()
+    for item_id in sorted(due):
+        try:
+            outcomes[item_escalate(item_id=item_id)] += 1
+        except Exception:  # one bad item must not stop the others
+            log.exception("sweeping the escalation of item %s failed", item_id)
+            outcomes["error"] += 1
+    return {"items": len(due), **outcomes}

@@ -27,3 +27,11 @@ def export_annotations_task(self, job_id: int) -> str:
     from labelling import exports
 
     return exports.export_annotations_job_run(job_id=job_id, progress=job_progress_reporter(self))
+
+
+@shared_task(acks_late=True)
+def escalations_sweep_task() -> dict:
+    """Celery beat: escalate every item owed an escalation that did not happen (broker down, worker killed)."""
+    from labelling import services
+
+    return services.escalations_sweep()

@@ -23,8 +23,10 @@ from rest_framework.response import Response
 
 from core.api.base import ApiPagination, ApiViewMixin
 from core.api.parsers import JSONParser
+from core.api.schema import ObjectListSchema
 from core.errors import InvalidInput
 from core.permissions import IsLead, IsModerator, IsProjectMember
+from core.uploads import read_upload
 from taxonomy import exports, selectors, services
 from taxonomy.models import Comparison, TaxonomyChange
 
@@ -295,6 +297,7 @@ class TaxonomyViewSet(TaxonomyApiMixin, viewsets.GenericViewSet):
     """The whole tree, files, unmapped labels, categories per round and the recount of rounds."""
 
     serializer_class = TreeSerializer
+    schema = ObjectListSchema()  # `list` answers the tree (one object), not an array
 
     def list(self, request, *args, **kwargs):
         tree = self.tree()
@@ -335,7 +338,7 @@ class TaxonomyViewSet(TaxonomyApiMixin, viewsets.GenericViewSet):
         upload = request.FILES.get("file")
         if upload is not None:
             report = services.taxonomy_import_file(
-                project=self.project, user=request.user, data=upload.read(), filename=upload.name
+                project=self.project, user=request.user, data=read_upload(upload, kind="taxonomy"), filename=upload.name
             )
         elif isinstance(request.data, dict) and "nodes" in request.data:
             report = {

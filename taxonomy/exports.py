@@ -13,11 +13,11 @@ nested as in the tree, descriptions kept, a colour per top-level category, GUIDs
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 
 from collection.formats.refiqda import Code, codebook_xml
+from core import csv_safe
 from core.models import Project
 from taxonomy import selectors
 from taxonomy.selectors import Entry, Filters, Tree
@@ -65,7 +65,7 @@ CSV_HEADER = ["path", "level", "kind", "code", "artefact_count", "interview_coun
 def taxonomy_csv(tree: Tree, unmapped) -> str:
     """One row per category and leaf, in tree order; unmapped labels last (kind "unmapped", level 0)."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv_safe.writer(out, lineterminator="\n")
     writer.writerow(CSV_HEADER)
     for entry in tree.walk():
         writer.writerow(

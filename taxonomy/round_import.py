@@ -68,6 +68,7 @@ from core.models import Job, Membership, Project
 from core.progress import Problems, Progress, Throttled
 from core.selectors import membership_require
 from core.text import normalise_label
+from core.uploads import check_upload
 from labelling.models import Annotation, Assignment, Round, RoundImport, RoundItem
 from labelling.services import label_name, labels_bulk
 from labelling.tags import Tag, parse_code, parse_count, parse_flag, parse_tag
@@ -920,9 +921,11 @@ def round_import_job_create(
     if existing is not None and existing.source != Round.Source.IMPORT:
         raise InvalidInput(f"Round {number} was labelled in Concord; choose another number.", field="round")
     if input_data:
+        check_upload(input_data, kind="round", name=input_name)  # size, ZIP and CSV shape before parsing
         read_table(input_data, input_name)  # unreadable → 400 now, not later
     params = {"round": number}
     if outline_data:
+        check_upload(outline_data, kind="taxonomy", name=outline_name)
         outline_read(outline_data, outline_name)
         params["outline"] = base64.b64encode(outline_data).decode()
         params["outline_name"] = outline_name

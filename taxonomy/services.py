@@ -21,9 +21,11 @@ from django.utils.dateparse import parse_datetime
 
 from collection.formats.common import FormatError
 from collection.formats.refiqda import Code, read_codebook
+from core.audit import audit_record
 from core.errors import Conflict, InvalidInput, NotFound
 from core.models import Project
 from core.selectors import membership_require
+from core.uploads import check_upload
 from labelling.models import Label, Round, RoundItem
 from labelling.services import label_get_or_create
 from taxonomy import outline, selectors
@@ -938,7 +940,8 @@ def _codebook_document(data: bytes) -> dict:
 def taxonomy_import_file(*, project: Project, user, data: bytes, filename: str = "") -> dict:
     """Import a file: a REFI-QDA codebook (.qdc, or a .qdpx/.qde project's), the JSON export (by extension
     .json or a leading "{"), else an outline CSV."""
-
+    check_upload(data, kind="taxonomy", name=filename)
+    audit_record(action="import.taxonomy", project=project, target=filename, actor=user, details={"bytes": len(data)})
     text_start = data.lstrip()[:1]
     if filename.lower().endswith((".qdc", ".qde", ".qdpx", ".xml")) or text_start == b"<" or data[:4] == b"PK\x03\x04":
         return {"format": "qdc", **taxonomy_import_json(project=project, user=user, data=_codebook_document(data))}

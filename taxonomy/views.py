@@ -24,13 +24,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from core.errors import DomainError, InvalidInput, NotFound
 from core.htmx import wants_fragment
 from core.selectors import job_recent
+from core.uploads import read_upload
 from core.views import member
 from labelling import selectors as labelling_selectors
 from taxonomy import exports, round_import, selectors, services, suggestion_selectors
 from taxonomy.models import Comparison
 from taxonomy.svg import figure_svg, growth_chart_svg
 
-MAX_UPLOAD = 20 * 1024 * 1024
 MAX_SUGGESTED = 60  # unmapped labels shown with suggestions
 
 
@@ -351,9 +351,7 @@ def import_file(request, slug):
     upload = request.FILES.get("file")
     if upload is None:
         raise InvalidInput("Choose a file to import.", field="file")
-    if upload.size > MAX_UPLOAD:
-        raise InvalidInput("The file is larger than 20 MB.", field="file")
-    data = upload.read()
+    data = read_upload(upload, kind="taxonomy")
     report = services.taxonomy_import_file(project=project, user=request.user, data=data, filename=upload.name)
     notice = services.import_summary(report)
     return _after_edit(request, project, membership, notice=notice)
@@ -540,8 +538,8 @@ def import_round(request, slug):
                     user=request.user,
                     number=form.cleaned_data["round"],
                     input_name=upload.name,
-                    input_data=upload.read(),
-                    outline_data=outline.read() if outline else None,
+                    input_data=read_upload(upload, kind="round"),
+                    outline_data=read_upload(outline, kind="taxonomy", field="outline") if outline else None,
                     outline_name=outline.name if outline else "",
                 )
             except DomainError as error:

@@ -13,11 +13,14 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 
 from tests.factories import ProjectFactory, member
 from tests.helpers import WAIT
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
+# Processes the tests start (manage.py, gunicorn, a worker) run as tests too: development key, unhashed static
+os.environ.setdefault("CONCORD_TESTING", "1")
 
 SHARED = Path(settings.SHARED_FIXTURES_DIR)
 REPLICATION = SHARED / "replication"
@@ -43,6 +46,13 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip_services)
         if "browser" in item.keywords and not Path(CHROMIUM).exists():
             item.add_marker(skip_browser)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """Throttle counts live in the (per-process) cache: each test starts with none."""
+    cache.clear()
+    yield
 
 
 @pytest.fixture

@@ -10,11 +10,21 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULTED = re.compile(r"\$\{(\w+):-([^}]*)\}")
+REQUIRED = re.compile(r"\$\{(\w+):\?([^}]*)\}")
+OPERATOR_SET = {"SECRET_KEY": "an-operator's-own-key-" + "q7RnX2vLp9" * 5}
 
 
 def expand(value) -> str:
-    """Compose's `${VAR:-default}` interpolation, with VAR unset."""
-    return DEFAULTED.sub(lambda m: m.group(2), str(value))
+    """Compose's `${VAR:-default}` interpolation with VAR unset; `${VAR:?message}` as the operator set it."""
+    return REQUIRED.sub(lambda m: OPERATOR_SET[m.group(1)], DEFAULTED.sub(lambda m: m.group(2), str(value)))
+
+
+def test_compose_requires_a_secret_key(compose):
+    """No default key: `docker compose up` stops with the message unless SECRET_KEY is set."""
+    value = compose["services"]["web"]["environment"]["SECRET_KEY"]
+    match = REQUIRED.fullmatch(value)
+    assert match and match.group(1) == "SECRET_KEY"
+    assert "token_urlsafe" in match.group(2)
 
 
 @pytest.fixture(scope="module")
@@ -22,20 +32,48 @@ def compose():
     return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 
 
-def test_compose_runs_web_worker_postgres_and_redis(compose):
+def test_compose_runs_web_worker_beat_postgres_and_redis_behind_nginx(compose):
     services = compose["services"]
-    assert set(services) == {"db", "redis", "web", "worker"}
+    assert set(services) == {"db", "redis", "migrate", "web", "worker", "beat", "nginx"}
     assert services["db"]["image"].startswith("postgres:")
     assert services["redis"]["image"].startswith("redis:")
-    assert "gunicorn concord.wsgi:application" in services["web"]["command"]
-    assert services["worker"]["command"][:3] == ["celery", "-A", "concord"]
-    for name in ("db", "redis", "web", "worker"):
+    assert services["web"]["command"][:2] == ["gunicorn", "concord.wsgi:application"]
+    assert services["worker"]["command"][:4] == ["celery", "-A", "concord", "worker"]
+    assert services["beat"]["command"][:4] == ["celery", "-A", "concord", "beat"]
+    assert services["migrate"]["command"] == ["python", "manage.py", "migrate", "--noinput"]
+    for name in ("db", "redis", "worker", "nginx"):
         assert "healthcheck" in services[name], name
+    assert "healthcheck" not in services["web"]  # the image's own HEALTHCHECK (GET /healthz)
     assert "pgdata" in compose["volumes"]
     assert any(v.startswith("pgdata:") for v in services["db"]["volumes"])
-    for name in ("web", "worker"):
-        assert services[name]["depends_on"]["db"]["condition"] == "service_healthy"
+    assert services["migrate"]["depends_on"]["db"]["condition"] == "service_healthy"
+    for name in ("web", "worker", "beat"):
+        assert services[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
         assert services[name]["depends_on"]["redis"]["condition"] == "service_healthy"
+
+
+def test_web_scales_behind_nginx_which_alone_publishes_a_port(compose):
+    """`docker compose up --scale web=3 --scale worker=2`: no fixed container port on web or worker."""
+    services = compose["services"]
+    for name in ("web", "worker", "beat", "migrate"):
+        assert "ports" not in services[name] and "container_name" not in services[name], name
+    assert services["nginx"]["ports"] == ["127.0.0.1:8000:80"]
+    assert services["nginx"]["depends_on"]["web"]["condition"] == "service_healthy"
+    conf = (ROOT / "deploy" / "nginx.conf").read_text()
+    assert "server web:8000" in conf
+    assert "proxy_set_header X-Forwarded-For $remote_addr;" in conf  # overwritten: the client cannot forge it
+    assert services["web"]["environment"]["CONCORD_BEHIND_PROXY"] == "true"
+    assert services["web"]["environment"]["CACHE_URL"].startswith("redis://redis:")
+
+
+def test_the_image_runs_unprivileged_with_a_health_check():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    lines = [line.strip() for line in dockerfile.splitlines()]
+    user = next(i for i, line in enumerate(lines) if line.startswith("USER "))
+    assert lines[user] == "USER concord"
+    assert user > max(i for i, line in enumerate(lines) if line.startswith("RUN "))  # nothing runs as root after
+    assert any(line.startswith("HEALTHCHECK ") for line in lines)
+    assert "/healthz" in dockerfile
 
 
 def test_compose_environment_matches_what_settings_read(compose, monkeypatch):

@@ -23,6 +23,7 @@ from rest_framework.views import APIView
 
 from core.api.base import ApiViewMixin
 from core.api.parsers import JSONParser
+from core.api.throttles import SURVEY_THROTTLES
 from core.errors import InvalidInput
 from core.permissions import IsLead, IsModerator
 from validation import selectors, services
@@ -297,6 +298,7 @@ class SurveyViewSet(
 class PublicApi(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
+    throttle_classes = list(SURVEY_THROTTLES)  # writes per address and per survey/response token
     parser_classes = [JSONParser]
 
     @staticmethod

@@ -10,6 +10,7 @@ token) shows, saves and submits it.
 from __future__ import annotations
 
 import base64
+import math
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -20,6 +21,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from core.api.throttles import survey_write_wait
 from core.errors import Conflict, DomainError, InvalidInput
 from core.htmx import render_page_or_fragment, wants_fragment
 from core.views import member
@@ -171,13 +173,20 @@ def _session_key(survey: Survey) -> str:
     return f"validation-survey-{survey.id}"
 
 
+def _too_many(wait: float) -> str:
+    return f"Too many answers sent from here just now; try again in {math.ceil(wait)} seconds."
+
+
 @never_cache
 @require_http_methods(["GET", "POST"])
 def take(request, token):
     """The shareable link: the introduction and a button that starts (or resumes) a response."""
     survey = selectors.survey_get_by_token(token)
     status, error = 200, None
-    if request.method == "POST":
+    wait = survey_write_wait(request, token) if request.method == "POST" else None
+    if wait:
+        status, error = 429, _too_many(wait)
+    elif request.method == "POST":
         try:
             response = services.response_start(survey_token=token)
         except Conflict as exc:
@@ -239,7 +248,10 @@ def respond(request, token):
     survey = response.survey
     categories = selectors.survey_categories(survey)
     status, problems, error, posted = 200, {}, None, None
-    if request.method == "POST":
+    wait = survey_write_wait(request, token) if request.method == "POST" else None
+    if wait:
+        status, error, posted = 429, _too_many(wait), request.POST
+    elif request.method == "POST":
         submit = request.POST.get("action") == "submit"
         try:
             services.response_save(

@@ -294,6 +294,7 @@ def _insert(artefacts: list[Artefact]) -> None:
         return
     now = timezone.now().isoformat()
     buffer = io.StringIO()
+    # PostgreSQL's COPY input, never a file for a spreadsheet: values go in exactly (not core.csv_safe)
     writer = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\n")
     for a in artefacts:
         writer.writerow(

@@ -42,6 +42,7 @@ from typing import Any
 import openpyxl
 from openpyxl.utils.exceptions import InvalidFileException
 
+from core import csv_safe
 from core.errors import InvalidInput
 
 FORMATS = ("csv", "json", "jsonl", "xlsx")
@@ -305,7 +306,8 @@ def _csv_rows(data: bytes, name: str) -> tuple[RawSheet, dict[int, str]]:
             if all(is_blank(v) for v in values):
                 blank += 1
                 continue
-            rows.append(Row(number=number, values=[v.strip() for v in values]))
+            # a cell Concord's own CSV export neutralised ('=…) reads back as it was
+            rows.append(Row(number=number, values=[csv_safe.restore(v.strip()) for v in values]))
     except csv.Error as exc:
         raise InvalidInput(f"Unreadable CSV near record {number + 1}: {exc}.", field="file") from exc
     return RawSheet(name=name, rows=rows, blank_rows=blank), repairs

@@ -12,7 +12,9 @@ its usual errors, and the permission classes look the membership up themselves.
 from django.contrib.auth import get_user_model
 from rest_framework.authentication import TokenAuthentication, get_authorization_header
 from rest_framework.authtoken.models import Token
+from rest_framework.exceptions import AuthenticationFailed
 
+from core import selectors, services
 from core.models import Membership, Project
 from core.permissions import PROJECT_KWARG, remember_membership
 from core.prepared import PreparedRead
@@ -62,7 +64,18 @@ TOKEN_MEMBERSHIP = PreparedRead(
 )
 
 
-class ProjectTokenAuthentication(TokenAuthentication):
+class ExpiringTokenAuthentication(TokenAuthentication):
+    """DRF's token authentication, refusing (and removing) a token older than settings.CONCORD_TOKEN_TTL."""
+
+    def authenticate_credentials(self, key):
+        user, token = super().authenticate_credentials(key)
+        if selectors.token_is_expired(token=token):
+            services.token_expire(token=token)
+            raise AuthenticationFailed("The token has expired; ask for a new one (POST /api/token/).")
+        return user, token
+
+
+class ProjectTokenAuthentication(ExpiringTokenAuthentication):
     """`Authorization: Token <key>`; on a project URL the user, the token and the active membership are
     read in one query, and the membership is kept for this request's permission checks.
 
@@ -83,6 +96,8 @@ class ProjectTokenAuthentication(TokenAuthentication):
         if found is None:
             return super().authenticate(request)
         user, membership, project, token = found
+        if selectors.token_is_expired(token=token):
+            return super().authenticate(request)  # 401, and the token is removed
         membership.user, membership.project, token.user = user, project, user
         remember_membership(request, slug, membership)
         return user, token

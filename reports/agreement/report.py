@@ -16,11 +16,12 @@ decimals; an undefined figure is null (None), never NaN.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import math
 from collections.abc import Hashable, Mapping, Sequence
+
+from core import csv_safe
 
 from .levels import level_table, levels_of, parse_level
 from .measures import RESAMPLES, SEED, Ratings, summarise
@@ -155,7 +156,7 @@ def render_csv(report: dict) -> str:
     """The rows as CSV (the interval as two columns), full precision; pairs and disagreements
     follow, each after a blank line with its own header."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv_safe.writer(buffer, lineterminator="\n")
     keys = ("round", "level", "items", "ratings", "percent", "cohen_kappa_mean", "fleiss_kappa", "krippendorff_alpha")
     writer.writerow([*keys, "alpha_ci95_low", "alpha_ci95_high"])
     for r in report["rows"]:

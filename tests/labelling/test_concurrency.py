@@ -66,7 +66,7 @@ def test_simultaneous_escalations_assign_one_evaluator(crew, monkeypatch):
     project, lead, (eva1, eva2, *_) = crew
     rnd = two_evaluator_round(project, lead, [eva1, eva2], 1)
     item = rnd.items.get()
-    monkeypatch.setattr(item_escalate_task, "delay", lambda *a, **k: None)  # the task is "in the queue"
+    monkeypatch.setattr(item_escalate_task, "apply_async", lambda *a, **k: None)  # the task is "in the queue"
     for assignment, label in zip(item.assignments.order_by("order"), ["a", "b"], strict=True):
         services.annotation_submit(assignment_id=assignment.id, user=assignment.evaluator, label=label)
     assert Assignment.objects.filter(item=item).count() == 2

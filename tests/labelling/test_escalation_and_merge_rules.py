@@ -84,7 +84,7 @@ def test_closing_the_round_while_the_escalation_runs_never_leaves_a_new_assignme
         project=project, user=lead, evaluator_ids=[e.id for e in evaluators[:2]], artefact_ids=[artefact.id]
     )
     item = rnd.items.get()
-    monkeypatch.setattr(item_escalate_task, "delay", lambda *a, **k: None)  # queued, not run yet
+    monkeypatch.setattr(item_escalate_task, "apply_async", lambda *a, **k: None)  # queued, not run yet
     for assignment, label in zip(pair(item), ["a", "b"], strict=True):
         submit(assignment, label=label)
 
@@ -223,7 +223,7 @@ def test_merge_while_the_second_labels_land_decides_every_item_and_never_deadloc
     re-evaluated by it, one after it reads the merged answers."""
     from labelling.tasks import item_escalate_task
 
-    monkeypatch.setattr(item_escalate_task, "delay", lambda *a, **k: None)  # no worker in this test
+    monkeypatch.setattr(item_escalate_task, "apply_async", lambda *a, **k: None)  # no worker in this test
     project = ProjectFactory()
     lead = member(project, lead=True, username="lead")
     eva1, eva2 = (member(project, evaluator=True, username=f"eva{i}") for i in (1, 2))
@@ -284,7 +284,7 @@ def test_escalations_in_one_round_do_not_wait_for_each_other(monkeypatch):
     rnd = services.round_create(
         project=project, user=lead, evaluator_ids=[e.id for e in evaluators], artefact_ids=[a.id for a in artefacts]
     )
-    monkeypatch.setattr(item_escalate_task, "delay", lambda *a, **k: None)
+    monkeypatch.setattr(item_escalate_task, "apply_async", lambda *a, **k: None)
     first, second = list(rnd.items.order_by("id"))[:2]
     for item in (first, second):
         for assignment, label in zip(pair(item), ["a", "b"], strict=True):

@@ -1,10 +1,9 @@
 """python manage.py export_vocabulary PROJECT [--list final|all]"""
 
-import csv
-
 from django.core.management.base import BaseCommand
 
 from collection.selectors import vocabulary_word_list
+from core import csv_safe
 from core.cli import existing_project
 
 
@@ -17,6 +16,6 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         project = existing_project(options["project"])
-        writer = csv.writer(self.stdout, lineterminator="\n")
+        writer = csv_safe.writer(self.stdout, lineterminator="\n")
         writer.writerow(["word", "n_documents"])
         writer.writerows(vocabulary_word_list(project=project, which=options["list"]))

@@ -1,12 +1,12 @@
 """python manage.py select_repositories PROJECT --framework F [--top 100] [--format json|csv|table]"""
 
-import csv
 import io
 import json
 
 from django.core.management.base import BaseCommand, CommandError
 
 from collection.selectors import repository_selection
+from core import csv_safe
 from core.cli import existing_project
 
 FORMATS = ("json", "csv", "table")
@@ -14,7 +14,7 @@ FORMATS = ("json", "csv", "table")
 
 def _csv(selection: dict) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv_safe.writer(out, lineterminator="\n")
     writer.writerow(["rank", "url", "relevant_issues", "relevant_commits"])
     for row in selection["repositories"]:
         writer.writerow([row["rank"], row["url"], row["relevant_issues"], row["relevant_commits"]])

@@ -1,0 +1,11 @@
+"""Celery tasks of core: thin wrappers that call services."""
+
+from celery import shared_task
+
+
+@shared_task(acks_late=True)
+def jobs_sweep_task() -> dict:
+    """Celery beat: fail jobs whose worker died, jobs never started, and expire abandoned uploads."""
+    from core import jobs
+
+    return jobs.jobs_sweep()

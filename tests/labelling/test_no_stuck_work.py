@@ -1,0 +1,172 @@
+"""No stuck work: escalations go through an outbox (a dead broker delays, never loses them), the
+sweeper escalates what is owed, jobs whose worker died are failed, abandoned uploads expire, jobs can
+be cancelled."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+from kombu.exceptions import OperationalError
+from rest_framework.test import APIClient
+
+from core import jobs
+from core.models import Job
+from labelling import services, tasks
+from labelling.models import Assignment, EscalationOutbox, RoundItem
+from tests.factories import team_round
+
+
+def disagree(team, django_capture_on_commit_callbacks):
+    """Two evaluators give different labels through the API; returns the item and the two answers."""
+    rnd = team_round(team, n=1)
+    item = rnd.items.get()
+    answers = []
+    for assignment, label in zip(item.assignments.order_by("order"), ("wrong loss", "missing softmax"), strict=True):
+        client = APIClient()
+        client.force_authenticate(assignment.evaluator)
+        url = f"/api/projects/{team.project.slug}/assignments/{assignment.id}/annotation/"
+        with django_capture_on_commit_callbacks(execute=True):
+            answers.append(client.post(url, {"label": label}, format="json"))
+    return item, answers
+
+
+@pytest.fixture
+def dead_broker(monkeypatch):
+    calls = []
+
+    def refuse(*args, **kwargs):
+        calls.append(args)
+        raise OperationalError("Error 111 connecting to redis:6379. Connection refused.")
+
+    monkeypatch.setattr(tasks.item_escalate_task, "apply_async", refuse)
+    return calls
+
+
+def test_with_the_broker_down_the_label_is_saved_the_request_succeeds_and_the_escalation_waits(
+    team, django_capture_on_commit_callbacks, dead_broker, monkeypatch
+):
+    item, answers = disagree(team, django_capture_on_commit_callbacks)
+    assert all(200 <= a.status_code < 300 for a in answers)
+    assert len(dead_broker) == 1  # it was tried once, after commit
+    entry = EscalationOutbox.objects.get(item=item)
+    assert entry.dispatched_at is None and entry.attempts == 1 and "Connection refused" in entry.last_error
+    assert item.assignments.count() == 2 and item.assignments.filter(annotation__isnull=False).count() == 2
+
+    monkeypatch.undo()  # the broker is back: the sweeper (Celery beat) escalates what is owed
+    report = services.escalations_sweep()
+    assert report["assigned"] == 1
+    assert item.assignments.count() == 3
+    assert not EscalationOutbox.objects.exists()
+    assert services.escalations_sweep()["items"] == 0  # nothing twice
+
+
+def test_a_sent_escalation_whose_worker_died_is_swept(team, django_capture_on_commit_callbacks, monkeypatch):
+    sent = []
+    monkeypatch.setattr(tasks.item_escalate_task, "apply_async", lambda *a, **k: sent.append(a))  # never runs
+    item, _ = disagree(team, django_capture_on_commit_callbacks)
+    assert len(sent) == 1
+    entry = EscalationOutbox.objects.get(item=item)
+    assert entry.dispatched_at is not None
+    assert services.escalations_sweep()["items"] == 0  # just sent: the worker may still be on it
+    EscalationOutbox.objects.update(dispatched_at=timezone.now() - timedelta(minutes=10))
+    assert services.escalations_sweep()["assigned"] == 1
+    assert item.assignments.count() == 3
+    # the redelivered task (acks_late) finds the work done
+    assert services.item_escalate(item_id=item.id) == "noop"
+    assert item.assignments.count() == 3
+
+
+def test_an_item_owed_an_escalation_without_an_outbox_row_is_swept(
+    team, django_capture_on_commit_callbacks, dead_broker
+):
+    item, _ = disagree(team, django_capture_on_commit_callbacks)
+    EscalationOutbox.objects.all().delete()  # e.g. written before the outbox existed
+    assert services.escalations_sweep()["assigned"] == 1
+    assert Assignment.objects.filter(item=item).count() == 3
+
+
+def test_agreeing_items_owe_nothing(team, django_capture_on_commit_callbacks):
+    rnd = team_round(team, n=1)
+    item = rnd.items.get()
+    for assignment in item.assignments.all():
+        with django_capture_on_commit_callbacks(execute=True):
+            services.annotation_submit(assignment_id=assignment.id, user=assignment.evaluator, label="same")
+    assert not EscalationOutbox.objects.exists()
+    assert services.escalations_sweep()["items"] == 0
+    item.refresh_from_db()
+    assert item.status == RoundItem.Status.AGREED
+
+
+def test_the_sweeper_task_runs_the_service(team, django_capture_on_commit_callbacks, dead_broker):
+    disagree(team, django_capture_on_commit_callbacks)
+    assert tasks.escalations_sweep_task.apply().get()["assigned"] == 1
+
+
+# --- jobs ------------------------------------------------------------------------------------
+
+
+def make_job(team, **fields):
+    return Job.objects.create(project=team.project, kind=Job.Kind.IMPORT_ARTEFACTS, created_by=team.lead, **fields)
+
+
+def test_the_sweeper_fails_jobs_whose_worker_died_and_expires_abandoned_uploads(team, settings):
+    now = timezone.now()
+    stale = now - settings.CONCORD_JOB_STALE_AFTER - timedelta(minutes=1)
+    dead = make_job(team, status=Job.Status.RUNNING, started_at=stale, progress=73, task_id="t1")
+    alive = make_job(team, status=Job.Status.RUNNING, started_at=now - timedelta(minutes=5), task_id="t2")
+    abandoned = make_job(team, input_data=b"url\nhttps://x/\n", input_name="a.csv")
+    Job.objects.filter(id=abandoned.id).update(
+        created_at=now - settings.CONCORD_UPLOAD_PENDING_TTL - timedelta(hours=1)
+    )
+    fresh_upload = make_job(team, input_data=b"url\n", input_name="b.csv")
+
+    assert jobs.jobs_sweep() == {"worker_lost": 1, "never_started": 0, "abandoned_uploads": 1}
+    dead.refresh_from_db()
+    assert dead.status == Job.Status.FAILED and dead.finished_at and "worker running this job stopped" in dead.error
+    abandoned.refresh_from_db()
+    assert (
+        abandoned.status == Job.Status.FAILED and abandoned.input_data is None and "Upload it again" in abandoned.error
+    )
+    for job in (alive, fresh_upload):
+        job.refresh_from_db()
+        assert job.status in (Job.Status.RUNNING, Job.Status.PENDING) and not job.error
+    assert jobs.jobs_sweep() == {"worker_lost": 0, "never_started": 0, "abandoned_uploads": 0}
+
+
+def test_a_lead_cancels_a_job_on_its_page_and_a_late_task_does_nothing(team, client):
+    job = make_job(team, input_data=b"url\n", task_id="abc")
+    client.force_login(team.lead)
+    page = reverse("labelling:task_progress", args=[team.project.slug, job.id])
+    assert b'id="job-cancel"' in client.get(page).content
+    response = client.post(reverse("core:job_cancel", args=[team.project.slug, job.id]), {"next": page})
+    assert response.status_code == 302 and response["Location"] == page
+    job.refresh_from_db()
+    assert job.status == Job.Status.FAILED and job.error == "Cancelled by lead." and job.input_data is None
+    assert jobs.job_execute(job_id=job.id, work=lambda j, p: ({}, None)) == "noop"
+
+
+def test_cancel_over_the_api_leads_only_and_not_twice(team):
+    job = make_job(team, task_id="abc")
+    url = f"/api/projects/{team.project.slug}/jobs/{job.id}/cancel/"
+    evaluator = APIClient()
+    evaluator.force_authenticate(team.evaluators[0])
+    assert evaluator.post(url).status_code in (403, 404)
+    lead = APIClient()
+    lead.force_authenticate(team.lead)
+    answer = lead.post(url)
+    assert answer.status_code == 200 and answer.data["status"] == "failed"
+    assert lead.post(url).status_code == 409
+    assert lead.post(f"/api/projects/{team.project.slug}/jobs/999999/cancel/").status_code == 404
+
+
+def test_a_job_cancelled_while_it_runs_stays_cancelled(team):
+    job = make_job(team, task_id="abc")
+
+    def work(running, progress):
+        jobs.job_cancel(job=running, user=team.lead)  # the lead cancels meanwhile
+        return {"rows": 1}, None
+
+    assert jobs.job_execute(job_id=job.id, work=work) == "cancelled"
+    job.refresh_from_db()
+    assert job.status == Job.Status.FAILED and job.error == "Cancelled by lead."
