@@ -8,6 +8,9 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from core.email import email_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -118,8 +121,18 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 # --- Auth, i18n, static ---------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Who may create projects from the browser and the API: `all` signed-in users or only `staff`.
+CONCORD_PROJECT_CREATORS = os.environ.get("CONCORD_PROJECT_CREATORS", "all").strip().lower() or "all"
+if CONCORD_PROJECT_CREATORS not in {"all", "staff"}:
+    raise ImproperlyConfigured("CONCORD_PROJECT_CREATORS is `all` or `staff`.")
+# Password reset e-mails and the notification digest: EMAIL_URL (django-environ's syntax), console by default.
+globals().update(email_settings(os.environ))
+PASSWORD_RESET_TIMEOUT = 60 * 60 * 24
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "core:home"
 LOGOUT_REDIRECT_URL = "login"
@@ -151,6 +164,7 @@ SUGGESTION_SCORER = os.environ.get("SUGGESTION_SCORER", "baseline")
 # --- REST API -------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "core.api.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
     ],

@@ -11,9 +11,10 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from core.errors import NotAllowed, NotFound
-from core.models import Job, Membership, Project
+from core.models import ApiToken, Invitation, Job, Membership, Notification, Project
 
 
 def projects_for_user(*, user):
@@ -87,3 +88,25 @@ def membership_require(
     if roles and not any(getattr(membership, f"is_{role}") for role in roles):
         raise NotAllowed(f"This needs the {' or '.join(roles)} role in {project}.")
     return membership
+
+
+def invitations_open(*, project):
+    """The project's invitations not used, revoked or expired yet, newest first."""
+    return Invitation.objects.filter(
+        project=project, used_at__isnull=True, revoked=False, expires_at__gt=timezone.now()
+    ).order_by("-created_at", "-id")
+
+
+def api_tokens_of(*, user):
+    return ApiToken.objects.filter(user=user).order_by("-created_at", "-id")
+
+
+def notifications_for(*, user, unread_only: bool = False):
+    qs = Notification.objects.filter(user=user).select_related("project")
+    if unread_only:
+        qs = qs.filter(read_at__isnull=True)
+    return qs.order_by("-created_at", "-id")
+
+
+def notifications_unread_count(*, user) -> int:
+    return Notification.objects.filter(user=user, read_at__isnull=True).count()

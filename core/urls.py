@@ -5,4 +5,10 @@ from core import views
 app_name = "core"
 urlpatterns = [
     path("", views.home, name="home"),
+    path("projects/new/", views.project_new, name="project_new"),
+    path("p/<slug:slug>/members/", views.members, name="members"),
+    path("invite/<str:token>/", views.invite, name="invite"),
+    path("accounts/tokens/", views.tokens, name="tokens"),
+    path("notifications/", views.notifications, name="notifications"),
+    path("notifications/read/", views.notifications_read, name="notifications_read"),
 ]

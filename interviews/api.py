@@ -17,6 +17,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api.authentication import ApiTokenAuthentication
 from core.api.parsers import JSONParser
 from core.errors import InvalidInput, NotFound
 from core.selectors import project_for_member
@@ -233,7 +234,7 @@ class Pagination(PageNumberPagination):
 
 
 class InterviewApi(APIView):
-    authentication_classes = [TokenAuthentication, SessionAuthentication]
+    authentication_classes = [ApiTokenAuthentication, TokenAuthentication, SessionAuthentication]
     permission_classes = [IsAuthenticated]
     parser_classes = [JSONParser, MultiPartParser, FormParser]
     roles: tuple[str, ...] = ()

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from collection.models import Artefact
 from collection.selectors import matching_artefact_ids
+from core import reassign
 from core.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from core.models import Membership, Project
 from core.selectors import membership_require
@@ -733,3 +734,89 @@ def labels_bulk(*, project: Project, names: list[str], user=None) -> tuple[dict[
             chunk = created_keys[start : start + 500]
             ids.update(Label.objects.filter(project=project, normalised__in=chunk).values_list("normalised", "id"))
     return ids, len(missing)
+
+
+# --- a member leaves: their open work moves (core.signals.membership_deactivated) -------------
+
+LEFT_REASON = "{who} left the project and {why}."
+
+
+def assignments_move_from(*, membership: Membership, by=None) -> dict:
+    """Move the open assignments of a member who is no longer an active evaluator.
+
+    Each goes to another active evaluator of the same round who has never had the item (blindness,
+    and never twice the same evaluator on an item), the least loaded first; with nobody left the
+    item goes to the moderators with the reason. Returns what moved, for the lead to see."""
+    project, leaving = membership.project, membership.user
+    open_work = list(
+        Assignment.objects.select_for_update(of=("self",))
+        .filter(
+            evaluator=leaving,
+            round__project=project,
+            round__status=Round.Status.OPEN,
+            completed_at__isnull=True,
+            item__status=RoundItem.Status.LABELLING,
+        )
+        .select_related("round", "item__artefact")
+        .order_by("round__number", "id")
+    )
+    report = {"moved": [], "to_moderators": []}
+    if not open_work:
+        return report
+    active = set(
+        Membership.objects.filter(project=project, is_active=True, is_evaluator=True, user__is_active=True).values_list(
+            "user_id", flat=True
+        )
+    )
+    by_round: dict[int, list[Assignment]] = {}
+    for assignment in open_work:
+        by_round.setdefault(assignment.round_id, []).append(assignment)
+    for round_id, assignments in by_round.items():
+        _move_round_work(round_id, assignments, leaving=leaving, active=active, report=report)
+    return report
+
+
+def _move_round_work(round_id, assignments, *, leaving, active, report) -> None:
+    rnd = assignments[0].round
+    candidates = set(rnd.evaluators.values_list("id", flat=True)) & active
+    item_ids = [a.item_id for a in assignments]
+    seen: dict[int, set[int]] = {}
+    for item_id, evaluator_id in Assignment.objects.filter(item_id__in=item_ids).values_list("item_id", "evaluator_id"):
+        seen.setdefault(item_id, set()).add(evaluator_id)
+    load = Counter(
+        Assignment.objects.filter(round_id=round_id, completed_at__isnull=True, evaluator_id__in=candidates)
+        .values_list("evaluator_id", flat=True)
+        .iterator()
+    )
+    plan = reassign.plan_reassignment(
+        open_work=[reassign.OpenWork(a.id, a.item_id) for a in assignments],
+        leaving_user_id=leaving.id,
+        candidates=candidates,
+        seen=seen,
+        load=load,
+    )
+    by_id = {a.id: a for a in assignments}
+    names = dict(User.objects.filter(id__in={m.to_user_id for m in plan.moves}).values_list("id", "username"))
+    for move in plan.moves:
+        Assignment.objects.filter(id=move.assignment_id).update(evaluator_id=move.to_user_id)
+        assignment = by_id[move.assignment_id]
+        report["moved"].append(
+            {
+                "item": move.item_id,
+                "round": rnd.number,
+                "artefact": str(assignment.item.artefact)[:120],
+                "to": names.get(move.to_user_id, ""),
+            }
+        )
+    for sent in plan.to_moderators:
+        item = by_id[sent.assignment_id].item
+        _item_to_conflict(item, reason=LEFT_REASON.format(who=leaving.username, why=sent.reason)[:300])
+        item.save(update_fields=["status", "is_conflict", "conflict_reason", "updated_at"])
+        report["to_moderators"].append(
+            {"item": item.id, "round": rnd.number, "artefact": str(item.artefact)[:120], "reason": item.conflict_reason}
+        )
+
+
+def on_membership_deactivated(sender, *, membership, by=None, **kwargs) -> dict:
+    """Receiver of core.signals.membership_deactivated (connected in LabellingConfig.ready)."""
+    return assignments_move_from(membership=membership, by=by)

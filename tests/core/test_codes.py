@@ -1,7 +1,7 @@
 import random
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from core.codes import code_parts, code_sort_key, sorted_by_code
@@ -52,6 +52,7 @@ codes = st.lists(st.integers(min_value=0, max_value=10_000), min_size=1, max_siz
 )
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(codes, max_size=30))
 def test_numeric_codes_order_as_integer_tuples(values):
     shuffled = list(values)

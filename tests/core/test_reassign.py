@@ -1,4 +1,4 @@
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from core.reassign import NO_EVALUATOR_LEFT, Move, OpenWork, ToModerators, plan_reassignment
@@ -40,6 +40,7 @@ def test_leaving_user_never_chosen_even_if_not_listed_as_seen():
     assert plan.moves == ()
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.lists(st.integers(1, 30), unique=True, max_size=15),
     st.sets(st.integers(2, 8), max_size=7),
