@@ -214,19 +214,17 @@ def invite(request, token):
 def tokens(request):
     form = TokenForm(request.POST if request.POST.get("action") == "create" else None)
     new_token, status = None, 200
+    if request.method == "POST" and request.POST.get("action") == "revoke":
+        services.api_token_revoke(user=request.user, token_id=_post_id(request, "token"))  # NotFound: a 404 page
+        messages.success(request, "Token revoked: it no longer works.")
+        return redirect("core:tokens")
     if request.method == "POST":
-        try:
-            if request.POST.get("action") == "revoke":
-                services.api_token_revoke(user=request.user, token_id=_post_id(request, "token"))
-                messages.success(request, "Token revoked: it no longer works.")
-                return redirect("core:tokens")
-            if form.is_valid():
+        if form.is_valid():
+            try:
                 new_token = services.api_token_create(user=request.user, name=form.cleaned_data["name"])
-            else:
-                status = 400
-        except DomainError as error:
-            attach_error(form, error)
-            status = error.status_code
+            except DomainError as error:
+                attach_error(form, error)
+        status = 200 if new_token else 400
     context = {
         "form": TokenForm() if new_token else form,
         "tokens": selectors.api_tokens_of(user=request.user),
