@@ -27,6 +27,7 @@ class Label(models.Model):
     name = models.CharField(max_length=MAX_LABEL_LENGTH)
     normalised = models.CharField(max_length=MAX_LABEL_LENGTH, editable=False)
     description = models.TextField(blank=True)
+    examples = models.TextField(blank=True, help_text="Examples for the codebook (Markdown).")
     in_catalogue = models.BooleanField(default=False, help_text="Curated by a lead; offered to every evaluator.")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -63,6 +64,7 @@ class Round(models.Model):
     ends_on = models.DateField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     seed = models.BigIntegerField(null=True, blank=True, help_text="Seed of the random sample, if sampled.")
+    instructions = models.TextField(blank=True, help_text="What evaluators should know in this round (Markdown).")
     evaluators = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="rounds_evaluated")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

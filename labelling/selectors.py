@@ -529,3 +529,44 @@ def item_label_names(*, project, item_id: int) -> list[str]:
         .values_list("label__name", flat=True)
         .distinct()
     )
+
+
+# --- the codebook and the labelling page's bearings (issue 9) ------------------------------------
+
+
+def labels_visible(*, project, user):
+    """Labels `user` may see without breaking blindness: the lead's catalogue, decisions of decided
+    items and the user's own labels (the same rule as the autocomplete), by name."""
+    decided = RoundItem.objects.filter(final_label=OuterRef("pk"), status__in=RoundItem.DECIDED)
+    mine = Annotation.objects.filter(label=OuterRef("pk"), assignment__evaluator=user)
+    return (
+        Label.objects.filter(project=project)
+        .filter(Q(in_catalogue=True) | Exists(decided) | Exists(mine))
+        .order_by("normalised")
+    )
+
+
+def evaluator_queue(*, project, user, round_number: int | None = None):
+    """The queue page's order: tie-breaks (a third or later evaluator on a disagreed item) first,
+    then round and id; each row has `is_tie_break`."""
+    tie_break = Case(When(order__gt=2, then=Value(1)), default=Value(0), output_field=IntegerField())
+    return (
+        evaluator_open_assignments(project=project, user=user, round_number=round_number)
+        .annotate(is_tie_break=tie_break)
+        .order_by("-is_tie_break", "round__number", "id")
+    )
+
+
+def evaluator_round_position(*, assignment) -> tuple[int, int]:
+    """(position, total) of `assignment` among its evaluator's assignments of its round, by id."""
+    mine = Assignment.objects.filter(evaluator_id=assignment.evaluator_id, round_id=assignment.round_id)
+    return mine.filter(id__lte=assignment.id).count(), mine.count()
+
+
+def evaluator_continue(*, project, user):
+    """The open assignment to continue with: the first in queue order of the round holding the
+    user's oldest open work (None when nothing is open)."""
+    oldest = evaluator_open_assignments(project=project, user=user).order_by("created_at", "id").first()
+    if oldest is None:
+        return None
+    return evaluator_queue(project=project, user=user, round_number=oldest.round.number).first()

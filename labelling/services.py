@@ -15,8 +15,9 @@ from collection.models import Artefact
 from collection.selectors import matching_artefact_ids
 from core import reassign
 from core.errors import Conflict, InvalidInput, NotAllowed, NotFound
-from core.models import Membership, Project
+from core.models import Membership, Notification, Project
 from core.selectors import membership_require
+from core.services import notification_send
 from core.text import MAX_LABEL_LENGTH, clean_label, normalise_label
 from labelling import queries, tasks
 from labelling.models import Annotation, Assignment, Label, Round, RoundItem, Verdict
@@ -113,16 +114,35 @@ def label_create(*, project: Project, user, name: str, description: str = "", in
     return label
 
 
-def label_update(*, label_id: int, user, in_catalogue: bool | None = None, description: str | None = None) -> Label:
-    """A lead puts a label in or out of the catalogue or describes it."""
+def label_update(
+    *,
+    label_id: int,
+    user,
+    in_catalogue: bool | None = None,
+    description: str | None = None,
+    examples: str | None = None,
+) -> Label:
+    """A lead puts a label in or out of the catalogue or describes it (description and examples: the codebook)."""
     with transaction.atomic():
         label = _label_for_lead(label_id=label_id, user=user)
         if in_catalogue is not None:
             label.in_catalogue = in_catalogue
         if description is not None:
             label.description = description
-        label.save(update_fields=["in_catalogue", "description"])
+        if examples is not None:
+            label.examples = examples
+        label.save(update_fields=["in_catalogue", "description", "examples"])
     return label
+
+
+def round_instructions_set(*, round: Round, user, instructions: str) -> Round:
+    """A lead writes the round's instructions (Markdown), shown in the evaluators' codebook panel."""
+    membership_require(project=round.project, user=user, roles=("lead",))
+    if len(instructions or "") > MAX_NOTE_LENGTH:
+        raise InvalidInput(f"Instructions have at most {MAX_NOTE_LENGTH} characters.", field="instructions")
+    round.instructions = instructions or ""
+    round.save(update_fields=["instructions"])
+    return round
 
 
 def label_rename(*, label_id: int, user, name: str) -> Label:
@@ -404,6 +424,13 @@ def round_create(
             assignments.append(Assignment(round=rnd, item=item, evaluator_id=first, order=1))
             assignments.append(Assignment(round=rnd, item=item, evaluator_id=second, order=2))
         Assignment.objects.bulk_create(assignments, batch_size=BULK_BATCH)
+        notification_send(
+            users=evaluators,
+            project=project,
+            kind=Notification.Kind.ROUND_OPENED,
+            text=f"{rnd} of {project.name} opened: artefacts wait for your label.",
+            url=f"/p/{project.slug}/queue/?round={rnd.number}",
+        )
     return rnd
 
 
@@ -412,6 +439,13 @@ def round_close(*, round: Round, user) -> Round:
     round.status = Round.Status.CLOSED
     round.closed_at = timezone.now()
     round.save(update_fields=["status", "closed_at"])
+    notification_send(
+        users=list(round.evaluators.values_list("id", flat=True)),
+        project=round.project,
+        kind=Notification.Kind.ROUND_CLOSED,
+        text=f"{round} of {round.project.name} is closed.",
+        url=f"/p/{round.project.slug}/queue/",
+    )
     return round
 
 
@@ -613,6 +647,24 @@ def _item_to_conflict(item: RoundItem, *, reason: str) -> None:
     item.status = RoundItem.Status.CONFLICT
     item.is_conflict = True
     item.conflict_reason = reason
+    item_id, round_id = item.id, item.round_id
+    transaction.on_commit(lambda: _conflict_notify(item_id=item_id, round_id=round_id))
+
+
+def _conflict_notify(*, item_id: int, round_id: int) -> None:
+    """Tell the project's moderators that a conflict waits for them."""
+    rnd = Round.objects.select_related("project").get(id=round_id)
+    project = rnd.project
+    moderators = Membership.objects.filter(project=project, is_moderator=True, is_active=True).values_list(
+        "user_id", flat=True
+    )
+    notification_send(
+        users=list(moderators),
+        project=project,
+        kind=Notification.Kind.CONFLICT,
+        text=f"A conflict in {rnd} waits for the moderators (item {item_id}).",
+        url=f"/p/{project.slug}/conflicts/{item_id}/",
+    )
 
 
 def item_escalate(*, item_id: int) -> str:
@@ -645,9 +697,16 @@ def item_escalate(*, item_id: int) -> str:
             item.save(update_fields=["status", "is_conflict", "conflict_reason", "updated_at"])
             return "conflict"
         next_order = max(order for _, order, _ in assigned) + 1
-        Assignment.objects.create(round=rnd, item=item, evaluator_id=candidate, order=next_order)
+        assignment = Assignment.objects.create(round=rnd, item=item, evaluator_id=candidate, order=next_order)
         if not in_round:
             rnd.evaluators.add(candidate)  # idempotent for many-to-many
+        notification_send(
+            users=[candidate],
+            project=project,
+            kind=Notification.Kind.TIE_BREAK,
+            text=f"Two evaluators disagreed in {rnd}: your label breaks the tie.",
+            url=f"/p/{project.slug}/a/{assignment.id}/",
+        )
         return "assigned"
 
 

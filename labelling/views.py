@@ -66,15 +66,14 @@ def queue(request, slug):
     project, membership = member(request, slug, roles=("evaluator",))
     round_number = int_param(request, "round")
     rounds = list(selectors.evaluator_round_progress(project=project, user=request.user))
-    page = paginate(
-        request, selectors.evaluator_open_assignments(project=project, user=request.user, round_number=round_number)
-    )
+    page = paginate(request, selectors.evaluator_queue(project=project, user=request.user, round_number=round_number))
     context = {
         "project": project,
         "membership": membership,
         "rounds": rounds,
         "page": page,
         "round_number": round_number,
+        "continue_with": selectors.evaluator_continue(project=project, user=request.user),
     }
     return render_page_or_fragment(
         request, "labelling/queue.html", context, partial="labelling/partials/queue_list.html"
@@ -136,6 +135,9 @@ def assignment(request, slug, assignment_id):
         "verdicts": Verdict.choices,
         "previous_id": previous_id,
         "next_id": next_id,
+        "position": selectors.evaluator_round_position(assignment=assignment),
+        # the codebook panel: guidelines, the round's instructions, the labels the evaluator may see
+        "codebook_labels": list(selectors.labels_visible(project=project, user=request.user)),
         # Blind: other evaluators' annotations only once the item is decided.
         "others": list(selectors.item_annotations(item=item)) if item.is_decided else None,
     }
@@ -232,10 +234,15 @@ def round_detail(request, slug, number):
     project, membership = member(request, slug, roles=("lead", "moderator"))
     rnd = selectors.round_get(project=project, number=number)
     if request.method == "POST":
-        if request.POST.get("action") != "close":
-            raise InvalidInput("Unknown action; the round page only closes rounds.", field="action")
-        services.round_close(round=rnd, user=request.user)  # NotAllowed for non-leads → 403 page
-        messages.success(request, f"{rnd} is closed.")
+        action = request.POST.get("action")
+        if action == "instructions":
+            services.round_instructions_set(round=rnd, user=request.user, instructions=request.POST.get("instructions"))
+            messages.success(request, "Instructions saved: evaluators see them in the codebook panel.")
+        elif action == "close":
+            services.round_close(round=rnd, user=request.user)  # NotAllowed for non-leads → 403 page
+            messages.success(request, f"{rnd} is closed.")
+        else:
+            raise InvalidInput("Unknown action; the round page closes rounds and edits instructions.", field="action")
         return redirect("labelling:round", slug=project.slug, number=rnd.number)
     summary = selectors.round_summary(round=rnd)
     context = {

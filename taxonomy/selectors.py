@@ -20,6 +20,7 @@ from django.db import connection
 from django.db.models import Count, F, Min, Q
 
 from collection.models import Artefact
+from core.codes import code_sort_key
 from core.errors import InvalidInput, NotFound
 from core.models import Project
 from core.text import normalise_label
@@ -764,3 +765,28 @@ def node_list(*, project: Project):
 def change_history(*, project: Project):
     """Every change of the project's taxonomy, newest first (paginated by the page)."""
     return TaxonomyChange.objects.filter(project=project).select_related("user", "undone_by")
+
+
+# --- the codebook (issue 9) ----------------------------------------------------------------------
+
+
+def codebook_categories(*, project) -> list[dict]:
+    """Every category of the project depth first, siblings by code numerically (5.8 before 5.10,
+    uncoded after coded, then by position and name): code, name, description, examples, depth, parent."""
+    nodes = list(
+        Node.objects.filter(project=project).values(
+            "id", "parent_id", "code", "name", "description", "examples", "position"
+        )
+    )
+    children: dict[int | None, list[dict]] = {}
+    for node in nodes:
+        children.setdefault(node["parent_id"], []).append(node)
+    for siblings in children.values():
+        siblings.sort(key=lambda n: (code_sort_key(n["code"]), n["position"], n["name"].casefold(), n["id"]))
+    ordered: list[dict] = []
+    stack = [(node, 0) for node in reversed(children.get(None, []))]
+    while stack:
+        node, depth = stack.pop()
+        ordered.append({**node, "depth": depth})
+        stack.extend((child, depth + 1) for child in reversed(children.get(node["id"], [])))
+    return ordered

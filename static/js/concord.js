@@ -163,6 +163,7 @@ document.addEventListener("keydown", (event) => {
 });
 
 // --- label autocomplete ---------------------------------------------------------------
+// Nothing is focused on load (single-key shortcuts then act, not type); `l` or `/` focuses the box.
 // The input (role=combobox) fetches <li><button class="suggestion" data-fill=…> items
 // into its listbox with htmx; here: arrow keys, Enter and clicks pick a suggestion.
 
@@ -229,7 +230,11 @@ document.addEventListener("keydown", (event) => {
   const opts = options(list);
   const open = input.getAttribute("aria-expanded") === "true" && opts.length > 0;
   const index = Number(input.dataset.active || -1);
-  if (event.key === "ArrowDown" && opts.length) {
+  if (event.key === "ArrowDown" && !opts.length && window.htmx) {
+    // The list opens only when typing or on ↓: ask the server for suggestions now.
+    event.preventDefault();
+    window.htmx.trigger(input, "suggest");
+  } else if (event.key === "ArrowDown" && opts.length) {
     event.preventDefault();
     setOpen(input, true);
     highlight(input, (index + 1) % opts.length);

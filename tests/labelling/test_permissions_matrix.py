@@ -76,6 +76,7 @@ MATRIX = [
     ("delete", "invitations/{invitation}/", None, codes(204, 403, 403)),
     ("get", "/api/notifications/", None, codes(200, 200, 200, stranger=200)),
     ("post", "/api/notifications/read/", None, codes(200, 200, 200, stranger=200)),
+    ("get", "codebook/", None, MEMBERS),
     # anyone may ask for a token with a username and password (here: the lead's)
     ("post", "/api/auth/token/", {"username": "lead", "password": PASSWORD}, codes(200, 200, 200, 200, 200)),
 ]
