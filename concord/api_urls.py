@@ -27,6 +27,11 @@ project.register("vocabulary", VocabularyTermViewSet, basename="vocabulary-term"
 
 urlpatterns = [
     path("auth/token/", AuthTokenView.as_view(), name="auth-token"),
+    path(
+        "projects/<slug:project_slug>/conflicts/<int:item_id>/discussion/",
+        views.DiscussionView.as_view(),
+        name="discussion",
+    ),
     path("projects/<slug:project_slug>/", include(project.urls)),
     *root.urls,
 ]

@@ -224,3 +224,21 @@ class RoundImport(models.Model):
 
     def __str__(self):
         return f"{self.round} from {self.filename or 'a file'}"
+
+
+class Comment(models.Model):
+    """One message in the discussion of a conflict (the study's resolution meeting, written down).
+
+    Moderators and the evaluators on the item write and read it, only once the item left blind
+    labelling (a conflict, resolved or not)."""
+
+    item = models.ForeignKey(RoundItem, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    body = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["item", "created_at", "id"]
+
+    def __str__(self):
+        return f"{self.author} on {self.item_id}"

@@ -25,7 +25,7 @@ from core.models import Membership
 from core.selectors import count_subquery
 from core.text import normalise_label
 from labelling import queries
-from labelling.models import Annotation, Assignment, Label, Round, RoundItem
+from labelling.models import Annotation, Assignment, Comment, Label, Round, RoundItem
 
 # --- pages (server-rendered views) ----------------------------------------------------
 # Every list below is a single query (plus the paginator's COUNT); counts are SQL
@@ -570,3 +570,30 @@ def evaluator_continue(*, project, user):
     if oldest is None:
         return None
     return evaluator_queue(project=project, user=user, round_number=oldest.round.number).first()
+
+
+def discussion_of(*, project, item_id: int, user):
+    """(item, comments) of a conflict's discussion for a participant: a moderator or lead of the project,
+    or an evaluator on the item. Items still in blind labelling have no discussion (NotFound)."""
+    item = (
+        RoundItem.objects.select_related("artefact", "round")
+        .filter(id=item_id, round__project=project, is_conflict=True)
+        .exclude(status=RoundItem.Status.LABELLING)
+        .first()
+    )
+    if item is None:
+        raise NotFound("No discussion here: the item is not a conflict (or still being labelled blind).")
+    membership = Membership.objects.filter(project=project, user=user, is_active=True).first()
+    involved = Assignment.objects.filter(item=item, evaluator=user).exists()
+    if membership is None or not (membership.is_moderator or membership.is_lead or involved):
+        raise NotAllowed("Only the moderators and the evaluators of this item take part in its discussion.")
+    comments = Comment.objects.filter(item=item).select_related("author").order_by("created_at", "id")
+    return item, comments
+
+
+def discussion_participants(*, item) -> list[int]:
+    """User ids of the project's active moderators and the evaluators on the item."""
+    moderators = Membership.objects.filter(project_id=item.round.project_id, is_moderator=True, is_active=True)
+    ids = set(moderators.values_list("user_id", flat=True))
+    ids |= set(Assignment.objects.filter(item=item).values_list("evaluator_id", flat=True))
+    return sorted(ids)

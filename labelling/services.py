@@ -19,8 +19,8 @@ from core.models import Membership, Notification, Project
 from core.selectors import membership_require
 from core.services import notification_send
 from core.text import MAX_LABEL_LENGTH, clean_label, normalise_label
-from labelling import queries, tasks
-from labelling.models import Annotation, Assignment, Label, Round, RoundItem, Verdict
+from labelling import queries, selectors, tasks
+from labelling.models import Annotation, Assignment, Comment, Label, Round, RoundItem, Verdict
 from labelling.planning import plan_pairs
 
 User = get_user_model()
@@ -879,3 +879,26 @@ def _move_round_work(round_id, assignments, *, leaving, active, report) -> None:
 def on_membership_deactivated(sender, *, membership, by=None, **kwargs) -> dict:
     """Receiver of core.signals.membership_deactivated (connected in LabellingConfig.ready)."""
     return assignments_move_from(membership=membership, by=by)
+
+
+# --- the discussion of a conflict ----------------------------------------------------------------
+
+
+def comment_post(*, project: Project, item_id: int, user, body: str) -> Comment:
+    """A participant writes in a conflict's discussion; the other participants are notified."""
+    body = (body or "").strip()
+    if not body:
+        raise InvalidInput("Write something first.", field="body")
+    if len(body) > MAX_NOTE_LENGTH:
+        raise InvalidInput(f"A comment has at most {MAX_NOTE_LENGTH} characters.", field="body")
+    item, _ = selectors.discussion_of(project=project, item_id=item_id, user=user)
+    comment = Comment.objects.create(item=item, author=user, body=body)
+    others = [uid for uid in selectors.discussion_participants(item=item) if uid != user.id]
+    notification_send(
+        users=others,
+        project=project,
+        kind=Notification.Kind.DISCUSSION,
+        text=f"{user.username} wrote in the discussion of a conflict in {item.round}.",
+        url=f"/p/{project.slug}/conflicts/{item.id}/discussion/",
+    )
+    return comment

@@ -325,6 +325,7 @@ def conflict(request, slug, item_id):
         "item": item,
         "artefact": item.artefact,
         "annotations": list(selectors.item_annotations(item=item)),
+        "comment_count": item.comments.count(),
         "form": form,
         "verdicts": Verdict.choices,
     }
@@ -447,3 +448,31 @@ def artefacts(request, slug):
     return render_page_or_fragment(
         request, "labelling/artefacts.html", context, partial="labelling/partials/artefact_list.html"
     )
+
+
+# --- the discussion of a conflict ------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def discussion(request, slug, item_id):
+    """A conflict's discussion, for the moderators and the evaluators of the item (after blind labelling)."""
+    project, membership = member(request, slug)
+    status, error = 200, None
+    if request.method == "POST":
+        try:
+            services.comment_post(project=project, item_id=item_id, user=request.user, body=request.POST.get("body"))
+        except FORM_ERRORS as exc:
+            status, error = exc.status_code, exc.message
+        else:
+            return redirect("labelling:discussion", slug=project.slug, item_id=item_id)
+    item, comments = selectors.discussion_of(project=project, item_id=item_id, user=request.user)
+    context = {
+        "project": project,
+        "membership": membership,
+        "item": item,
+        "comments": comments,
+        "error": error,
+        "body": request.POST.get("body", "") if error else "",
+    }
+    return render(request, "labelling/discussion.html", context, status=status)

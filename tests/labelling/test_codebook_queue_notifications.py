@@ -162,3 +162,40 @@ def test_continue_labelling_goes_to_the_round_with_the_oldest_open_work(team):
     assert evaluator_continue(project=team.project, user=eva1).round_id == first.id
     services.annotation_submit(assignment_id=first.assignments.get(evaluator=eva1).id, user=eva1, label="x")
     assert evaluator_continue(project=team.project, user=eva1).round.number == 2
+
+
+# --- the discussion of a conflict ------------------------------------------------------------
+
+
+def test_discussion_only_after_blind_labelling_and_only_for_participants(client, team):
+    eva1, eva2, eva3 = team.evaluators
+    rnd = team_round(team, n=1)
+    item = rnd.items.get()
+    base = f"/api/projects/{team.project.slug}/conflicts/{item.id}/discussion/"
+    assert api(team.moderator).get(base).status_code == 404  # still blind: no discussion yet
+    _disagree(team, rnd)
+    assert api(eva1).get(base).status_code == 404  # the tie-break is still blind
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        services.annotation_submit(assignment_id=item.assignments.get(evaluator=eva3).id, user=eva3, label="c")
+    item.refresh_from_db()
+    assert item.status == RoundItem.Status.CONFLICT
+    posted = api(team.moderator).post(base, {"body": "Is it the loss or the optimiser?"}, format="json")
+    assert posted.status_code == 201, posted.content
+    reply = api(eva2).post(base, {"body": "The loss: see line 3."}, format="json")
+    assert reply.status_code == 201
+    assert [c["author"] for c in api(eva1).get(base).json()] == ["moderator", "eva2"]
+    assert Notification.objects.filter(user=eva1, kind=Notification.Kind.DISCUSSION).count() == 2
+    assert Notification.objects.filter(user=team.moderator, kind=Notification.Kind.DISCUSSION).count() == 1
+    outsider = member(team.project, evaluator=True, username="eva4")
+    assert api(outsider).get(base).status_code == 403
+    assert api(team.moderator).post(base, {"body": "  "}, format="json").status_code == 400
+    client.force_login(eva1)
+    page = client.get(f"/p/{team.project.slug}/conflicts/{item.id}/discussion/").content.decode()
+    assert "The loss: see line 3." in page
+
+
+def test_discussion_page_refuses_items_in_blind_labelling(client, team):
+    rnd = team_round(team, n=1)
+    item = rnd.items.get()
+    client.force_login(team.evaluators[0])
+    assert client.get(f"/p/{team.project.slug}/conflicts/{item.id}/discussion/").status_code == 404

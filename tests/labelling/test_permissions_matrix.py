@@ -77,6 +77,9 @@ MATRIX = [
     ("get", "/api/notifications/", None, codes(200, 200, 200, stranger=200)),
     ("post", "/api/notifications/read/", None, codes(200, 200, 200, stranger=200)),
     ("get", "codebook/", None, MEMBERS),
+    # the conflict's discussion: moderators, leads and the evaluators of the item (eva1 is not on it)
+    ("get", "conflicts/{conflict}/discussion/", None, codes(200, 200, 403)),
+    ("post", "conflicts/{conflict}/discussion/", {"body": "why?"}, codes(201, 201, 403)),
     # anyone may ask for a token with a username and password (here: the lead's)
     ("post", "/api/auth/token/", {"username": "lead", "password": PASSWORD}, codes(200, 200, 200, 200, 200)),
 ]
@@ -167,7 +170,18 @@ def test_every_api_route_is_in_the_matrix():
     registered = {prefix for prefix, _, _ in urls.project.registry}
     assert registered <= covered
     actions = {(p.rstrip("/").split("/")[-1]) for _, p, _, _ in MATRIX}
-    for name in ["next", "annotation", "close", "progress", "merge", "suggest", "resolve", "read", "token"]:
+    for name in [
+        "next",
+        "annotation",
+        "close",
+        "progress",
+        "merge",
+        "suggest",
+        "resolve",
+        "read",
+        "token",
+        "discussion",
+    ]:
         assert name in actions
     assert get_resolver()  # the URLconf imports
 
