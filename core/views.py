@@ -91,8 +91,8 @@ def _members_context(request, project, membership, **extra):
         "membership": membership,
         "members": selectors.project_members(project=project),
         "invitations": selectors.invitations_open(project=project),
-        "add_form": MemberAddForm(),
-        "invite_form": InvitationForm(),
+        "add_form": MemberAddForm(auto_id="add_%s"),
+        "invite_form": InvitationForm(auto_id="invite_%s"),
         "guidelines_form": GuidelinesForm(initial={"guidelines": project.guidelines}),
         **extra,
     }
@@ -103,7 +103,7 @@ def _members_post(request, project):
     action = request.POST.get("action", "")
     try:
         if action == "add":
-            form = MemberAddForm(request.POST)
+            form = MemberAddForm(request.POST, auto_id="add_%s")
             if not form.is_valid():
                 return {"add_form": form}, 400
             added = services.member_add(
@@ -111,7 +111,7 @@ def _members_post(request, project):
             )
             messages.success(request, f"{added.user.username} added.")
         elif action == "invite":
-            form = InvitationForm(request.POST)
+            form = InvitationForm(request.POST, auto_id="invite_%s")
             if not form.is_valid():
                 return {"invite_form": form}, 400
             _, token = services.invitation_create(project=project, by=request.user, **form.cleaned_data)
