@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-busy venv migrate demo lint worker clean
+.PHONY: run test test-busy venv migrate demo lint worker clean axe
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -14,6 +14,14 @@ $(STAMP): requirements.txt requirements-dev.txt
 	touch $(STAMP)
 
 venv: $(STAMP)
+
+# axe-core (accessibility rules) from the npm registry, injected into pages by tests/browser/test_accessibility.py
+AXE := node_modules/axe-core/axe.min.js
+$(AXE): package.json
+	npm install --no-audit --no-fund --silent
+	touch $(AXE)
+
+axe: $(AXE)
 
 migrate: venv
 	$(PY) manage.py migrate --noinput
@@ -32,7 +40,7 @@ lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 
-test: venv
+test: venv axe
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 	$(PY) manage.py makemigrations --check --dry-run
