@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("taxonomy", "0002_project_in_core"),
+        ("taxonomy", "0003_suggestions"),
     ]
 
     operations = [
