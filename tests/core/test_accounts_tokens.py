@@ -117,3 +117,29 @@ def test_password_reset_by_email(client, db, settings):
     user.refresh_from_db()
     assert user.check_password(new)
     assert b"not valid any more" in client.get(link, follow=True).content
+
+
+def test_named_token_statement_matches_its_orm_equivalent(team):
+    from core.api.authentication import API_TOKEN_MEMBERSHIP
+
+    token = services.api_token_create(user=team.evaluators[0], name="script")
+    outsider_token = services.api_token_create(user=UserFactory(), name="other")
+    for key, slug in [
+        (token.key, team.project.slug),
+        (token.key, "no-such-project"),
+        (outsider_token.key, team.project.slug),
+        ("cc_unknown", team.project.slug),
+    ]:
+        fetched = API_TOKEN_MEMBERSHIP.fetch_all(key=key, slug=slug)
+        expected = API_TOKEN_MEMBERSHIP.orm(key=key, slug=slug)
+        assert [[obj.pk for obj in row] for row in fetched] == [[obj.pk for obj in row] for row in expected]
+    assert len(API_TOKEN_MEMBERSHIP.fetch_all(key=token.key, slug=team.project.slug)) == 1
+
+
+def test_named_token_on_a_project_url_is_one_read(team, django_assert_num_queries):
+    token = services.api_token_create(user=team.evaluators[0], name="script")
+    ApiToken.objects.filter(id=token.id).update(last_used_at=timezone.now())
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    with django_assert_num_queries(2):  # the token with the membership, then the next assignment
+        assert client.get(f"/api/projects/{team.project.slug}/assignments/next/").status_code in (200, 204)
