@@ -13,7 +13,6 @@ from the interviews app's final tags, read through reverse relations.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from django.db import connection
@@ -249,10 +248,8 @@ def artefact_counts(project: Project, filters: Filters | None = None) -> Counts:
 
 
 def code_key(code: str) -> tuple:
-    """Natural order of category codes: 2 < 10, 4.2 < 4.10; codeless entries last."""
-    if not code:
-        return (1, ())
-    return (0, tuple((0, int(p), "") if p.isdecimal() else (1, 0, p) for p in re.split(r"[.\s]+", code) if p))
+    """Natural order of category codes: 2 < 10, 4.2 < 4.10; codeless entries last (core.codes)."""
+    return code_sort_key(code)
 
 
 @dataclass(eq=False)
@@ -359,7 +356,8 @@ class Tree:
 
 
 def _sort_key(entry: Entry):
-    return (entry.position, code_key(entry.code), entry.name.casefold(), entry.id)
+    # By code numerically (5.8 before 5.10); uncoded siblings after coded ones, in the builder's order.
+    return (code_key(entry.code), entry.position, entry.name.casefold(), entry.id)
 
 
 def tree_build(project: Project, *, filters: Filters | None = None, q: str = "") -> Tree:
@@ -751,15 +749,14 @@ def comparison_coverage(comparison: Comparison, tree: Tree) -> Coverage:
 
 
 def leaf_list(*, project: Project):
-    return list(
-        Leaf.objects.filter(node__project=project)
-        .select_related("node", "label")
-        .order_by("node__code", "node__name", "label__normalised")
-    )
+    """Leaves by their category's code numerically, then category and label name."""
+    leaves = Leaf.objects.filter(node__project=project).select_related("node", "label")
+    return sorted(leaves, key=lambda leaf: (code_key(leaf.node.code), leaf.node.name.casefold(), leaf.label.normalised))
 
 
 def node_list(*, project: Project):
-    return list(Node.objects.filter(project=project).order_by("code", "name"))
+    """Categories by code numerically (uncoded last), then name."""
+    return sorted(Node.objects.filter(project=project), key=lambda n: (code_key(n.code), n.name.casefold(), n.id))
 
 
 def change_history(*, project: Project):
