@@ -2,16 +2,20 @@
 // and the label box's autocomplete (suggestions are server-rendered by htmx).
 "use strict";
 
+// An htmx request that failed shows its reason as a sentence (never a raw field name) above the
+// page; the next request that succeeds clears it, so a fixed problem does not linger.
 document.addEventListener("htmx:responseError", (event) => {
   const target = document.getElementById("errors") || document.getElementById("main");
   if (!target) return;
+  target.querySelectorAll("[data-htmx-error]").forEach((old) => old.remove());
   const box = document.createElement("p");
   box.className = "error";
   box.setAttribute("role", "alert");
+  box.dataset.htmxError = "";
   let text = event.detail.xhr.responseText || "Something went wrong.";
   try {
     const data = JSON.parse(text);
-    text = Object.entries(data).map(([k, v]) => `${k}: ${[].concat(v).join(" ")}`).join("; ");
+    text = Object.values(data).flat().join(" ");
   } catch (e) {
     // An HTML fragment (partials/error.html): show its text only.
     const tmp = document.createElement("div");
@@ -20,6 +24,11 @@ document.addEventListener("htmx:responseError", (event) => {
   }
   box.textContent = text.length > 500 ? text.slice(0, 500) + "…" : text;
   target.prepend(box);
+});
+
+document.addEventListener("htmx:afterRequest", (event) => {
+  if (!event.detail.successful) return;
+  document.querySelectorAll("[data-htmx-error]").forEach((old) => old.remove());
 });
 
 // --- keyboard shortcuts ------------------------------------------------------------
