@@ -11,6 +11,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from core.email import email_settings
+from core.sso import oidc_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -133,6 +134,14 @@ if CONCORD_PROJECT_CREATORS not in {"all", "staff"}:
 # Password reset e-mails and the notification digest: EMAIL_URL (django-environ's syntax), console by default.
 globals().update(email_settings(os.environ))
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 24
+# Single sign-on (OpenID Connect), off unless OIDC_RP_CLIENT_ID is set (core/oidc.py).
+_oidc = oidc_settings(os.environ)
+OIDC_ENABLED = bool(_oidc)
+globals().update(_oidc)
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+if OIDC_ENABLED:
+    INSTALLED_APPS.append("mozilla_django_oidc")
+    AUTHENTICATION_BACKENDS.append("core.oidc.ConcordOIDCBackend")
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "core:home"
 LOGOUT_REDIRECT_URL = "login"
