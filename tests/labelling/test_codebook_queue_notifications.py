@@ -109,9 +109,9 @@ def _disagree(team, rnd):
     eva1, eva2 = team.evaluators[:2]
     item = rnd.items.get()
     with TestCase.captureOnCommitCallbacks(execute=True):
-        services.annotation_submit(assignment_id=item.assignments.get(evaluator=eva1).id, user=eva1, label="a")
+        services.annotation_submit(assignment_id=item.assignments.get(evaluator=eva1).id, user=eva1, label="alpha-x")
     with TestCase.captureOnCommitCallbacks(execute=True):
-        services.annotation_submit(assignment_id=item.assignments.get(evaluator=eva2).id, user=eva2, label="b")
+        services.annotation_submit(assignment_id=item.assignments.get(evaluator=eva2).id, user=eva2, label="beta-y")
     return item
 
 
@@ -124,6 +124,8 @@ def test_tie_break_notifies_the_third_and_comes_first_in_the_queue(client, team)
     assert tie_break.order == 3
     note = Notification.objects.get(user=eva3, kind=Notification.Kind.TIE_BREAK)
     assert note.url == f"/p/{team.project.slug}/a/{tie_break.id}/"
+    for text in Notification.objects.values_list("text", flat=True):  # blind: no label in any notification
+        assert "alpha-x" not in text and "beta-y" not in text
     client.force_login(eva3)
     page = client.get(f"/p/{team.project.slug}/queue/").content.decode()
     queue = page[page.index('id="queue-list"') :]
