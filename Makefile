@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # A development machine: DEBUG on unless set (with DEBUG off Concord needs a real SECRET_KEY).
 DEV := DEBUG=$(or $(DEBUG),true)
 
-.PHONY: run test test-busy venv migrate demo lint worker clean
+.PHONY: run test test-busy venv migrate demo lint worker clean axe
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,6 +16,14 @@ $(STAMP): requirements.txt requirements-dev.txt
 	touch $(STAMP)
 
 venv: $(STAMP)
+
+# axe-core (accessibility rules) from the npm registry, injected into pages by tests/browser/test_accessibility.py
+AXE := node_modules/axe-core/axe.min.js
+$(AXE): package.json
+	npm install --no-audit --no-fund --silent
+	touch $(AXE)
+
+axe: $(AXE)
 
 migrate: venv
 	$(DEV) $(PY) manage.py migrate --noinput
@@ -34,7 +42,7 @@ lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 
-test: venv
+test: venv axe
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 	$(DEV) $(PY) manage.py makemigrations --check --dry-run

@@ -6,16 +6,25 @@ from django.urls import include, path
 from rest_framework.routers import DefaultRouter, SimpleRouter
 
 from collection.api import VocabularyTermViewSet
-from core.api.views import JobCancelView, MemberViewSet, ProjectViewSet
+from core.api.views import (
+    AuthTokenView,
+    InvitationViewSet,
+    JobCancelView,
+    MemberViewSet,
+    NotificationViewSet,
+    ProjectViewSet,
+)
 from labelling.api import views
 
 app_name = "api"
 
 root = DefaultRouter()
 root.register("projects", ProjectViewSet, basename="project")
+root.register("notifications", NotificationViewSet, basename="notification")
 
 project = SimpleRouter()
 project.register("members", MemberViewSet, basename="member")
+project.register("invitations", InvitationViewSet, basename="invitation")
 project.register("artefacts", views.ArtefactViewSet, basename="artefact")
 project.register("rounds", views.RoundViewSet, basename="round")
 project.register("assignments", views.AssignmentViewSet, basename="assignment")
@@ -25,6 +34,12 @@ project.register("vocabulary", VocabularyTermViewSet, basename="vocabulary-term"
 
 urlpatterns = [
     path("projects/<slug:project_slug>/jobs/<int:job_id>/cancel/", JobCancelView.as_view(), name="job-cancel"),
+    path("auth/token/", AuthTokenView.as_view(), name="auth-token"),
+    path(
+        "projects/<slug:project_slug>/conflicts/<int:item_id>/discussion/",
+        views.DiscussionView.as_view(),
+        name="discussion",
+    ),
     path("projects/<slug:project_slug>/", include(project.urls)),
     *root.urls,
 ]

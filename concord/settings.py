@@ -13,8 +13,11 @@ from pathlib import Path
 
 import dj_database_url
 from csp.constants import NONE, SELF, UNSAFE_INLINE
+from django.core.exceptions import ImproperlyConfigured
 
 from concord import production
+from core.email import email_settings
+from core.sso import oidc_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -185,6 +188,20 @@ CONCORD_BEHIND_PROXY = production.env_bool(
 )
 # API tokens expire this long after they were issued (POST /api/token/ issues a new one, DELETE revokes it).
 CONCORD_TOKEN_TTL = timedelta(hours=production.env_int(os.environ, "CONCORD_TOKEN_TTL_HOURS", 24 * 7))
+# Who may create projects from the browser and the API: `all` signed-in users or only `staff`.
+CONCORD_PROJECT_CREATORS = os.environ.get("CONCORD_PROJECT_CREATORS", "all").strip().lower() or "all"
+if CONCORD_PROJECT_CREATORS not in {"all", "staff"}:
+    raise ImproperlyConfigured("CONCORD_PROJECT_CREATORS is `all` or `staff`.")
+# Password reset e-mails and the notification digest: EMAIL_URL (django-environ's syntax), console by default.
+globals().update(email_settings(os.environ))
+PASSWORD_RESET_TIMEOUT = 60 * 60 * 24
+# Single sign-on (OpenID Connect), off unless OIDC_RP_CLIENT_ID is set (core/oidc.py).
+_oidc = oidc_settings(os.environ)
+OIDC_ENABLED = bool(_oidc)
+globals().update(_oidc)
+if OIDC_ENABLED:
+    INSTALLED_APPS.append("mozilla_django_oidc")
+    AUTHENTICATION_BACKENDS.append("core.oidc.ConcordOIDCBackend")
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "core:home"
 LOGOUT_REDIRECT_URL = "login"
@@ -222,6 +239,7 @@ SUGGESTION_SCORER = os.environ.get("SUGGESTION_SCORER", "baseline")
 # --- REST API -------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "core.api.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
         "core.api.authentication.ProjectTokenAuthentication",
     ],

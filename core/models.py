@@ -12,6 +12,9 @@ class Project(models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=100, unique=True)
     description = models.TextField(blank=True)
+    guidelines = models.TextField(
+        blank=True, help_text="The codebook's guidelines for evaluators (Markdown, rendered sanitised)."
+    )
     max_evaluators_per_artefact = models.PositiveSmallIntegerField(
         default=3,
         validators=[MinValueValidator(2), MaxValueValidator(10)],
@@ -157,3 +160,83 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("The audit log is append-only.")
+
+
+class Invitation(models.Model):
+    """A single-use link that makes its holder a member with the given roles; it expires.
+
+    Only the SHA-256 of the link's token is stored (core.invitations)."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField(blank=True)
+    is_lead = models.BooleanField(default=False)
+    is_moderator = models.BooleanField(default=False)
+    is_evaluator = models.BooleanField(default=False)
+    token_digest = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    used_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    revoked = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    @property
+    def roles(self) -> list[str]:
+        return [r for r in ("lead", "moderator", "evaluator") if getattr(self, f"is_{r}")]
+
+    def __str__(self):
+        return f"invitation to {self.project} ({', '.join(self.roles)})"
+
+
+class ApiToken(models.Model):
+    """A named API token of a user; several per user, each revocable, with when it was last used."""
+
+    PREFIX = "cc_"  # tells these keys from DRF's (40 hex digits) without a query
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    key = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.name} ({self.user})"
+
+
+class Notification(models.Model):
+    """Something for one user to see behind the bell: a tie-break, a conflict, an invitation, a round."""
+
+    class Kind(models.TextChoices):
+        TIE_BREAK = "tie_break", "Tie-break assigned to you"
+        CONFLICT = "conflict", "Conflict waiting for moderators"
+        INVITATION = "invitation", "Invitation"
+        ROUND_OPENED = "round_opened", "Round opened"
+        ROUND_CLOSED = "round_closed", "Round closed"
+        DISCUSSION = "discussion", "New comment in a discussion"
+        MEMBERSHIP = "membership", "Membership changed"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    project = models.ForeignKey(Project, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    text = models.CharField(max_length=300)
+    url = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "read_at"])]
+
+    def __str__(self):
+        return f"{self.user}: {self.text}"

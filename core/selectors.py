@@ -16,7 +16,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from core.errors import NotAllowed, NotFound
-from core.models import AuditEvent, Job, Membership, Project
+from core.models import ApiToken, AuditEvent, Invitation, Job, Membership, Notification, Project
 
 
 def projects_for_user(*, user):
@@ -130,3 +130,25 @@ def audit_actions(*, project) -> list[str]:
     return list(
         AuditEvent.objects.filter(project_id=project.id).order_by("action").values_list("action", flat=True).distinct()
     )
+
+
+def invitations_open(*, project):
+    """The project's invitations not used, revoked or expired yet, newest first."""
+    return Invitation.objects.filter(
+        project=project, used_at__isnull=True, revoked=False, expires_at__gt=timezone.now()
+    ).order_by("-created_at", "-id")
+
+
+def api_tokens_of(*, user):
+    return ApiToken.objects.filter(user=user).order_by("-created_at", "-id")
+
+
+def notifications_for(*, user, unread_only: bool = False):
+    qs = Notification.objects.filter(user=user).select_related("project")
+    if unread_only:
+        qs = qs.filter(read_at__isnull=True)
+    return qs.order_by("-created_at", "-id")
+
+
+def notifications_unread_count(*, user) -> int:
+    return Notification.objects.filter(user=user, read_at__isnull=True).count()

@@ -1,9 +1,15 @@
-"""Audit records of sign-ins (and failures), sign-outs and membership changes (from any path: pages,
-API, admin, commands)."""
+"""Signals of core.
+
+- Audit records of sign-ins (and failures), sign-outs and membership changes (from any path: pages,
+  API, admin, commands).
+- Signals core sends for apps above it (core imports no app; they connect in their AppConfig.ready):
+  `membership_deactivated(sender=Membership, membership=…, by=…)`, sent inside the transaction that
+  deactivated the membership (or took its evaluator role); receivers move the member's open work and
+  return a report (a dict) that the lead is shown."""
 
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.db.models.signals import post_delete, post_save
-from django.dispatch import receiver
+from django.dispatch import Signal, receiver
 
 from core.audit import audit_record
 from core.models import Membership
@@ -45,3 +51,6 @@ def _membership_saved(sender, instance, created, raw=False, **kwargs):
 @receiver(post_delete, sender=Membership, dispatch_uid="concord_audit_membership_removed")
 def _membership_removed(sender, instance, **kwargs):
     audit_record(action="membership.remove", project=instance.project, target=instance.user.get_username())
+
+
+membership_deactivated = Signal()

@@ -236,7 +236,7 @@ class Pagination(PageNumberPagination):
 
 
 class InterviewApi(APIView):
-    authentication_classes = [ProjectTokenAuthentication, SessionAuthentication]
+    authentication_classes = [ProjectTokenAuthentication, SessionAuthentication]  # named tokens too
     permission_classes = [IsAuthenticated]
     parser_classes = [JSONParser, MultiPartParser, FormParser]
     roles: tuple[str, ...] = ()

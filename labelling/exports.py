@@ -357,12 +357,14 @@ def _export_round_work(job: Job, progress: Progress | None) -> tuple[dict, tuple
     content, name, content_type = export_round_file(
         project=job.project, number=params["round"], fmt=params["format"], progress=progress
     )
-    return {"round": params["round"], "format": params["format"], "bytes": len(content)}, (content, name, content_type)
+    rows = RoundItem.objects.filter(round__project=job.project, round__number=params["round"]).count()
+    report = {"round": params["round"], "format": params["format"], "rows": rows, "file": name, "bytes": len(content)}
+    return report, (content, name, content_type)
 
 
 def _export_annotations_work(job: Job, progress: Progress | None) -> tuple[dict, tuple]:
     content, name, content_type = export_annotations_file(project=job.project, progress=progress)
-    return {"lines": content.count(b"\n"), "bytes": len(content)}, (content, name, content_type)
+    return {"lines": content.count(b"\n"), "file": name, "bytes": len(content)}, (content, name, content_type)
 
 
 def export_round_job_run(*, job_id: int, progress: Progress | None = None) -> str:

@@ -27,6 +27,7 @@ class Label(models.Model):
     name = models.CharField(max_length=MAX_LABEL_LENGTH)
     normalised = models.CharField(max_length=MAX_LABEL_LENGTH, editable=False)
     description = models.TextField(blank=True)
+    examples = models.TextField(blank=True, help_text="Examples for the codebook (Markdown).")
     in_catalogue = models.BooleanField(default=False, help_text="Curated by a lead; offered to every evaluator.")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -63,6 +64,7 @@ class Round(models.Model):
     ends_on = models.DateField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     seed = models.BigIntegerField(null=True, blank=True, help_text="Seed of the random sample, if sampled.")
+    instructions = models.TextField(blank=True, help_text="What evaluators should know in this round (Markdown).")
     evaluators = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="rounds_evaluated")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -240,3 +242,21 @@ class EscalationOutbox(models.Model):
 
     def __str__(self) -> str:
         return f"escalation of item {self.item_id}"
+
+
+class Comment(models.Model):
+    """One message in the discussion of a conflict (the study's resolution meeting, written down).
+
+    Moderators and the evaluators on the item write and read it, only once the item left blind
+    labelling (a conflict, resolved or not)."""
+
+    item = models.ForeignKey(RoundItem, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    body = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["item", "created_at", "id"]
+
+    def __str__(self):
+        return f"{self.author} on {self.item_id}"

@@ -25,7 +25,7 @@ from core.models import Membership
 from core.selectors import count_subquery
 from core.text import normalise_label
 from labelling import queries
-from labelling.models import Annotation, Assignment, Label, Round, RoundItem
+from labelling.models import Annotation, Assignment, Comment, Label, Round, RoundItem
 
 # --- pages (server-rendered views) ----------------------------------------------------
 # Every list below is a single query (plus the paginator's COUNT); counts are SQL
@@ -529,3 +529,71 @@ def item_label_names(*, project, item_id: int) -> list[str]:
         .values_list("label__name", flat=True)
         .distinct()
     )
+
+
+# --- the codebook and the labelling page's bearings (issue 9) ------------------------------------
+
+
+def labels_visible(*, project, user):
+    """Labels `user` may see without breaking blindness: the lead's catalogue, decisions of decided
+    items and the user's own labels (the same rule as the autocomplete), by name."""
+    decided = RoundItem.objects.filter(final_label=OuterRef("pk"), status__in=RoundItem.DECIDED)
+    mine = Annotation.objects.filter(label=OuterRef("pk"), assignment__evaluator=user)
+    return (
+        Label.objects.filter(project=project)
+        .filter(Q(in_catalogue=True) | Exists(decided) | Exists(mine))
+        .order_by("normalised")
+    )
+
+
+def evaluator_queue(*, project, user, round_number: int | None = None):
+    """The queue page's order: tie-breaks (a third or later evaluator on a disagreed item) first,
+    then round and id; each row has `is_tie_break`."""
+    tie_break = Case(When(order__gt=2, then=Value(1)), default=Value(0), output_field=IntegerField())
+    return (
+        evaluator_open_assignments(project=project, user=user, round_number=round_number)
+        .annotate(is_tie_break=tie_break)
+        .order_by("-is_tie_break", "round__number", "id")
+    )
+
+
+def evaluator_round_position(*, assignment) -> tuple[int, int]:
+    """(position, total) of `assignment` among its evaluator's assignments of its round, by id."""
+    mine = Assignment.objects.filter(evaluator_id=assignment.evaluator_id, round_id=assignment.round_id)
+    return mine.filter(id__lte=assignment.id).count(), mine.count()
+
+
+def evaluator_continue(*, project, user):
+    """The open assignment to continue with: the first in queue order of the round holding the
+    user's oldest open work (None when nothing is open)."""
+    oldest = evaluator_open_assignments(project=project, user=user).order_by("created_at", "id").first()
+    if oldest is None:
+        return None
+    return evaluator_queue(project=project, user=user, round_number=oldest.round.number).first()
+
+
+def discussion_of(*, project, item_id: int, user):
+    """(item, comments) of a conflict's discussion for a participant: a moderator or lead of the project,
+    or an evaluator on the item. Items still in blind labelling have no discussion (NotFound)."""
+    item = (
+        RoundItem.objects.select_related("artefact", "round")
+        .filter(id=item_id, round__project=project, is_conflict=True)
+        .exclude(status=RoundItem.Status.LABELLING)
+        .first()
+    )
+    if item is None:
+        raise NotFound("No discussion here: the item is not a conflict (or still being labelled blind).")
+    membership = Membership.objects.filter(project=project, user=user, is_active=True).first()
+    involved = Assignment.objects.filter(item=item, evaluator=user).exists()
+    if membership is None or not (membership.is_moderator or membership.is_lead or involved):
+        raise NotAllowed("Only the moderators and the evaluators of this item take part in its discussion.")
+    comments = Comment.objects.filter(item=item).select_related("author").order_by("created_at", "id")
+    return item, comments
+
+
+def discussion_participants(*, item) -> list[int]:
+    """User ids of the project's active moderators and the evaluators on the item."""
+    moderators = Membership.objects.filter(project_id=item.round.project_id, is_moderator=True, is_active=True)
+    ids = set(moderators.values_list("user_id", flat=True))
+    ids |= set(Assignment.objects.filter(item=item).values_list("evaluator_id", flat=True))
+    return sorted(ids)

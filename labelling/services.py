@@ -15,13 +15,15 @@ from django.utils import timezone
 
 from collection.models import Artefact
 from collection.selectors import matching_artefact_ids
+from core import reassign
 from core.audit import audit_record
 from core.errors import Conflict, InvalidInput, NotAllowed, NotFound
-from core.models import Membership, Project
+from core.models import Membership, Notification, Project
 from core.selectors import membership_require
+from core.services import notification_send
 from core.text import MAX_LABEL_LENGTH, clean_label, normalise_label
-from labelling import queries, tasks
-from labelling.models import Annotation, Assignment, EscalationOutbox, Label, Round, RoundItem, Verdict
+from labelling import queries, selectors, tasks
+from labelling.models import Annotation, Assignment, Comment, EscalationOutbox, Label, Round, RoundItem, Verdict
 from labelling.planning import plan_pairs
 
 User = get_user_model()
@@ -115,16 +117,35 @@ def label_create(*, project: Project, user, name: str, description: str = "", in
     return label
 
 
-def label_update(*, label_id: int, user, in_catalogue: bool | None = None, description: str | None = None) -> Label:
-    """A lead puts a label in or out of the catalogue or describes it."""
+def label_update(
+    *,
+    label_id: int,
+    user,
+    in_catalogue: bool | None = None,
+    description: str | None = None,
+    examples: str | None = None,
+) -> Label:
+    """A lead puts a label in or out of the catalogue or describes it (description and examples: the codebook)."""
     with transaction.atomic():
         label = _label_for_lead(label_id=label_id, user=user)
         if in_catalogue is not None:
             label.in_catalogue = in_catalogue
         if description is not None:
             label.description = description
-        label.save(update_fields=["in_catalogue", "description"])
+        if examples is not None:
+            label.examples = examples
+        label.save(update_fields=["in_catalogue", "description", "examples"])
     return label
+
+
+def round_instructions_set(*, round: Round, user, instructions: str) -> Round:
+    """A lead writes the round's instructions (Markdown), shown in the evaluators' codebook panel."""
+    membership_require(project=round.project, user=user, roles=("lead",))
+    if len(instructions or "") > MAX_NOTE_LENGTH:
+        raise InvalidInput(f"Instructions have at most {MAX_NOTE_LENGTH} characters.", field="instructions")
+    round.instructions = instructions or ""
+    round.save(update_fields=["instructions"])
+    return round
 
 
 def label_rename(*, label_id: int, user, name: str) -> Label:
@@ -417,6 +438,13 @@ def round_create(
             actor=user,
             details={"items": len(items)},
         )
+        notification_send(
+            users=evaluators,
+            project=project,
+            kind=Notification.Kind.ROUND_OPENED,
+            text=f"{rnd} of {project.name} opened: artefacts wait for your label.",
+            url=f"/p/{project.slug}/queue/?round={rnd.number}",
+        )
     return rnd
 
 
@@ -426,6 +454,13 @@ def round_close(*, round: Round, user) -> Round:
     round.closed_at = timezone.now()
     round.save(update_fields=["status", "closed_at"])
     audit_record(action="round.close", project=round.project, target=f"round {round.number}", actor=user)
+    notification_send(
+        users=list(round.evaluators.values_list("id", flat=True)),
+        project=round.project,
+        kind=Notification.Kind.ROUND_CLOSED,
+        text=f"{round} of {round.project.name} is closed.",
+        url=f"/p/{round.project.slug}/queue/",
+    )
     return round
 
 
@@ -639,6 +674,24 @@ def _item_to_conflict(item: RoundItem, *, reason: str) -> None:
     item.status = RoundItem.Status.CONFLICT
     item.is_conflict = True
     item.conflict_reason = reason
+    item_id, round_id = item.id, item.round_id
+    transaction.on_commit(lambda: _conflict_notify(item_id=item_id, round_id=round_id))
+
+
+def _conflict_notify(*, item_id: int, round_id: int) -> None:
+    """Tell the project's moderators that a conflict waits for them."""
+    rnd = Round.objects.select_related("project").get(id=round_id)
+    project = rnd.project
+    moderators = Membership.objects.filter(project=project, is_moderator=True, is_active=True).values_list(
+        "user_id", flat=True
+    )
+    notification_send(
+        users=list(moderators),
+        project=project,
+        kind=Notification.Kind.CONFLICT,
+        text=f"A conflict in {rnd} waits for the moderators (item {item_id}).",
+        url=f"/p/{project.slug}/conflicts/{item_id}/",
+    )
 
 
 def item_escalate(*, item_id: int) -> str:
@@ -678,9 +731,16 @@ def _item_escalate_locked(item_id: int) -> str:
         item.save(update_fields=["status", "is_conflict", "conflict_reason", "updated_at"])
         return "conflict"
     next_order = max(order for _, order, _ in assigned) + 1
-    Assignment.objects.create(round=rnd, item=item, evaluator_id=candidate, order=next_order)
+    assignment = Assignment.objects.create(round=rnd, item=item, evaluator_id=candidate, order=next_order)
     if not in_round:
         rnd.evaluators.add(candidate)  # idempotent for many-to-many
+    notification_send(
+        users=[candidate],
+        project=project,
+        kind=Notification.Kind.TIE_BREAK,
+        text=f"Two evaluators disagreed in {rnd}: your label breaks the tie.",
+        url=f"/p/{project.slug}/a/{assignment.id}/",
+    )
     return "assigned"
 
 
@@ -827,3 +887,112 @@ def escalations_sweep(*, resend_after: timedelta = timedelta(minutes=2), limit: 
             log.exception("sweeping the escalation of item %s failed", item_id)
             outcomes["error"] += 1
     return {"items": len(due), **outcomes}
+
+
+# --- a member leaves: their open work moves (core.signals.membership_deactivated) -------------
+
+LEFT_REASON = "{who} left the project and {why}."
+
+
+def assignments_move_from(*, membership: Membership, by=None) -> dict:
+    """Move the open assignments of a member who is no longer an active evaluator.
+
+    Each goes to another active evaluator of the same round who has never had the item (blindness,
+    and never twice the same evaluator on an item), the least loaded first; with nobody left the
+    item goes to the moderators with the reason. Returns what moved, for the lead to see."""
+    project, leaving = membership.project, membership.user
+    open_work = list(
+        Assignment.objects.select_for_update(of=("self",))
+        .filter(
+            evaluator=leaving,
+            round__project=project,
+            round__status=Round.Status.OPEN,
+            completed_at__isnull=True,
+            item__status=RoundItem.Status.LABELLING,
+        )
+        .select_related("round", "item__artefact")
+        .order_by("round__number", "id")
+    )
+    report = {"moved": [], "to_moderators": []}
+    if not open_work:
+        return report
+    active = set(
+        Membership.objects.filter(project=project, is_active=True, is_evaluator=True, user__is_active=True).values_list(
+            "user_id", flat=True
+        )
+    )
+    by_round: dict[int, list[Assignment]] = {}
+    for assignment in open_work:
+        by_round.setdefault(assignment.round_id, []).append(assignment)
+    for round_id, assignments in by_round.items():
+        _move_round_work(round_id, assignments, leaving=leaving, active=active, report=report)
+    return report
+
+
+def _move_round_work(round_id, assignments, *, leaving, active, report) -> None:
+    rnd = assignments[0].round
+    candidates = set(rnd.evaluators.values_list("id", flat=True)) & active
+    item_ids = [a.item_id for a in assignments]
+    seen: dict[int, set[int]] = {}
+    for item_id, evaluator_id in Assignment.objects.filter(item_id__in=item_ids).values_list("item_id", "evaluator_id"):
+        seen.setdefault(item_id, set()).add(evaluator_id)
+    load = Counter(
+        Assignment.objects.filter(round_id=round_id, completed_at__isnull=True, evaluator_id__in=candidates)
+        .values_list("evaluator_id", flat=True)
+        .iterator()
+    )
+    plan = reassign.plan_reassignment(
+        open_work=[reassign.OpenWork(a.id, a.item_id) for a in assignments],
+        leaving_user_id=leaving.id,
+        candidates=candidates,
+        seen=seen,
+        load=load,
+    )
+    by_id = {a.id: a for a in assignments}
+    names = dict(User.objects.filter(id__in={m.to_user_id for m in plan.moves}).values_list("id", "username"))
+    for move in plan.moves:
+        Assignment.objects.filter(id=move.assignment_id).update(evaluator_id=move.to_user_id)
+        assignment = by_id[move.assignment_id]
+        report["moved"].append(
+            {
+                "item": move.item_id,
+                "round": rnd.number,
+                "artefact": str(assignment.item.artefact)[:120],
+                "to": names.get(move.to_user_id, ""),
+            }
+        )
+    for sent in plan.to_moderators:
+        item = by_id[sent.assignment_id].item
+        _item_to_conflict(item, reason=LEFT_REASON.format(who=leaving.username, why=sent.reason)[:300])
+        item.save(update_fields=["status", "is_conflict", "conflict_reason", "updated_at"])
+        report["to_moderators"].append(
+            {"item": item.id, "round": rnd.number, "artefact": str(item.artefact)[:120], "reason": item.conflict_reason}
+        )
+
+
+def on_membership_deactivated(sender, *, membership, by=None, **kwargs) -> dict:
+    """Receiver of core.signals.membership_deactivated (connected in LabellingConfig.ready)."""
+    return assignments_move_from(membership=membership, by=by)
+
+
+# --- the discussion of a conflict ----------------------------------------------------------------
+
+
+def comment_post(*, project: Project, item_id: int, user, body: str) -> Comment:
+    """A participant writes in a conflict's discussion; the other participants are notified."""
+    body = (body or "").strip()
+    if not body:
+        raise InvalidInput("Write something first.", field="body")
+    if len(body) > MAX_NOTE_LENGTH:
+        raise InvalidInput(f"A comment has at most {MAX_NOTE_LENGTH} characters.", field="body")
+    item, _ = selectors.discussion_of(project=project, item_id=item_id, user=user)
+    comment = Comment.objects.create(item=item, author=user, body=body)
+    others = [uid for uid in selectors.discussion_participants(item=item) if uid != user.id]
+    notification_send(
+        users=others,
+        project=project,
+        kind=Notification.Kind.DISCUSSION,
+        text=f"{user.username} wrote in the discussion of a conflict in {item.round}.",
+        url=f"/p/{project.slug}/conflicts/{item.id}/discussion/",
+    )
+    return comment

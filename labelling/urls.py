@@ -13,6 +13,7 @@ urlpatterns = [
     path("rounds/<int:number>/", views.round_detail, name="round"),
     path("conflicts/", views.conflicts, name="conflicts"),
     path("conflicts/<int:item_id>/", views.conflict, name="conflict"),
+    path("conflicts/<int:item_id>/discussion/", views.discussion, name="discussion"),
     path("labels/", views.labels, name="labels"),
     path("artefacts/", views.artefacts, name="artefacts"),
     # exports and job progress (labelling/io_views.py)

@@ -66,15 +66,14 @@ def queue(request, slug):
     project, membership = member(request, slug, roles=("evaluator",))
     round_number = int_param(request, "round")
     rounds = list(selectors.evaluator_round_progress(project=project, user=request.user))
-    page = paginate(
-        request, selectors.evaluator_open_assignments(project=project, user=request.user, round_number=round_number)
-    )
+    page = paginate(request, selectors.evaluator_queue(project=project, user=request.user, round_number=round_number))
     context = {
         "project": project,
         "membership": membership,
         "rounds": rounds,
         "page": page,
         "round_number": round_number,
+        "continue_with": selectors.evaluator_continue(project=project, user=request.user),
     }
     return render_page_or_fragment(
         request, "labelling/queue.html", context, partial="labelling/partials/queue_list.html"
@@ -136,6 +135,9 @@ def assignment(request, slug, assignment_id):
         "verdicts": Verdict.choices,
         "previous_id": previous_id,
         "next_id": next_id,
+        "position": selectors.evaluator_round_position(assignment=assignment),
+        # the codebook panel: guidelines, the round's instructions, the labels the evaluator may see
+        "codebook_labels": list(selectors.labels_visible(project=project, user=request.user)),
         # Blind: other evaluators' annotations only once the item is decided.
         "others": list(selectors.item_annotations(item=item)) if item.is_decided else None,
     }
@@ -232,10 +234,15 @@ def round_detail(request, slug, number):
     project, membership = member(request, slug, roles=("lead", "moderator"))
     rnd = selectors.round_get(project=project, number=number)
     if request.method == "POST":
-        if request.POST.get("action") != "close":
-            raise InvalidInput("Unknown action; the round page only closes rounds.", field="action")
-        services.round_close(round=rnd, user=request.user)  # NotAllowed for non-leads → 403 page
-        messages.success(request, f"{rnd} is closed.")
+        action = request.POST.get("action")
+        if action == "instructions":
+            services.round_instructions_set(round=rnd, user=request.user, instructions=request.POST.get("instructions"))
+            messages.success(request, "Instructions saved: evaluators see them in the codebook panel.")
+        elif action == "close":
+            services.round_close(round=rnd, user=request.user)  # NotAllowed for non-leads → 403 page
+            messages.success(request, f"{rnd} is closed.")
+        else:
+            raise InvalidInput("Unknown action; the round page closes rounds and edits instructions.", field="action")
         return redirect("labelling:round", slug=project.slug, number=rnd.number)
     summary = selectors.round_summary(round=rnd)
     context = {
@@ -318,6 +325,7 @@ def conflict(request, slug, item_id):
         "item": item,
         "artefact": item.artefact,
         "annotations": list(selectors.item_annotations(item=item)),
+        "comment_count": item.comments.count(),
         "form": form,
         "verdicts": Verdict.choices,
     }
@@ -440,3 +448,31 @@ def artefacts(request, slug):
     return render_page_or_fragment(
         request, "labelling/artefacts.html", context, partial="labelling/partials/artefact_list.html"
     )
+
+
+# --- the discussion of a conflict ------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def discussion(request, slug, item_id):
+    """A conflict's discussion, for the moderators and the evaluators of the item (after blind labelling)."""
+    project, membership = member(request, slug)
+    status, error = 200, None
+    if request.method == "POST":
+        try:
+            services.comment_post(project=project, item_id=item_id, user=request.user, body=request.POST.get("body"))
+        except FORM_ERRORS as exc:
+            status, error = exc.status_code, exc.message
+        else:
+            return redirect("labelling:discussion", slug=project.slug, item_id=item_id)
+    item, comments = selectors.discussion_of(project=project, item_id=item_id, user=request.user)
+    context = {
+        "project": project,
+        "membership": membership,
+        "item": item,
+        "comments": comments,
+        "error": error,
+        "body": request.POST.get("body", "") if error else "",
+    }
+    return render(request, "labelling/discussion.html", context, status=status)

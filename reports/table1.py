@@ -282,6 +282,18 @@ def render(table: dict, fmt: str) -> tuple[bytes, str, str]:
 # --- chart ------------------------------------------------------------------------------------
 
 
+def nice_ticks(top: int, *, most: int = 6) -> list[int]:
+    """Whole-number y ticks from 0 to at least `top` in steps of 1, 2 or 5 × 10^k, at most `most` of them."""
+    top = max(1, int(top))
+    magnitude = 1
+    while True:
+        for factor in (1, 2, 5):
+            step = factor * magnitude
+            if -(-top // step) + 1 <= most:
+                return list(range(0, -(-top // step) * step + 1, step))
+        magnitude *= 10
+
+
 def chart(table: dict, *, width: int = 640, height: int = 280) -> dict | None:
     """Geometry of a line chart of cumulative inner and leaf categories per round (and interviews).
 
@@ -296,7 +308,8 @@ def chart(table: dict, *, width: int = 640, height: int = 280) -> dict | None:
         inner_total += sum(x or 0 for x in (row.get("new_inner") or []))
         leaf_total += row.get("new_leaves") or 0
         series.append((round_label(row["round"]), inner_total, leaf_total))
-    top_value = max(1, max(max(s[1], s[2]) for s in series))
+    ticks = nice_ticks(max(max(s[1], s[2]) for s in series))
+    top_value = ticks[-1]
     step = (width - left - right) / max(1, len(series) - 1)
 
     def x(i):
@@ -305,7 +318,6 @@ def chart(table: dict, *, width: int = 640, height: int = 280) -> dict | None:
     def y(v):
         return round(top + (height - top - bottom) * (1 - v / top_value), 1)
 
-    ticks = sorted({0, top_value // 2, top_value})
     return {
         "width": width,
         "height": height,
@@ -314,7 +326,17 @@ def chart(table: dict, *, width: int = 640, height: int = 280) -> dict | None:
         "bottom": height - bottom,
         "top": top,
         "points": [
-            {"label": label, "x": x(i), "inner": inner, "leaves": leaves, "y_inner": y(inner), "y_leaves": y(leaves)}
+            {
+                "label": label,
+                "x": x(i),
+                "inner": inner,
+                "leaves": leaves,
+                "y_inner": y(inner),
+                "y_leaves": y(leaves),
+                "box_x": round(x(i) - 6, 1),  # the leaves' marker: a 12-unit hollow square centred on the point
+                "box_y": round(y(leaves) - 6, 1),
+                "same": inner == leaves,  # the leaves' marker (a hollow square) then frames the inner dot
+            }
             for i, (label, inner, leaves) in enumerate(series)
         ],
         "inner_path": " ".join(f"{x(i)},{y(s[1])}" for i, s in enumerate(series)),

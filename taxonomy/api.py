@@ -20,13 +20,17 @@ from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from core.api.base import ApiPagination, ApiViewMixin
 from core.api.parsers import JSONParser
 from core.api.schema import ObjectListSchema
 from core.errors import InvalidInput
+from core.markdown import render_markdown
 from core.permissions import IsLead, IsModerator, IsProjectMember
 from core.uploads import read_upload
+from labelling import selectors as labelling_selectors
+from labelling.models import Round
 from taxonomy import exports, selectors, services
 from taxonomy.models import Comparison, TaxonomyChange
 
@@ -646,3 +650,49 @@ class ComparisonViewSet(TaxonomyApiMixin, viewsets.GenericViewSet):
         cls = selectors.comparison_class_get(self.get_object(), kwargs["class_id"])
         services.comparison_class_delete(cls=cls, user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- the codebook (issue 9) ----------------------------------------------------------------------
+
+
+class CodebookView(ApiViewMixin, APIView):
+    """GET /api/projects/<slug>/codebook/: guidelines, round instructions, categories with descriptions
+    and examples, and the labels the requester may see (catalogue, decided, their own: blind)."""
+
+    permission_classes = [IsProjectMember]
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT}, summary="The project's codebook (blind)")
+    def get(self, request, *args, **kwargs):
+        project = self.project
+        rounds = Round.objects.filter(project=project).order_by("number")
+        labels = labelling_selectors.labels_visible(project=project, user=request.user)
+        return Response(
+            {
+                "guidelines": project.guidelines,
+                "guidelines_html": render_markdown(project.guidelines),
+                "rounds": [
+                    {
+                        "number": r.number,
+                        "name": str(r),
+                        "status": r.status,
+                        "instructions": r.instructions,
+                        "instructions_html": render_markdown(r.instructions),
+                    }
+                    for r in rounds
+                ],
+                "categories": [
+                    {k: c[k] for k in ("id", "parent_id", "code", "name", "description", "examples", "depth")}
+                    for c in selectors.codebook_categories(project=project)
+                ],
+                "labels": [
+                    {
+                        "id": label.id,
+                        "name": label.name,
+                        "description": label.description,
+                        "examples": label.examples,
+                        "in_catalogue": label.in_catalogue,
+                    }
+                    for label in labels
+                ],
+            }
+        )

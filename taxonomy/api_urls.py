@@ -14,5 +14,6 @@ router.register("taxonomy/comparisons", api.ComparisonViewSet, basename="taxonom
 router.register("taxonomy", api.TaxonomyViewSet, basename="taxonomy")
 
 urlpatterns = [
+    path("projects/<slug:project_slug>/codebook/", api.CodebookView.as_view(), name="codebook"),
     path("projects/<slug:project_slug>/", include(router.urls)),
 ]

@@ -16,6 +16,7 @@ class Node(models.Model):
     name = models.CharField(max_length=200, help_text="Stored exactly as entered; escaped when rendered.")
     code = models.CharField(max_length=40, blank=True, help_text="Category code such as 4.2.1.")
     description = models.TextField(blank=True)
+    examples = models.TextField(blank=True, help_text="Examples for the codebook (Markdown).")
     position = models.PositiveIntegerField(default=0)
     round_created = models.ForeignKey(
         "labelling.Round", null=True, blank=True, on_delete=models.SET_NULL, related_name="new_nodes"

@@ -13,13 +13,13 @@ from the interviews app's final tags, read through reverse relations.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from django.db import connection
 from django.db.models import Count, F, Min, Q
 
 from collection.models import Artefact
+from core.codes import code_sort_key
 from core.errors import InvalidInput, NotFound
 from core.models import Project
 from core.text import normalise_label
@@ -248,10 +248,8 @@ def artefact_counts(project: Project, filters: Filters | None = None) -> Counts:
 
 
 def code_key(code: str) -> tuple:
-    """Natural order of category codes: 2 < 10, 4.2 < 4.10; codeless entries last."""
-    if not code:
-        return (1, ())
-    return (0, tuple((0, int(p), "") if p.isdecimal() else (1, 0, p) for p in re.split(r"[.\s]+", code) if p))
+    """Natural order of category codes: 2 < 10, 4.2 < 4.10; codeless entries last (core.codes)."""
+    return code_sort_key(code)
 
 
 @dataclass(eq=False)
@@ -358,7 +356,8 @@ class Tree:
 
 
 def _sort_key(entry: Entry):
-    return (entry.position, code_key(entry.code), entry.name.casefold(), entry.id)
+    # By code numerically (5.8 before 5.10); uncoded siblings after coded ones, in the builder's order.
+    return (code_key(entry.code), entry.position, entry.name.casefold(), entry.id)
 
 
 def tree_build(project: Project, *, filters: Filters | None = None, q: str = "") -> Tree:
@@ -750,17 +749,41 @@ def comparison_coverage(comparison: Comparison, tree: Tree) -> Coverage:
 
 
 def leaf_list(*, project: Project):
-    return list(
-        Leaf.objects.filter(node__project=project)
-        .select_related("node", "label")
-        .order_by("node__code", "node__name", "label__normalised")
-    )
+    """Leaves by their category's code numerically, then category and label name."""
+    leaves = Leaf.objects.filter(node__project=project).select_related("node", "label")
+    return sorted(leaves, key=lambda leaf: (code_key(leaf.node.code), leaf.node.name.casefold(), leaf.label.normalised))
 
 
 def node_list(*, project: Project):
-    return list(Node.objects.filter(project=project).order_by("code", "name"))
+    """Categories by code numerically (uncoded last), then name."""
+    return sorted(Node.objects.filter(project=project), key=lambda n: (code_key(n.code), n.name.casefold(), n.id))
 
 
 def change_history(*, project: Project):
     """Every change of the project's taxonomy, newest first (paginated by the page)."""
     return TaxonomyChange.objects.filter(project=project).select_related("user", "undone_by")
+
+
+# --- the codebook (issue 9) ----------------------------------------------------------------------
+
+
+def codebook_categories(*, project) -> list[dict]:
+    """Every category of the project depth first, siblings by code numerically (5.8 before 5.10,
+    uncoded after coded, then by position and name): code, name, description, examples, depth, parent."""
+    nodes = list(
+        Node.objects.filter(project=project).values(
+            "id", "parent_id", "code", "name", "description", "examples", "position"
+        )
+    )
+    children: dict[int | None, list[dict]] = {}
+    for node in nodes:
+        children.setdefault(node["parent_id"], []).append(node)
+    for siblings in children.values():
+        siblings.sort(key=lambda n: (code_sort_key(n["code"]), n["position"], n["name"].casefold(), n["id"]))
+    ordered: list[dict] = []
+    stack = [(node, 0) for node in reversed(children.get(None, []))]
+    while stack:
+        node, depth = stack.pop()
+        ordered.append({**node, "depth": depth})
+        stack.extend((child, depth + 1) for child in reversed(children.get(node["id"], [])))
+    return ordered

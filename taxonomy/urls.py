@@ -5,6 +5,7 @@ from taxonomy import suggestion_views, views
 app_name = "taxonomy"
 urlpatterns = [
     path("taxonomy/", views.tree, name="tree"),
+    path("taxonomy/codebook/", views.codebook, name="codebook"),
     path("taxonomy/export.<str:fmt>", views.export, name="export"),
     path("taxonomy/nodes/new/", views.node_create, name="node_create"),
     path("taxonomy/nodes/<int:node_id>/", views.node_panel, name="node"),

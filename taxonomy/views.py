@@ -561,3 +561,20 @@ def import_round(request, slug):
         "jobs": job_recent(project=project),
     }
     return render(request, "taxonomy/import_round.html", context, status=status)
+
+
+# --- the codebook's categories (issue 9) --------------------------------------------------------
+
+
+@login_required
+@require_GET
+def codebook(request, slug):
+    """The categories with their descriptions and examples: the codebook panel's part (htmx) or a page."""
+    project, membership = member(request, slug)
+    context = {
+        "project": project,
+        "membership": membership,
+        "categories": selectors.codebook_categories(project=project),
+    }
+    template = "taxonomy/partials/codebook.html" if wants_fragment(request) else "taxonomy/codebook.html"
+    return render(request, template, context)

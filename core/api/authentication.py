@@ -7,30 +7,51 @@ user, the active membership and its project, and the membership is kept on the r
 permission classes (`project_membership`), for this request only. When there is no such row (a bad
 token, an inactive user, a non-member, a URL without a project) DRF's own token check decides, with
 its usual errors, and the permission classes look the membership up themselves.
+
+Two kinds of token are accepted under the same `Authorization: Token <key>` header: the named
+tokens users create on their tokens page (core.ApiToken, keys starting `cc_`, several per user,
+each recording when it was last used, revoked on that page) and the session token of
+`POST /api/token/` (DRF's token, one per user, expiring after CONCORD_TOKEN_TTL, revoked by DELETE).
+The key's prefix says which table to read, so either costs one read.
 """
 
+from datetime import timedelta
+
 from django.contrib.auth import get_user_model
+from django.utils import timezone
+from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication, get_authorization_header
 from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import AuthenticationFailed
 
 from core import selectors, services
-from core.models import Membership, Project
+from core.models import ApiToken, Membership, Project
 from core.permissions import PROJECT_KWARG, remember_membership
 from core.prepared import PreparedRead
 
+API_TOKEN_PREFIX = ApiToken.PREFIX
+# last_used_at is written at most this often per token (not on every request of the labelling loop).
+LAST_USED_GRANULARITY = timedelta(minutes=5)
 
-def _build(n):
-    User = get_user_model()
-    return (
-        [],
-        f"FROM {n.table(Token)} t"
-        f" INNER JOIN {n.table(User)} u ON u.{n.col(User, 'id')} = t.{n.col(Token, 'user')}"
-        f" INNER JOIN {n.table(Membership)} m ON m.{n.col(Membership, 'user')} = u.{n.col(User, 'id')}"
-        f" INNER JOIN {n.table(Project)} p ON p.{n.col(Project, 'id')} = m.{n.col(Membership, 'project')}"
-        f" WHERE t.{n.col(Token, 'key')} = %(key)s AND p.{n.col(Project, 'slug')} = %(slug)s"
-        f" AND m.{n.col(Membership, 'is_active')} AND u.{n.col(User, 'is_active')}",
-    )
+
+def _build_with(token_model):
+    def build(n):
+        User = get_user_model()
+        T = token_model
+        return (
+            [],
+            f"FROM {n.table(T)} t"
+            f" INNER JOIN {n.table(User)} u ON u.{n.col(User, 'id')} = t.{n.col(T, 'user')}"
+            f" INNER JOIN {n.table(Membership)} m ON m.{n.col(Membership, 'user')} = u.{n.col(User, 'id')}"
+            f" INNER JOIN {n.table(Project)} p ON p.{n.col(Project, 'id')} = m.{n.col(Membership, 'project')}"
+            f" WHERE t.{n.col(T, 'key')} = %(key)s AND p.{n.col(Project, 'slug')} = %(slug)s"
+            f" AND m.{n.col(Membership, 'is_active')} AND u.{n.col(User, 'is_active')}",
+        )
+
+    return build
+
+
+_build = _build_with(Token)
 
 
 def _token_membership_orm(*, key, slug):
@@ -75,6 +96,60 @@ class ExpiringTokenAuthentication(TokenAuthentication):
         return user, token
 
 
+def _api_token_membership_orm(*, key, slug):
+    """The ORM equivalent of API_TOKEN_MEMBERSHIP: [(user, membership, project, token)] or []."""
+    token = ApiToken.objects.filter(key=key, user__is_active=True).select_related("user").first()
+    if token is None:
+        return []
+    membership = (
+        Membership.objects.filter(user=token.user, project__slug=slug, is_active=True)
+        .select_related("project")
+        .order_by()
+        .first()
+    )
+    if membership is None:
+        return []
+    return [(token.user, membership, membership.project, token)]
+
+
+API_TOKEN_MEMBERSHIP = PreparedRead(
+    "concord_api_token_membership",
+    orm=_api_token_membership_orm,
+    tables=(
+        ("u", get_user_model(), _all(get_user_model())),
+        ("m", Membership, _all(Membership)),
+        ("p", Project, _all(Project)),
+        ("t", ApiToken, _all(ApiToken)),
+    ),
+    params=(("key", "text"), ("slug", "text")),
+    build=_build_with(ApiToken),
+)
+
+
+def api_token_touch(token: ApiToken) -> None:
+    """Record that `token` was used now (at most once per LAST_USED_GRANULARITY)."""
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_GRANULARITY:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
+
+
+class ApiTokenAuthentication(TokenAuthentication):
+    """`Authorization: Token cc_…`: a named token of the tokens page. Other keys are left to the
+    authentication classes listed after this one (DRF's TokenAuthentication)."""
+
+    model = ApiToken
+
+    def authenticate_credentials(self, key):
+        if not key.startswith(API_TOKEN_PREFIX):
+            return None
+        token = ApiToken.objects.select_related("user").filter(key=key).first()
+        if token is None or not token.user.is_active:
+            raise exceptions.AuthenticationFailed("Invalid token.")
+        api_token_touch(token)
+        return token.user, token
+
+
 class ProjectTokenAuthentication(ExpiringTokenAuthentication):
     """`Authorization: Token <key>`; on a project URL the user, the token and the active membership are
     read in one query, and the membership is kept for this request's permission checks.
@@ -92,12 +167,20 @@ class ProjectTokenAuthentication(ExpiringTokenAuthentication):
             key = parts[1].decode()
         except UnicodeError:
             return super().authenticate(request)
-        found = TOKEN_MEMBERSHIP.fetch(key=key, slug=slug)
+        named = key.startswith(API_TOKEN_PREFIX)
+        found = (API_TOKEN_MEMBERSHIP if named else TOKEN_MEMBERSHIP).fetch(key=key, slug=slug)
         if found is None:
             return super().authenticate(request)
         user, membership, project, token = found
-        if selectors.token_is_expired(token=token):
+        if not named and selectors.token_is_expired(token=token):
             return super().authenticate(request)  # 401, and the token is removed
         membership.user, membership.project, token.user = user, project, user
         remember_membership(request, slug, membership)
+        if named:
+            api_token_touch(token)
         return user, token
+
+    def authenticate_credentials(self, key):
+        if key.startswith(API_TOKEN_PREFIX):
+            return ApiTokenAuthentication().authenticate_credentials(key)
+        return super().authenticate_credentials(key)

@@ -3,7 +3,8 @@
 from django import template
 from django.utils.safestring import mark_safe
 
-from core.models import Membership
+from core.markdown import render_markdown
+from core.models import Membership, Notification
 from core.text import sanitise_html
 
 register = template.Library()
@@ -48,3 +49,21 @@ def project_membership(context, project):
     if project.pk not in cache:
         cache[project.pk] = Membership.objects.filter(project=project, user=user, is_active=True).first()
     return cache[project.pk]
+
+
+@register.filter
+def markdown(text: str) -> str:
+    """Markdown (guidelines, instructions, descriptions) as sanitised HTML."""
+    return mark_safe(render_markdown(text))  # noqa: S308 - sanitised by render_markdown
+
+
+@register.simple_tag(takes_context=True)
+def unread_notifications(context) -> int:
+    """The signed-in viewer's unread notifications (the bell's count), once per request."""
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return 0
+    if not hasattr(request, "concord_unread"):
+        request.concord_unread = Notification.objects.filter(user=user, read_at__isnull=True).count()
+    return request.concord_unread

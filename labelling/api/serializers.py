@@ -382,7 +382,16 @@ class LabelSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Label
-        fields = ["id", "name", "normalised", "description", "in_catalogue", "annotation_count", "decided_count"]
+        fields = [
+            "id",
+            "name",
+            "normalised",
+            "description",
+            "examples",
+            "in_catalogue",
+            "annotation_count",
+            "decided_count",
+        ]
         read_only_fields = ["normalised"]
 
 
@@ -392,6 +401,7 @@ class LabelWriteSerializer(serializers.Serializer):
     # Blank reaches the service, which names the problem (a blank form field would otherwise be skipped).
     name = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False, max_length=MAX_TEXT_INPUT)
     description = serializers.CharField(required=False, allow_blank=True, max_length=MAX_TEXT_INPUT)
+    examples = serializers.CharField(required=False, allow_blank=True, max_length=MAX_TEXT_INPUT)
     in_catalogue = serializers.BooleanField(required=False)
 
 

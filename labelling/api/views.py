@@ -11,6 +11,7 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.filters import SearchFilter
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from collection.models import Artefact
 from core.api.base import ApiViewMixin
@@ -342,3 +343,34 @@ class ConflictViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
             item_id=int(kwargs["pk"]), user=request.user, project=self.project, **data.validated_data
         )
         return Response(self.get_serializer(self._with_annotations(item.pk)).data)
+
+
+# --- the discussion of a conflict ---------------------------------------------------------------
+
+
+class CommentSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    author = serializers.CharField(source="author.username", read_only=True)
+    body = serializers.CharField(max_length=10_000)
+    created_at = serializers.DateTimeField(read_only=True)
+
+
+class DiscussionView(ApiViewMixin, APIView):
+    """A conflict's discussion: the moderators (and leads) and the evaluators of the item, once the item
+    left blind labelling. GET lists the messages, POST {"body"} adds one."""
+
+    permission_classes = [IsProjectMember]
+
+    @extend_schema(responses={200: CommentSerializer(many=True)}, summary="Messages of a conflict's discussion")
+    def get(self, request, *args, **kwargs):
+        _, comments = selectors.discussion_of(project=self.project, item_id=int(kwargs["item_id"]), user=request.user)
+        return Response(CommentSerializer(comments, many=True).data)
+
+    @extend_schema(request=CommentSerializer, responses={201: CommentSerializer})
+    def post(self, request, *args, **kwargs):
+        data = CommentSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        comment = services.comment_post(
+            project=self.project, item_id=int(kwargs["item_id"]), user=request.user, body=data.validated_data["body"]
+        )
+        return Response(CommentSerializer(comment).data, status=status.HTTP_201_CREATED)

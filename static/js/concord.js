@@ -2,16 +2,20 @@
 // and the label box's autocomplete (suggestions are server-rendered by htmx).
 "use strict";
 
+// An htmx request that failed shows its reason as a sentence (never a raw field name) above the
+// page; the next request that succeeds clears it, so a fixed problem does not linger.
 document.addEventListener("htmx:responseError", (event) => {
   const target = document.getElementById("errors") || document.getElementById("main");
   if (!target) return;
+  target.querySelectorAll("[data-htmx-error]").forEach((old) => old.remove());
   const box = document.createElement("p");
   box.className = "error";
   box.setAttribute("role", "alert");
+  box.dataset.htmxError = "";
   let text = event.detail.xhr.responseText || "Something went wrong.";
   try {
     const data = JSON.parse(text);
-    text = Object.entries(data).map(([k, v]) => `${k}: ${[].concat(v).join(" ")}`).join("; ");
+    text = Object.values(data).flat().join(" ");
   } catch (e) {
     // An HTML fragment (partials/error.html): show its text only.
     const tmp = document.createElement("div");
@@ -20,6 +24,11 @@ document.addEventListener("htmx:responseError", (event) => {
   }
   box.textContent = text.length > 500 ? text.slice(0, 500) + "…" : text;
   target.prepend(box);
+});
+
+document.addEventListener("htmx:afterRequest", (event) => {
+  if (!event.detail.successful) return;
+  document.querySelectorAll("[data-htmx-error]").forEach((old) => old.remove());
 });
 
 // --- keyboard shortcuts ------------------------------------------------------------
@@ -163,6 +172,7 @@ document.addEventListener("keydown", (event) => {
 });
 
 // --- label autocomplete ---------------------------------------------------------------
+// Nothing is focused on load (single-key shortcuts then act, not type); `l` or `/` focuses the box.
 // The input (role=combobox) fetches <li><button class="suggestion" data-fill=…> items
 // into its listbox with htmx; here: arrow keys, Enter and clicks pick a suggestion.
 
@@ -229,7 +239,11 @@ document.addEventListener("keydown", (event) => {
   const opts = options(list);
   const open = input.getAttribute("aria-expanded") === "true" && opts.length > 0;
   const index = Number(input.dataset.active || -1);
-  if (event.key === "ArrowDown" && opts.length) {
+  if (event.key === "ArrowDown" && !opts.length && window.htmx) {
+    // The list opens only when typing or on ↓: ask the server for suggestions now.
+    event.preventDefault();
+    window.htmx.trigger(input, "suggest");
+  } else if (event.key === "ArrowDown" && opts.length) {
     event.preventDefault();
     setOpen(input, true);
     highlight(input, (index + 1) % opts.length);

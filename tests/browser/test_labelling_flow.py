@@ -114,9 +114,15 @@ def test_disagree_escalate_conflict_resolve_progress(transactional_db, live_serv
     page.wait_for_load_state()
     content = page.content()
     assert "Missing softmax" not in content and "BatchNorm before reshape" not in content
-    # the label box has the focus and offers the catalogue; Esc closes the list, Esc again leaves the box
-    expect(page.locator("#label-suggestions")).to_contain_text("Wrong tensor shape")
+    # nothing has the focus on load (a shortcut types nothing); `l` focuses the label box with its list
+    # closed, ↓ opens the suggestions (the catalogue); Esc closes the list, Esc again leaves the box
+    expect(page.locator("#id_label")).not_to_be_focused()
+    page.keyboard.press("l")
     expect(page.locator("#id_label")).to_be_focused()
+    expect(page.locator("#id_label")).to_have_value("")
+    expect(page.locator("#id_label")).to_have_attribute("aria-expanded", "false")
+    page.keyboard.press("ArrowDown")
+    expect(page.locator("#label-suggestions")).to_contain_text("Wrong tensor shape")
     expect(page.locator("#label-suggestions")).to_be_visible()
     page.keyboard.press("Escape")
     expect(page.locator("#label-suggestions")).to_be_hidden()

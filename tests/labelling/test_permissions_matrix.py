@@ -4,14 +4,24 @@ Roles are single-role users: lead, moderator, evaluator; a user who is not a mem
 (404: others' projects do not exist for them); an anonymous request (401)."""
 
 import pytest
+from django.core.cache import cache
 from django.test import TestCase
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from core import services as core_services
+from core.models import Membership
 from core.permissions import IsEvaluator, IsLead, IsModerator, IsProjectMember
 from labelling import services
 from labelling.models import Label, RoundItem
-from tests.factories import AnnotationFactory, ArtefactFactory, AssignmentFactory, LabelFactory, UserFactory
+from tests.factories import (
+    PASSWORD,
+    AnnotationFactory,
+    ArtefactFactory,
+    AssignmentFactory,
+    LabelFactory,
+    UserFactory,
+)
 
 ROLES = ["lead", "moderator", "evaluator", "stranger", "anonymous"]
 
@@ -56,6 +66,22 @@ MATRIX = [
     ("get", "vocabulary/", None, MEMBERS),
     ("get", "vocabulary/summary/", None, MEMBERS),
     ("post", "vocabulary/index/", None, codes(202, 403, 403)),
+    # projects and people (issue 9)
+    ("post", "/api/projects/", {"name": "New", "slug": "brand-new"}, codes(201, 201, 201, stranger=201)),
+    ("post", "members/", {"username": "newbie", "roles": ["evaluator"]}, codes(201, 403, 403)),
+    ("patch", "members/{eva3_membership}/", {"roles": ["evaluator", "moderator"]}, LEADS),
+    ("delete", "members/{eva3_membership}/", None, LEADS),
+    ("get", "invitations/", None, LEADS),
+    ("post", "invitations/", {"roles": ["evaluator"]}, codes(201, 403, 403)),
+    ("delete", "invitations/{invitation}/", None, codes(204, 403, 403)),
+    ("get", "/api/notifications/", None, codes(200, 200, 200, stranger=200)),
+    ("post", "/api/notifications/read/", None, codes(200, 200, 200, stranger=200)),
+    ("get", "codebook/", None, MEMBERS),
+    # the conflict's discussion: moderators, leads and the evaluators of the item (eva1 is not on it)
+    ("get", "conflicts/{conflict}/discussion/", None, codes(200, 200, 403)),
+    ("post", "conflicts/{conflict}/discussion/", {"body": "why?"}, codes(201, 201, 403)),
+    # anyone may ask for a token with a username and password (here: the lead's)
+    ("post", "/api/auth/token/", {"username": "lead", "password": PASSWORD}, codes(200, 200, 200, 200, 200)),
 ]
 
 
@@ -79,6 +105,9 @@ def world(team):
     )
     for order, evaluator in enumerate([eva2, eva3], start=1):
         AnnotationFactory(assignment=AssignmentFactory(item=conflict, evaluator=evaluator, order=order))
+    UserFactory(username="newbie")
+    invitation, _ = core_services.invitation_create(project=team.project, by=team.lead, roles=["moderator"])
+    cache.clear()  # the token endpoint's throttle
     return {
         "users": {
             "lead": team.lead,
@@ -94,6 +123,8 @@ def world(team):
             "label": LabelFactory(project=team.project).id,
             "other_label": Label.objects.get(project=team.project, normalised="seen").id,
             "conflict": conflict.id,
+            "eva3_membership": Membership.objects.get(project=team.project, user=eva3).id,
+            "invitation": invitation.id,
             "evaluator_ids": [eva1.id, eva2.id],
         },
         "slug": team.project.slug,
@@ -139,7 +170,18 @@ def test_every_api_route_is_in_the_matrix():
     registered = {prefix for prefix, _, _ in urls.project.registry}
     assert registered <= covered
     actions = {(p.rstrip("/").split("/")[-1]) for _, p, _, _ in MATRIX}
-    for name in ["next", "annotation", "close", "progress", "merge", "suggest", "resolve"]:
+    for name in [
+        "next",
+        "annotation",
+        "close",
+        "progress",
+        "merge",
+        "suggest",
+        "resolve",
+        "read",
+        "token",
+        "discussion",
+    ]:
         assert name in actions
     assert get_resolver()  # the URLconf imports
 

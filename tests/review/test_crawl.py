@@ -39,6 +39,9 @@ PUBLIC = {
     "survey-response-submit",
     "home",
     "project-list",
+    # accounts (issue 9): a reset link and an invitation link are answered to whoever holds them
+    "password_reset_confirm",
+    "invite",
 }
 
 
