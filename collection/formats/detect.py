@@ -37,6 +37,8 @@ def _json_or_lines(text: str):
     """(data, is_lines): a JSON document, or JSON Lines read into a list."""
     try:
         return json.loads(text), False
+    except RecursionError as exc:  # nested beyond what the parser follows: not a file of any tool
+        raise FormatError("The JSON is nested too deeply.") from exc
     except ValueError:
         pass
     records = []
@@ -44,6 +46,8 @@ def _json_or_lines(text: str):
         if line.strip():
             try:
                 records.append(json.loads(line))
+            except RecursionError as exc:
+                raise FormatError(f"Line {number} is nested too deeply.") from exc
             except ValueError as exc:
                 raise FormatError(f"Line {number} is neither JSON nor JSON Lines: {exc}.") from exc
     return records, True
