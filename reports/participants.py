@@ -6,13 +6,14 @@ used each framework. Works on any objects with `kind`, `role`, `experience_years
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import statistics
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+
+from core import csv_safe
 
 KIND_ORDER = ("interviewee", "respondent", "")
 ROLE_ORDER = ("researcher", "practitioner", "")
@@ -117,7 +118,7 @@ def summary_cells(rows: Sequence[SummaryRow]) -> list[list[str]]:
 
 def render_csv(rows: Sequence[SummaryRow]) -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv_safe.writer(buffer, lineterminator="\n")
     writer.writerow(HEADINGS)
     writer.writerows(summary_cells(rows))
     return buffer.getvalue()

@@ -17,7 +17,6 @@ Renderers: CSV, XLSX (openpyxl), LaTeX (booktabs), Markdown and JSON
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import re
@@ -26,6 +25,8 @@ from dataclasses import dataclass, field
 
 import openpyxl
 from openpyxl.styles import Alignment, Font
+
+from core import csv_safe
 
 SEVERITY = ("Minor", "Major", "Critical")
 EFFORT = ("Low", "Medium", "High")
@@ -237,7 +238,7 @@ def _heading(group: str, heading: str, kind: str) -> str:
 
 def render_csv(table: Table2) -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv_safe.writer(buffer, lineterminator="\n")
     writer.writerow([_heading(*c) for c in table.columns()])
     for row in table.rows:
         writer.writerow(["" if v is None else v for v in table.values(row)])

@@ -86,6 +86,42 @@ class MemberViewSet(
     def get_queryset(self):
         return selectors.project_members(project=self.project)
 
+    def create(self, request, *args, **kwargs):
+        data = s.MemberAddSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        membership = services.member_add(
+            project=self.project,
+            by=request.user,
+            who=data.validated_data["username"],
+            roles=data.validated_data["roles"],
+        )
+        return Response(self.get_serializer(membership).data, status=status.HTTP_201_CREATED)
+
+    def _result(self, report):
+        return Response(
+            {
+                "member": self.get_serializer(report["membership"]).data,
+                "moved": report["moved"],
+                "to_moderators": report["to_moderators"],
+            }
+        )
+
+    def partial_update(self, request, *args, **kwargs):
+        data = s.MemberChangeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        report = services.member_change(
+            project=self.project,
+            by=request.user,
+            membership_id=int(kwargs["pk"]),
+            roles=data.validated_data.get("roles"),
+            active=data.validated_data.get("is_active"),
+        )
+        return self._result(report)
+
+    def destroy(self, request, *args, **kwargs):
+        report = services.member_deactivate(project=self.project, by=request.user, membership_id=int(kwargs["pk"]))
+        return self._result(report)
+
 
 class TokenView(APIView):
     """POST a username and password for a new API token (any earlier one stops working); DELETE revokes it.
@@ -156,42 +192,6 @@ class JobCancelView(ApiViewMixin, APIView):
     def post(self, request, project_slug, job_id):
         job = jobs.job_cancel(job=jobs.job_get(project=self.project, job_id=job_id), user=request.user)
         return Response({"id": job.id, "status": job.status, "error": job.error})
-
-    def create(self, request, *args, **kwargs):
-        data = s.MemberAddSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        membership = services.member_add(
-            project=self.project,
-            by=request.user,
-            who=data.validated_data["username"],
-            roles=data.validated_data["roles"],
-        )
-        return Response(self.get_serializer(membership).data, status=status.HTTP_201_CREATED)
-
-    def _result(self, report):
-        return Response(
-            {
-                "member": self.get_serializer(report["membership"]).data,
-                "moved": report["moved"],
-                "to_moderators": report["to_moderators"],
-            }
-        )
-
-    def partial_update(self, request, *args, **kwargs):
-        data = s.MemberChangeSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        report = services.member_change(
-            project=self.project,
-            by=request.user,
-            membership_id=int(kwargs["pk"]),
-            roles=data.validated_data.get("roles"),
-            active=data.validated_data.get("is_active"),
-        )
-        return self._result(report)
-
-    def destroy(self, request, *args, **kwargs):
-        report = services.member_deactivate(project=self.project, by=request.user, membership_id=int(kwargs["pk"]))
-        return self._result(report)
 
 
 @extend_schema_view(
