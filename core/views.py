@@ -307,6 +307,8 @@ def audit_log(request, slug):
     return render(request, "core/audit.html", context)
 
 
+@login_required
+@require_POST
 def notifications_read(request):
     services.notifications_mark_read(user=request.user)
     target = request.POST.get("next") or ""

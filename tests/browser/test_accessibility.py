@@ -18,6 +18,13 @@ AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.m
 SERIOUS = ("serious", "critical")
 
 
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    """axe-core is injected as a script of the test's own; the pages' Content-Security-Policy (scripts
+    from Concord's files only) would refuse it, so these contexts bypass it."""
+    return {**browser_context_args, "bypass_csp": True}
+
+
 def violations(page) -> list[str]:
     assert AXE.exists(), f"{AXE} is missing: run `make axe` (npm install) first"
     page.add_script_tag(path=str(AXE))
