@@ -173,10 +173,11 @@ def label_rename(*, label_id: int, user, name: str) -> Label:
     return label
 
 
-def label_merge(*, source_id: int, target_id: int, user) -> Label:
-    """A lead merges label `source` into `target`: every annotation, decision, taxonomy tag
-    and taxonomy leaf that used `source` uses `target` afterwards (annotations and items keep
-    the old name in their history), and `source` is deleted. Returns `target`."""
+def label_merge(*, source_id: int, target_id: int, user, roles: tuple[str, ...] = ("lead",)) -> Label:
+    """A lead (or a holder of one of `roles`: moderators accept suggested merges) merges label `source`
+    into `target`: every annotation, decision, taxonomy tag and taxonomy leaf that used `source` uses
+    `target` afterwards (annotations and items keep the old name in their history), and `source` is
+    deleted. Returns `target`."""
     if source_id == target_id:
         raise InvalidInput("A label cannot be merged into itself.", field="target_id")
     with transaction.atomic():
@@ -184,7 +185,7 @@ def label_merge(*, source_id: int, target_id: int, user) -> Label:
         # order), before the labels, in the order a submission takes its locks (item, then label).
         first = Label.objects.select_related("project").filter(id=source_id).order_by().first()
         if first is not None:
-            membership_require(project=first.project, user=user, roles=("lead",))
+            membership_require(project=first.project, user=user, roles=roles)
         undecided = _undecided_items_answered_with(source_id)
         # Lock both rows in id order, so two merges of the same pair cannot deadlock.
         locked = {
@@ -197,7 +198,7 @@ def label_merge(*, source_id: int, target_id: int, user) -> Label:
         source = locked.get(source_id)
         if source is None:
             raise NotFound("No such label.", field="source_id")
-        membership_require(project=source.project, user=user, roles=("lead",))
+        membership_require(project=source.project, user=user, roles=roles)
         target = locked.get(target_id)
         if target is None or target.project_id != source.project_id:
             raise InvalidInput("The target label is not a label of this project.", field="target_id")

@@ -118,7 +118,7 @@ def merge_suggestion_accept(*, project: Project, user, label_ids, evidence=None)
         for source in sources:
             LabelVector.objects.filter(label=source).delete()  # a cache; the target keeps its own
             snapshots.append(_merge_snapshot(source, target))
-            label_merge(source_id=source.id, target_id=target.id, user=user)
+            label_merge(source_id=source.id, target_id=target.id, user=user, roles=ROLES)
         record = LabelMerge.objects.create(
             project=project,
             target=target,
@@ -192,8 +192,8 @@ def _merge_restore(project: Project, snap: dict) -> None:
 
 def label_merge_undo(*, project: Project, user, merge_id=None) -> LabelMerge:
     """Undo the latest accepted merge (or `merge_id`, which must be the latest): the merged labels,
-    their annotations, decisions, leaves and counts come back as they were."""
-    membership_require(project=project, user=user, roles=("lead",))
+    their annotations, decisions, leaves and counts come back as they were (moderators and leads)."""
+    membership_require(project=project, user=user, roles=ROLES)
     with transaction.atomic():
         Project.objects.select_for_update().filter(pk=project.pk).first()
         record = (

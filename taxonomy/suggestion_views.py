@@ -49,7 +49,7 @@ def merges(request, slug):
         "clusters": selectors.merge_suggestions(project=project, limit=100),
         "merges": list(selectors.label_merges(project=project)),
         "last_merge": selectors.merge_last_undoable(project=project),
-        "can_merge": membership.is_lead,
+        "can_merge": membership.is_lead or membership.is_moderator,
     }
     return render(request, "taxonomy/merges.html", context)
 

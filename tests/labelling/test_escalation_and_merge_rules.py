@@ -6,6 +6,7 @@ import threading
 import time
 
 import pytest
+from django.conf import settings
 from django.db import connection, transaction
 
 from labelling import selectors, services
@@ -271,6 +272,10 @@ def test_merge_while_the_second_labels_land_decides_every_item_and_never_deadloc
 
 
 @pytest.mark.services
+@pytest.mark.skipif(
+    not settings.CONCORD_PREPARED_SQL,
+    reason="a property of the prepared escalation read (FOR SHARE of the round); the ORM cannot share-lock",
+)
 @pytest.mark.django_db(transaction=True)
 def test_escalations_in_one_round_do_not_wait_for_each_other(monkeypatch):
     """The round's row is only share-locked by an escalation: a second escalation in the same round

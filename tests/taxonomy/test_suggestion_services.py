@@ -164,7 +164,7 @@ def test_a_merge_accepted_then_undone_restores_labels_annotations_and_counts(stu
         services.label_merge_undo(project=project, user=team.lead)
 
 
-def test_only_the_latest_merge_is_undone_and_only_by_a_lead(study, team):
+def test_only_the_latest_merge_is_undone_and_not_by_an_evaluator(study, team):
     project = study["project"]
     a, b, c = (_label(project, n) for n in ("learning rate too high", "lr too high", "too high lr"))
     first = services.merge_suggestion_accept(project=project, user=team.lead, label_ids=[a.id, b.id])
@@ -172,9 +172,17 @@ def test_only_the_latest_merge_is_undone_and_only_by_a_lead(study, team):
     with pytest.raises(Conflict):
         services.label_merge_undo(project=project, user=team.lead, merge_id=first.id)
     with pytest.raises(NotAllowed):
-        services.label_merge_undo(project=project, user=team.moderator)
+        services.label_merge_undo(project=project, user=team.evaluators[0])
     with pytest.raises(NotAllowed):
         services.merge_suggestion_accept(project=project, user=team.evaluators[0], label_ids=[a.id, c.id])
+    services.label_merge_undo(project=project, user=team.moderator)  # moderators accept and undo
+
+
+def test_a_moderator_accepts_a_suggested_merge(study, team):
+    project = study["project"]
+    a, b = (_label(project, n) for n in ("wrong input shape", "input shape wrong"))
+    record = services.merge_suggestion_accept(project=project, user=team.moderator, label_ids=[a.id, b.id])
+    assert record.target_id == a.id and not type(b).objects.filter(id=b.id).exists()
 
 
 def _cluster_sets(project):
