@@ -92,8 +92,10 @@ _LATEX_SPECIALS = {
 }
 
 
-def latex_escape(text) -> str:
-    return "".join(_LATEX_SPECIALS.get(ch, ch) for ch in str(text))
+def latex_escape(text, extra: dict[str, str] | None = None) -> str:
+    """Text for a LaTeX cell, its special characters escaped; `extra` maps further characters."""
+    specials = {**_LATEX_SPECIALS, **extra} if extra else _LATEX_SPECIALS
+    return "".join(specials.get(ch, ch) for ch in str(text))
 
 
 def _latex_cell(value) -> str:

@@ -27,6 +27,7 @@ import openpyxl
 from openpyxl.styles import Alignment, Font
 
 from core import csv_safe
+from core.tables import latex_escape
 
 SEVERITY = ("Minor", "Major", "Critical")
 EFFORT = ("Low", "Medium", "High")
@@ -271,24 +272,6 @@ def render_markdown(table: Table2) -> str:
         ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
-
-
-LATEX_SPECIALS = {
-    "\\": r"\textbackslash{}",
-    "&": r"\&",
-    "%": r"\%",
-    "$": r"\$",
-    "#": r"\#",
-    "_": r"\_",
-    "{": r"\{",
-    "}": r"\}",
-    "~": r"\textasciitilde{}",
-    "^": r"\textasciicircum{}",
-}
-
-
-def latex_escape(text: str) -> str:
-    return "".join(LATEX_SPECIALS.get(ch, ch) for ch in str(text))
 
 
 def render_latex(table: Table2, *, label: str = "tab:survey") -> str:

@@ -21,7 +21,7 @@ import json
 import math
 from collections.abc import Hashable, Mapping, Sequence
 
-from core import csv_safe
+from core import csv_safe, tables
 
 from .levels import level_table, levels_of, parse_level
 from .measures import RESAMPLES, SEED, Ratings, summarise
@@ -206,24 +206,11 @@ def render_markdown(report: dict) -> str:
     return "\n\n".join(out) + "\n"
 
 
-_LATEX_SPECIALS = {
-    "\\": r"\textbackslash{}",
-    "&": r"\&",
-    "%": r"\%",
-    "$": r"\$",
-    "#": r"\#",
-    "_": r"\_",
-    "{": r"\{",
-    "}": r"\}",
-    "~": r"\textasciitilde{}",
-    "^": r"\textasciicircum{}",
-    "κ": r"$\kappa$",
-    "α": r"$\alpha$",
-}
+_GREEK = {"κ": r"$\kappa$", "α": r"$\alpha$"}  # the measures' symbols in headings
 
 
 def latex_escape(text) -> str:
-    return "".join(_LATEX_SPECIALS.get(ch, ch) for ch in str(text))
+    return tables.latex_escape(text, extra=_GREEK)
 
 
 def render_latex(report: dict) -> str:
