@@ -162,6 +162,24 @@ def scale_validate(scale, question: str) -> list[str]:
     return labels
 
 
+def _categories_create(survey: Survey, tree, entries) -> None:
+    """The survey's questions: one per taxonomy entry, in order, with its code, name, path and level."""
+    SurveyCategory.objects.bulk_create(
+        SurveyCategory(
+            survey=survey,
+            position=position,
+            kind=SurveyCategory.Kind.LEAF if entry.is_leaf else SurveyCategory.Kind.NODE,
+            source_id=entry.id,
+            code=entry.code,
+            name=entry.name,
+            path=[e.name for e in tree.path(entry)],
+            level=entry.depth,
+            description=entry.description or "",
+        )
+        for position, entry in enumerate(entries, start=1)
+    )
+
+
 def survey_create(
     *,
     project: Project,
@@ -228,20 +246,7 @@ def survey_create(
                 selection=selection,
                 created_by=user,
             )
-            SurveyCategory.objects.bulk_create(
-                SurveyCategory(
-                    survey=survey,
-                    position=position,
-                    kind=SurveyCategory.Kind.LEAF if entry.is_leaf else SurveyCategory.Kind.NODE,
-                    source_id=entry.id,
-                    code=entry.code,
-                    name=entry.name,
-                    path=[e.name for e in tree.path(entry)],
-                    level=entry.depth,
-                    description=entry.description or "",
-                )
-                for position, entry in enumerate(entries, start=1)
-            )
+            _categories_create(survey, tree, entries)
     except IntegrityError:
         raise InvalidInput(f"A survey titled {title!r} exists already in this project.", field="title") from None
     return survey
@@ -688,20 +693,7 @@ def _import_survey_create(*, project, user, title: str, filename: str, entries, 
         selection={"imported": filename},
         created_by=user,
     )
-    SurveyCategory.objects.bulk_create(
-        SurveyCategory(
-            survey=survey,
-            position=position,
-            kind=SurveyCategory.Kind.LEAF if entry.is_leaf else SurveyCategory.Kind.NODE,
-            source_id=entry.id,
-            code=entry.code,
-            name=entry.name,
-            path=[e.name for e in tree.path(entry)],
-            level=entry.depth,
-            description=entry.description or "",
-        )
-        for position, entry in enumerate(entries, start=1)
-    )
+    _categories_create(survey, tree, entries)
     return survey
 
 
