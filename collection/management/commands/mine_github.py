@@ -1,10 +1,10 @@
 """python manage.py mine_github PROJECT --framework F --repos FILE [--queue] [--lead USERNAME]"""
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
-from collection.services import mining_github_prepare, mining_job_create, mining_job_enqueue, mining_job_run
-from core.cli import print_json, project_for_import, read_file, stderr_progress
-from core.models import Job
+from collection.cli import mining_job_finish, mining_job_start
+from collection.services import mining_github_prepare
+from core.cli import project_for_import, read_file
 
 
 class Command(BaseCommand):
@@ -28,14 +28,5 @@ class Command(BaseCommand):
         text = read_file(options["repos"]).decode("utf-8-sig", errors="replace")
         with project_for_import(self, options) as project:
             run = mining_github_prepare(project=project, framework=options["framework"], repositories_text=text)
-            job = mining_job_create(run=run)
-            if options["queue"]:
-                mining_job_enqueue(job=job)
-        if options["queue"]:
-            self.stderr.write(f"Queued job {job.pk} (mining run {run.pk}).")
-            return
-        mining_job_run(job_id=job.pk, progress=stderr_progress(self.stderr))
-        job.refresh_from_db()
-        if job.status != Job.Status.DONE:
-            raise CommandError(job.error or "Mining failed.")
-        print_json(self.stdout, job.report)
+            job = mining_job_start(run=run, queue=options["queue"])
+        mining_job_finish(self, job=job, run=run, queued=options["queue"])

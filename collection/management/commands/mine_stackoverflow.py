@@ -5,10 +5,10 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from collection.cli import mining_job_finish, mining_job_start
 from collection.mining.posts import ORDERS, PostRules
-from collection.services import mining_job_create, mining_job_enqueue, mining_job_run, mining_stackoverflow_prepare
-from core.cli import print_json, project_for_import, stderr_progress
-from core.models import Job
+from collection.services import mining_stackoverflow_prepare
+from core.cli import project_for_import
 
 
 class Command(BaseCommand):
@@ -49,14 +49,5 @@ class Command(BaseCommand):
             posts = str(path.resolve())
         with project_for_import(self, options) as project:
             run = mining_stackoverflow_prepare(project=project, rules=rules, posts_xml=posts)
-            job = mining_job_create(run=run)
-            if options["queue"]:
-                mining_job_enqueue(job=job)
-        if options["queue"]:
-            self.stderr.write(f"Queued job {job.pk} (mining run {run.pk}).")
-            return
-        mining_job_run(job_id=job.pk, progress=stderr_progress(self.stderr))
-        job.refresh_from_db()
-        if job.status != Job.Status.DONE:
-            raise CommandError(job.error or "Mining failed.")
-        print_json(self.stdout, job.report)
+            job = mining_job_start(run=run, queue=options["queue"])
+        mining_job_finish(self, job=job, run=run, queued=options["queue"])
