@@ -8,6 +8,7 @@ import random
 from collections import Counter
 from datetime import timedelta
 
+from celery.result import EagerResult
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, models, transaction
 from django.db.models import Max, Q
@@ -663,8 +664,8 @@ def item_evaluate(*, item: RoundItem, rows: list[tuple] | None = None, labels: d
     item.save(update_fields=["had_disagreement", "updated_at"])
     # the outbox row commits with the annotation; sending it to Celery afterwards may fail (broker down)
     # without failing the evaluator's request: the sweeper escalates what was not sent
-    entry_id = EscalationOutbox.objects.create(item_id=item.id).id
-    transaction.on_commit(lambda: escalations_dispatch(ids=[entry_id]))
+    entry_id, item_id = EscalationOutbox.objects.create(item_id=item.id).id, item.id
+    transaction.on_commit(lambda: escalations_dispatch(entries=[(entry_id, item_id)]))
     return outcome
 
 
@@ -840,21 +841,24 @@ def labels_bulk(*, project: Project, names: list[str], user=None) -> tuple[dict[
 log = logging.getLogger(__name__)
 
 
-def escalations_dispatch(*, ids: list[int]) -> int:
-    """Send owed escalations (outbox rows) to Celery; a failure to send is recorded, never raised.
+def escalations_dispatch(*, entries: list[tuple[int, int]]) -> int:
+    """Send owed escalations, (outbox row id, item id) pairs, to Celery; a failure to send is recorded,
+    never raised.
 
-    Returns how many were sent. Without a broker (eager mode) the escalation runs here."""
+    Returns how many were sent. Without a broker (eager mode) the escalation runs here, and a
+    successful one has already deleted its row: there is nothing left to mark."""
     sent = 0
-    for entry_id, item_id in EscalationOutbox.objects.filter(id__in=ids).values_list("id", "item_id"):
+    for entry_id, item_id in entries:
         try:
-            tasks.item_escalate_task.apply_async(args=[item_id], retry=False)
+            result = tasks.item_escalate_task.apply_async(args=[item_id], retry=False)
         except Exception as exc:  # the broker is away: the row stays due, the sweeper tries again
             log.warning("escalation of item %s not sent: %s", item_id, exc)
             EscalationOutbox.objects.filter(id=entry_id).update(
                 attempts=models.F("attempts") + 1, last_error=str(exc)[:300]
             )
-        else:
-            sent += 1
+            continue
+        sent += 1
+        if not (isinstance(result, EagerResult) and result.successful()):
             EscalationOutbox.objects.filter(id=entry_id).update(
                 dispatched_at=timezone.now(), attempts=models.F("attempts") + 1
             )

@@ -17,6 +17,10 @@ MAX_QUERIES = {
     "assignments/": 3,
     "assignments/next/": 2,
     "submit": 8,  # 6 (a first label), plus SAVEPOINT and RELEASE inside the test transaction
+    # 8 in the request (with the outbox row), then 6 for the eager escalation after commit (the item
+    # locked, who is assigned, the candidate, the assignment, the notification, the settled outbox
+    # row), plus SAVEPOINT and RELEASE around each inside the test transaction
+    "disagree": 18,
     "artefacts/": 4,
     "rounds/": 4,
     "labels/suggest/?q=lab": 2,
@@ -110,4 +114,34 @@ def test_submit_stays_flat(team, django_assert_max_num_queries):
     small = submit()
     grow(team, 80)
     large = submit()
+    assert large == small, (small, large)
+
+
+def test_a_disagreement_with_its_escalation_stays_flat(team, django_assert_max_num_queries):
+    """A second label that disagrees: the annotation, its outbox row, and (eagerly, after commit) the
+    third evaluator's assignment with its notification, in as many queries at any size."""
+    eva1, eva2 = team.evaluators[:2]
+
+    def disagree():
+        artefact = ArtefactFactory(project=team.project)
+        rnd = services.round_create(
+            project=team.project,
+            user=team.lead,
+            evaluator_ids=[eva1.id, eva2.id, team.evaluators[2].id],
+            artefact_ids=[artefact.id],
+        )
+        first, second = rnd.items.get().assignments.order_by("order")
+        services.annotation_submit(assignment_id=first.id, user=first.evaluator, label="label 1")
+        client = client_for(second.evaluator)
+        client_for(first.evaluator)  # tokens exist before counting
+        path = f"assignments/{second.id}/annotation/"
+        with django_assert_max_num_queries(MAX_QUERIES["disagree"]):
+            n = count(client, team, path, "post", data={"label": "label 2"})
+        assert rnd.items.get().assignments.count() == 3
+        return n
+
+    grow(team, 8)  # the labels exist
+    small = disagree()
+    grow(team, 80)
+    large = disagree()
     assert large == small, (small, large)

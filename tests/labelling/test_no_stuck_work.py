@@ -170,3 +170,25 @@ def test_a_job_cancelled_while_it_runs_stays_cancelled(team):
     assert jobs.job_execute(job_id=job.id, work=work) == "cancelled"
     job.refresh_from_db()
     assert job.status == Job.Status.FAILED and job.error == "Cancelled by lead."
+
+
+def test_an_escalation_run_eagerly_leaves_no_row_and_one_that_failed_stays_due(
+    team, django_capture_on_commit_callbacks, monkeypatch
+):
+    item, answers = disagree(team, django_capture_on_commit_callbacks)  # eager here: the task runs in the request
+    assert all(200 <= a.status_code < 300 for a in answers)
+    assert item.assignments.count() == 3
+    assert not EscalationOutbox.objects.exists()
+
+    def broken(*, item_id):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(services, "item_escalate", broken)
+    other, answers = disagree(team, django_capture_on_commit_callbacks)
+    assert all(200 <= a.status_code < 300 for a in answers)
+    entry = EscalationOutbox.objects.get(item=other)  # the eager task failed: its row stays due for the sweeper
+    assert entry.dispatched_at is None and entry.attempts == 1 and "database went away" in entry.last_error
+    assert other.assignments.count() == 2
+    monkeypatch.undo()
+    assert services.escalations_sweep()["assigned"] == 1
+    assert other.assignments.count() == 3
