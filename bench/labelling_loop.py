@@ -32,6 +32,7 @@ import io
 import json
 import os
 import random
+import secrets
 import signal
 import socket
 import statistics
@@ -159,6 +160,9 @@ def setup_django(args) -> None:
     os.environ["DATABASE_URL"] = args.database_url
     os.environ["REDIS_URL"] = args.redis_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "concord.settings")
+    # the deployed settings (DEBUG off) refuse to start without a real key: a throwaway one for the
+    # bench's own server and database (inherited by gunicorn below)
+    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
     sys.path.insert(0, str(ROOT))
     import django
 
