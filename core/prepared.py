@@ -113,19 +113,20 @@ class _Prepared:
 
 class PreparedWrite(_Prepared):
     """An INSERT or UPDATE; `statement(names)` returns its SQL given a `SqlNames`. `run` returns the
-    row of its RETURNING clause, if it has one; `orm(**values)` does the same through the ORM."""
+    row of its RETURNING clause, if it has one; `orm(**values)` does the same through the ORM.
+    `postgresql_only`: SQL other databases do not run (a data-modifying WITH); they run `orm`."""
 
-    def __init__(self, name: str, *, params, statement, prep=None, orm=None):
+    def __init__(self, name: str, *, params, statement, prep=None, orm=None, postgresql_only=False):
         super().__init__(name, params=params, prep=prep, orm=orm)
-        self.statement = statement
+        self.statement, self.postgresql_only = statement, postgresql_only
 
     def _compile(self, connection):
         return self._with_prepare(connection, self.statement(SqlNames(connection)))
 
     def run(self, *, using: str | None = None, **values) -> tuple | None:
-        if not prepared_sql_enabled():
-            return self.orm(**values)
         connection = self._connection(using)
+        if not prepared_sql_enabled() or (self.postgresql_only and connection.vendor != "postgresql"):
+            return self.orm(**values)
         sql, prepare = self._compiled_for(connection)
         with connection.cursor() as cursor:
             self._execute(cursor, connection, sql, prepare, values)

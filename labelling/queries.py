@@ -9,12 +9,12 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, Exists, OuterRef, Q
 
 from collection.models import Artefact
-from core.models import Membership, Project
+from core.models import Membership, Notification, Project
 from core.prepared import (
     PreparedRead,
     PreparedWrite,
 )
-from labelling.models import Annotation, Assignment, Label, Round, RoundItem
+from labelling.models import Annotation, Assignment, EscalationOutbox, Label, Round, RoundItem
 
 # The assignment with its round, project and item, the item's row locked (only that row: submissions
 # for the same artefact are serialised here), and the project's label with a normalised name, if any.
@@ -119,6 +119,24 @@ def _next_open_orm(*, user, project, labelling, open):
 
 
 # --- the statements --------------------------------------------------------------------------------
+
+
+def _item_escalation_owed_orm(*, item, now):
+    RoundItem.objects.filter(id=item).update(had_disagreement=True, updated_at=now)
+    entry = EscalationOutbox.objects.create(item_id=item)
+    EscalationOutbox.objects.filter(id=entry.id).update(created_at=now)
+    return (entry.id,)
+
+
+def _escalation_assign_orm(*, round, item, evaluator, order, project, kind, text, url, now):
+    assignment = Assignment.objects.create(round_id=round, item_id=item, evaluator_id=evaluator, order=order)
+    Assignment.objects.filter(id=assignment.id).update(created_at=now)
+    notification = Notification.objects.create(
+        user_id=evaluator, project_id=project, kind=kind, text=text, url=f"{url}{assignment.id}/"
+    )
+    Notification.objects.filter(id=notification.id).update(created_at=now)
+    EscalationOutbox.objects.filter(item_id=item).delete()
+    return (assignment.id,)
 
 
 ASSIGNMENT_FOR_SUBMIT = PreparedRead(
@@ -316,5 +334,57 @@ NEXT_OPEN = PreparedRead(
         f" WHERE u.{n.col(Assignment, 'evaluator')} = %(user)s AND u.{n.col(Assignment, 'completed_at')} IS NULL"
         f" AND r3.{n.col(Round, 'project')} = %(project)s AND r3.{n.col(Round, 'status')} = %(open)s)"
         f" THEN 1 ELSE 2 END ORDER BY {len(columns) + 1} LIMIT 1"
+    ),
+)
+
+
+# A disagreement that calls for another evaluator: the item marked, and its escalation owed (the outbox
+# row, sent to Celery after commit), in one statement. The columns are listed, so a field added to
+# either model fails here rather than going unwritten.
+OUTBOX_FIELDS = ("id", "item_id", "created_at", "dispatched_at", "attempts", "last_error")
+assert tuple(f.attname for f in EscalationOutbox._meta.concrete_fields) == OUTBOX_FIELDS, "update the INSERT below"
+
+ITEM_ESCALATION_OWED = PreparedWrite(
+    "concord_item_escalation_owed",
+    orm=_item_escalation_owed_orm,
+    postgresql_only=True,  # a data-modifying WITH
+    params=(("item", "bigint"), ("now", "timestamptz")),
+    prep={"now": (RoundItem, "updated_at")},
+    statement=lambda n: (
+        f"WITH flagged AS (UPDATE {n.table(RoundItem)} SET {n.col(RoundItem, 'had_disagreement')} = TRUE,"
+        f" {n.col(RoundItem, 'updated_at')} = %(now)s WHERE {n.col(RoundItem, 'id')} = %(item)s)"
+        f" INSERT INTO {n.table(EscalationOutbox)} ({', '.join(n.col(EscalationOutbox, f) for f in OUTBOX_FIELDS[1:])})"
+        " VALUES (%(item)s, %(now)s, NULL, 0, '')"
+        f" RETURNING {n.col(EscalationOutbox, 'id')}"
+    ),
+)
+
+
+# The extra evaluator's assignment, their notification (its URL ends with the assignment's id) and the
+# item's owed escalation settled, in one statement.
+ASSIGNMENT_COLUMNS = ("id", "round_id", "item_id", "evaluator_id", "order", "created_at", "completed_at")
+assert tuple(f.attname for f in Assignment._meta.concrete_fields) == ASSIGNMENT_COLUMNS, "update the INSERT below"
+NOTIFICATION_FIELDS = ("id", "user_id", "project_id", "kind", "text", "url", "created_at", "read_at", "emailed_at")
+assert tuple(f.attname for f in Notification._meta.concrete_fields) == NOTIFICATION_FIELDS, "update the INSERT below"
+
+ESCALATION_ASSIGN = PreparedWrite(
+    "concord_escalation_assign",
+    orm=_escalation_assign_orm,
+    postgresql_only=True,  # a data-modifying WITH
+    params=(
+        *(("round", "bigint"), ("item", "bigint"), ("evaluator", "bigint"), ("order", "integer")),
+        *(("project", "bigint"), ("kind", "text"), ("text", "text"), ("url", "text"), ("now", "timestamptz")),
+    ),
+    prep={"now": (Assignment, "created_at")},
+    statement=lambda n: (
+        f"WITH assigned AS (INSERT INTO {n.table(Assignment)}"
+        f" ({', '.join(n.col(Assignment, f) for f in ASSIGNMENT_COLUMNS[1:])})"
+        f" VALUES (%(round)s, %(item)s, %(evaluator)s, %(order)s, %(now)s, NULL) RETURNING {n.col(Assignment, 'id')}),"
+        f" told AS (INSERT INTO {n.table(Notification)}"
+        f" ({', '.join(n.col(Notification, f) for f in NOTIFICATION_FIELDS[1:])})"
+        f" SELECT %(evaluator)s, %(project)s, %(kind)s, %(text)s, %(url)s || assigned.{n.col(Assignment, 'id')} || '/',"
+        f" %(now)s, NULL, NULL FROM assigned),"
+        f" settled AS (DELETE FROM {n.table(EscalationOutbox)} WHERE {n.col(EscalationOutbox, 'item')} = %(item)s)"
+        f" SELECT {n.col(Assignment, 'id')} FROM assigned"
     ),
 )

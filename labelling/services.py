@@ -661,10 +661,11 @@ def item_evaluate(*, item: RoundItem, rows: list[tuple] | None = None, labels: d
         _item_to_conflict(item, reason=f"No majority after {len(rows)} evaluators.")
         item.save(update_fields=ITEM_DECISION_FIELDS)
         return outcome
-    item.save(update_fields=["had_disagreement", "updated_at"])
-    # the outbox row commits with the annotation; sending it to Celery afterwards may fail (broker down)
-    # without failing the evaluator's request: the sweeper escalates what was not sent
-    entry_id, item_id = EscalationOutbox.objects.create(item_id=item.id).id, item.id
+    # the item marked and its outbox row commit with the annotation; sending it to Celery afterwards may
+    # fail (broker down) without failing the evaluator's request: the sweeper escalates what was not sent
+    item.updated_at = timezone.now()
+    (entry_id,) = queries.ITEM_ESCALATION_OWED.run(item=item.id, now=item.updated_at)
+    item_id = item.id
     transaction.on_commit(lambda: escalations_dispatch(entries=[(entry_id, item_id)]))
     return outcome
 
@@ -705,8 +706,8 @@ def item_escalate(*, item_id: int) -> str:
     round was closed before the task ran (a closed round gets no new assignments)."""
     with transaction.atomic():
         outcome = _item_escalate_locked(item_id)
-        # whatever the outcome, the item's owed escalation is settled (under the item's lock)
-        EscalationOutbox.objects.filter(item_id=item_id).delete()
+        if outcome != "assigned":  # whatever the outcome, the item's owed escalation is settled (under the
+            EscalationOutbox.objects.filter(item_id=item_id).delete()  # item's lock); an assignment did it
         return outcome
 
 
@@ -732,17 +733,21 @@ def _item_escalate_locked(item_id: int) -> str:
         _item_to_conflict(item, reason="No eligible evaluator left to break the tie.")
         item.save(update_fields=["status", "is_conflict", "conflict_reason", "updated_at"])
         return "conflict"
-    next_order = max(order for _, order, _ in assigned) + 1
-    assignment = Assignment.objects.create(round=rnd, item=item, evaluator_id=candidate, order=next_order)
+    # the assignment, the evaluator's notification (its URL ends with the assignment's id) and the
+    # owed escalation settled
+    queries.ESCALATION_ASSIGN.run(
+        round=rnd.id,
+        item=item.id,
+        evaluator=candidate,
+        order=max(order for _, order, _ in assigned) + 1,
+        project=project.id,
+        kind=Notification.Kind.TIE_BREAK.value,
+        text=f"Two evaluators disagreed in {rnd}: your label breaks the tie."[:300],
+        url=f"/p/{project.slug}/a/",
+        now=timezone.now(),
+    )
     if not in_round:
         rnd.evaluators.add(candidate)  # idempotent for many-to-many
-    notification_send(
-        users=[candidate],
-        project=project,
-        kind=Notification.Kind.TIE_BREAK,
-        text=f"Two evaluators disagreed in {rnd}: your label breaks the tie.",
-        url=f"/p/{project.slug}/a/{assignment.id}/",
-    )
     return "assigned"
 
 

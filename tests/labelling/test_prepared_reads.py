@@ -8,11 +8,11 @@ from django.db import connection
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from core.models import Membership
+from core.models import Membership, Notification
 from core.prepared import prepared_forget, prepared_names
 from labelling import queries, selectors, services
 from labelling.api.serializers import assignment_data
-from labelling.models import Annotation, Assignment, Round, RoundItem
+from labelling.models import Annotation, Assignment, EscalationOutbox, Round, RoundItem
 from tests.factories import ArtefactFactory, ProjectFactory, member
 
 
@@ -254,3 +254,48 @@ def test_the_labelling_loop_runs_with_prepared_sql_off(team, settings):
     third = Assignment.objects.get(item_id=nxt.item_id, order=3)
     assert third.evaluator == eva3 and third.round == rnd
     assert selectors.assignment_next(project=team.project, user=eva3).id == third.id
+
+
+def _escalated(team, item, settings, prepared: bool):
+    """Both answers differ, then the escalation: what the two writes left (the item, its outbox rows after
+    the disagreement, the third assignment and the evaluator's notification, the outbox after)."""
+    settings.CONCORD_PREPARED_SQL = prepared
+    for assignment, label in zip(item.assignments.order_by("order"), ("Shape mismatch", "Other"), strict=True):
+        services.annotation_submit(assignment_id=assignment.id, user=assignment.evaluator, label=label)
+    item.refresh_from_db()
+    owed = list(EscalationOutbox.objects.filter(item=item).values("dispatched_at", "attempts", "last_error"))
+    owed_at = EscalationOutbox.objects.get(item=item).created_at
+    assert services.item_escalate(item_id=item.id) == "assigned"
+    third = item.assignments.get(order=3)
+    told = Notification.objects.get(
+        user=third.evaluator, kind=Notification.Kind.TIE_BREAK, url__endswith=f"/{third.id}/"
+    )
+    return {
+        "item": (item.status, item.had_disagreement, item.updated_at == owed_at),
+        "owed": owed,
+        "third": (
+            third.evaluator_id,
+            third.order,
+            third.round_id,
+            third.completed_at,
+            third.created_at.tzinfo is not None,
+        ),
+        "told": (told.project_id, told.text, told.url.replace(str(third.id), "ID"), told.read_at, told.emailed_at),
+        "settled": EscalationOutbox.objects.filter(item=item).exists(),
+    }
+
+
+def test_the_escalation_writes_leave_what_their_orm_equivalents_leave(team, settings):
+    """The disagreement's mark with its outbox row, and the escalation's assignment, notification and
+    settled row: written by the SQL (one statement each on PostgreSQL) and by the ORM, the same rows."""
+    eva1, eva2, eva3 = team.evaluators
+    rnd = make_round(team, [eva1, eva2], 2)
+    with_sql, with_orm = (
+        _escalated(team, item, settings, prepared)
+        for item, prepared in zip(rnd.items.order_by("id"), (True, False), strict=True)
+    )
+    assert with_sql == with_orm
+    assert with_sql["item"] == (RoundItem.Status.LABELLING, True, True)
+    assert with_sql["owed"] == [{"dispatched_at": None, "attempts": 0, "last_error": ""}]
+    assert with_sql["third"][:2] == (eva3.id, 3) and not with_sql["settled"]
+    assert with_sql["told"][2] == f"/p/{team.project.slug}/a/ID/"
