@@ -89,6 +89,15 @@ def _base(name):
     return bare
 
 
+def shard(names, index: int, count: int):
+    """Every `count`-th route from `index`: a sweep split into tests that each stay well inside the
+    per-test timeout on a busy machine (each shard builds its own worlds)."""
+    return names[index::count]
+
+
+SHARDS = {"roles": 4, "ids": 4, "queries": 10, "writes": 8}
+
+
 def fill(name, keys, ids, **override):
     """URLs for `name`: one per format when it takes one."""
     kwargs = {}
@@ -122,11 +131,12 @@ def get(client, url):
 
 
 @pytest.mark.django_db
-def test_every_url_as_every_role(worlds):
+@pytest.mark.parametrize("part", range(SHARDS["roles"]))
+def test_every_url_as_every_role(worlds, part):
     a, b = worlds
     problems = []
-    names = url_names()
-    assert len(names) > 100
+    assert len(url_names()) > 100
+    names = shard(url_names(), part, SHARDS["roles"])
     users = {**a.users(), "stranger": stranger(), "anonymous": None}
     for role, user in users.items():
         client = Client()
@@ -147,7 +157,8 @@ def test_every_url_as_every_role(worlds):
 
 
 @pytest.mark.django_db
-def test_ids_of_another_project_or_out_of_range_are_not_found(worlds):
+@pytest.mark.parametrize("part", range(SHARDS["ids"]))
+def test_ids_of_another_project_or_out_of_range_are_not_found(worlds, part):
     a, b = worlds
     problems = []
     client = Client()
@@ -155,7 +166,7 @@ def test_ids_of_another_project_or_out_of_range_are_not_found(worlds):
     member(b.project, lead=True, moderator=True, evaluator=True, username="both")
     both.refresh_from_db()  # the factory set the password again: log in with the stored one
     idor_users = {"lead": a.lead, "moderator": a.moderator, "evaluator": a.evaluators[0], "member of both": both}
-    for name, keys in url_names():
+    for name, keys in shard(url_names(), part, SHARDS["ids"]):
         id_keys = [k for k in keys if k not in ("slug", "project_slug", "fmt", "token")]
         if not id_keys:
             continue
@@ -227,13 +238,14 @@ ODD_VALUES = ["²", "-1", "99999999999999999999", "abc", "\x00", "node-²", "x" 
 
 
 @pytest.mark.django_db
-def test_odd_query_parameters_never_raise(worlds):
+@pytest.mark.parametrize("part", range(SHARDS["queries"]))
+def test_odd_query_parameters_never_raise(worlds, part):
     a, _ = worlds
     everyone = member(a.project, lead=True, moderator=True, evaluator=True, username="all-roles")
     client = Client()
     client.force_login(everyone)
     problems = []
-    for name, keys in url_names():
+    for name, keys in shard(url_names(), part, SHARDS["queries"]):
         for url in fill(name, keys, a.ids)[:2]:
             if client.get(url).status_code != 200:
                 continue  # POST-only routes, and downloads refused for a reason of their own
@@ -268,7 +280,8 @@ JUNK_BODIES = [
 
 
 @pytest.mark.django_db
-def test_every_url_takes_junk_writes_without_a_server_error(worlds):
+@pytest.mark.parametrize("part", range(SHARDS["writes"]))
+def test_every_url_takes_junk_writes_without_a_server_error(worlds, part):
     """POST (and PUT, PATCH, DELETE) with empty and junk bodies to every route as a member holding every
     role and as a plain evaluator: 4xx or a redirect, never a 5xx."""
     a, _ = worlds
@@ -277,7 +290,7 @@ def test_every_url_takes_junk_writes_without_a_server_error(worlds):
     for user in (everyone, a.evaluators[0]):
         client = Client()
         client.force_login(user)
-        for name, keys in url_names():
+        for name, keys in shard(url_names(), part, SHARDS["writes"]):
             if name in ("logout", "login"):
                 continue
             for url in fill(name, keys, a.ids)[:1]:
