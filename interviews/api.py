@@ -412,7 +412,9 @@ class Done(InterviewApi):
         return Response({"number": interview.number, "stage": interview.stage})
 
     @extend_schema(
-        summary="Reopen your coding while the other evaluator is not done", request=None, responses=DoneResponse
+        summary="Reopen your coding while the other evaluator is not done",
+        request=None,
+        responses={200: DoneResponse},  # a DELETE that answers the interview's stage, not 204
     )
     def delete(self, request, project_slug, number):
         project, _ = self.member(project_slug)
