@@ -10,6 +10,7 @@ from core.api.views import (
     AuthTokenView,
     InvitationViewSet,
     JobCancelView,
+    JobDetailView,
     MemberViewSet,
     NotificationViewSet,
     ProjectViewSet,
@@ -33,6 +34,7 @@ project.register("conflicts", views.ConflictViewSet, basename="conflict")
 project.register("vocabulary", VocabularyTermViewSet, basename="vocabulary-term")
 
 urlpatterns = [
+    path("projects/<slug:project_slug>/jobs/<int:job_id>/", JobDetailView.as_view(), name="job-detail"),
     path("projects/<slug:project_slug>/jobs/<int:job_id>/cancel/", JobCancelView.as_view(), name="job-cancel"),
     path("auth/token/", AuthTokenView.as_view(), name="auth-token"),
     path(

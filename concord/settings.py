@@ -288,6 +288,8 @@ SPECTACULAR_SETTINGS = {
         "SurveyStatus": "validation.models.Survey.Status",
         "TaxonomyEntryKind": [("node", "node"), ("leaf", "leaf")],
         "ComparisonKind": "taxonomy.models.Comparison.Kind",
+        "JobStatus": "core.models.Job.Status",
+        "JobKind": "core.models.Job.Kind",
         "InterviewStage": "interviews.models.Interview.Stage",
         "InterviewCodingSource": "interviews.models.Interview.Source",
         "InterviewCoderRole": "interviews.models.InterviewCoder.Role",

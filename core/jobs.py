@@ -95,8 +95,9 @@ def job_execute(*, job_id: int, work: JobWork, progress: Progress | None = None)
         job.save(update_fields=["status", "started_at"])
     try:
         report, result = work(job, progress)
-    except DomainError as exc:
+    except DomainError as exc:  # the message names the file, row or field; the field goes in the report
         job.status, job.error = Job.Status.FAILED, exc.message
+        job.report = {"error_field": exc.field} if exc.field else {}
     except Exception as exc:  # a bug must not leave the job running forever
         log.exception("job %s failed", job.id)
         job.status, job.error = Job.Status.FAILED, f"Unexpected error: {exc.__class__.__name__}."

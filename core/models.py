@@ -74,6 +74,8 @@ class Job(models.Model):
         MINE_GITHUB = "mine_github", "Mine GitHub"
         MINE_STACKOVERFLOW = "mine_stackoverflow", "Mine Stack Overflow"
         EXPORT_PROJECT = "export_project", "Back up the whole project"
+        IMPORT_INTERVIEW = "import_interview", "Import an interview transcript"
+        IMPORT_INTERVIEW_SHEET = "import_interview_sheet", "Import an interview coding sheet"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting"

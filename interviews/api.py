@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 from core.api.authentication import ProjectTokenAuthentication
 from core.api.parsers import JSONParser
 from core.api.schema import paginated
+from core.api.serializers import JobSerializer
 from core.errors import InvalidInput, NotFound
 from core.selectors import project_for_member
 from core.uploads import read_upload
@@ -282,20 +283,29 @@ class InterviewList(InterviewApi):
 
     @extend_schema(
         summary="Upload a transcript (multipart: file + details), or create a record without one (lead)",
+        description=(
+            "With a file: the upload is checked (size, a DOCX's unpacked size, number, details) and parsed in a "
+            "background job; the answer is 202 with the job, whose `url` to poll until its `status` is done (its "
+            "`report` names the interview) or failed (its `error` names the file and what is wrong). Without a "
+            "file: 201 with the new interview record."
+        ),
         request={"multipart/form-data": UploadInput},
-        responses={201: InterviewDetailSerializer},
+        responses={201: InterviewDetailSerializer, 202: JobSerializer},
     )
     def post(self, request, project_slug):
         project, _ = self.member(project_slug, roles=("lead",))
         data = self.valid(UploadInput, request.data)
         upload = data.pop("file", None)
-        interview = services.interview_create(
-            project=project,
-            user=request.user,
-            filename=upload.name if upload else None,
-            data=read_upload(upload, kind="interview") if upload else None,
-            **data,
-        )
+        if upload is not None:
+            job = services.interview_upload_start(
+                project=project,
+                user=request.user,
+                filename=upload.name,
+                data=read_upload(upload, kind="interview"),
+                **data,
+            )
+            return Response(JobSerializer(job, context={"request": request}).data, status=202)
+        interview = services.interview_create(project=project, user=request.user, **data)
         return Response(InterviewDetailSerializer(interview).data, status=201)
 
 
@@ -402,7 +412,9 @@ class Done(InterviewApi):
         return Response({"number": interview.number, "stage": interview.stage})
 
     @extend_schema(
-        summary="Reopen your coding while the other evaluator is not done", request=None, responses=DoneResponse
+        summary="Reopen your coding while the other evaluator is not done",
+        request=None,
+        responses={200: DoneResponse},  # a DELETE that answers the interview's stage, not 204
     )
     def delete(self, request, project_slug, number):
         project, _ = self.member(project_slug)
@@ -565,17 +577,22 @@ class Suggestions(InterviewApi):
 class SheetImport(InterviewApi):
     @extend_schema(
         summary="Import a coding sheet (lead)",
+        description=(
+            "The upload is checked (size, an XLSX's unpacked size, a CSV's columns and cells) and imported in a "
+            "background job; the answer is 202 with the job, whose `url` to poll until its `status` is done (its "
+            "`report` counts what was written and lists skipped rows) or failed (its `error` names the file)."
+        ),
         request={"multipart/form-data": SheetInput},
-        responses=OpenApiTypes.OBJECT,
+        responses={202: JobSerializer},
     )
     def post(self, request, project_slug):
         project, _ = self.member(project_slug, roles=("lead",))
         data = self.valid(SheetInput, request.data)
         upload = data["file"]
-        report = services.coding_sheet_import(
+        job = services.coding_sheet_import_start(
             project=project, user=request.user, filename=upload.name, data=read_upload(upload, kind="interview_sheet")
         )
-        return Response(report)
+        return Response(JobSerializer(job, context={"request": request}).data, status=202)
 
 
 class SheetExport(InterviewApi):

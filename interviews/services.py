@@ -17,12 +17,14 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from core.audit import audit_record
-from core.errors import Conflict, InvalidInput, NotAllowed, NotFound
-from core.models import Membership, Project
+from core.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound
+from core.jobs import job_create, job_enqueue, job_execute
+from core.models import Job, Membership, Project
+from core.progress import Progress
 from core.selectors import membership_require
 from core.text import normalise_label
 from core.uploads import check_upload
-from interviews import alignment, sheets
+from interviews import alignment, sheets, tasks
 from interviews.models import FinalTag, Fragment, Interview, InterviewCoder, Paragraph, Piece
 from interviews.parsers import ParsedTranscript, parse_transcript
 from labelling.services import label_get_or_create, label_validate
@@ -148,10 +150,7 @@ def interview_create(
     parsed = parse_transcript(filename or "", data or b"") if filename is not None or data is not None else None
     if number is None and filename:
         number = _number_from_filename(filename)
-    if number is not None and (not isinstance(number, int) or not 1 <= number <= MAX_NUMBER):
-        raise InvalidInput(
-            f"The interview number must be a positive whole number (at most {MAX_NUMBER}).", field="number"
-        )
+    _number_check(number)
     values = _details(**details)
     with transaction.atomic():
         # The project's row serialises interview creation: a double-clicked upload (or two numberless
@@ -163,18 +162,8 @@ def interview_create(
         interview = Interview.objects.select_for_update().filter(project=project, number=number).first()
         if interview is None:
             interview = Interview(project=project, number=number, created_by=user)
-        elif parsed is not None and interview.has_transcript:
-            if not replace:
-                raise Conflict(
-                    f"Interview {number} has a transcript already ({interview.transcript_filename or 'uploaded'}); "
-                    "choose replace to upload a new one.",
-                    field="number",
-                )
-            if interview.fragments.exists():
-                raise Conflict(
-                    f"Interview {number} has tagged fragments; its transcript can no longer be replaced.",
-                    field="file",
-                )
+        elif parsed is not None:
+            _transcript_replace_check(interview, replace=replace)
         elif parsed is None and interview.pk:
             raise Conflict(f"Interview {number} exists already.", field="number")
         for key, value in values.items():
@@ -185,6 +174,105 @@ def interview_create(
             interview.save()
         _stage_refresh(interview)
     return interview
+
+
+def _number_check(number) -> None:
+    if number is not None and (not isinstance(number, int) or not 1 <= number <= MAX_NUMBER):
+        raise InvalidInput(
+            f"The interview number must be a positive whole number (at most {MAX_NUMBER}).", field="number"
+        )
+
+
+def _transcript_replace_check(interview: Interview, *, replace: bool) -> None:
+    """An interview's transcript is replaced only when asked to and before anyone tagged a fragment."""
+    if not interview.has_transcript:
+        return
+    if not replace:
+        raise Conflict(
+            f"Interview {interview.number} has a transcript already ({interview.transcript_filename or 'uploaded'}); "
+            "choose replace to upload a new one.",
+            field="number",
+        )
+    if interview.fragments.exists():
+        raise Conflict(
+            f"Interview {interview.number} has tagged fragments; its transcript can no longer be replaced.",
+            field="file",
+        )
+
+
+def _naming_file(error: DomainError, filename: str) -> DomainError:
+    """The error of a job's upload, its message naming the file (the job's page shows only the message)."""
+    if filename and not error.message.startswith(filename):
+        error.message = f"{filename}: {error.message}"
+        error.args = (error.message,)
+    return error
+
+
+def _job_user(job: Job):
+    if job.created_by is None:
+        raise NotAllowed("The lead who uploaded this file no longer has an account; upload it again.")
+    return job.created_by
+
+
+def interview_upload_start(
+    *, project: Project, user, filename: str, data: bytes, number: int | None = None, replace: bool = False, **details
+) -> Job:
+    """Store an uploaded transcript and parse it in a Celery job (`interview_upload_job_run`), never in the request.
+
+    Checked here, before anything is stored: the lead's role, the file's size and (a DOCX) its unpacked size
+    and entries, the number and details, and whether the number's transcript may be replaced. The job checks
+    it all again when it runs, parses the file and writes the interview in one transaction."""
+    membership_require(project=project, user=user, roles=("lead",))
+    check_upload(data, kind="interview", name=filename)  # size and DOCX bomb before anything else
+    if number is None:
+        number = _number_from_filename(filename)
+    _number_check(number)
+    _details(**details)  # an unreadable date or duration is a 400 now
+    existing = Interview.objects.filter(project=project, number=number).first() if number is not None else None
+    if existing is not None:
+        _transcript_replace_check(existing, replace=replace)
+    given = {key: str(value) for key, value in details.items() if value not in (None, "")}
+    job = job_create(
+        project=project,
+        user=user,
+        kind=Job.Kind.IMPORT_INTERVIEW,
+        params={"number": number, "replace": bool(replace), "details": given},
+        input_name=filename,
+        input_data=data,
+        requires_input=True,
+    )
+    return job_enqueue(job=job, task=tasks.import_transcript_task)
+
+
+def _interview_upload_work(job: Job, progress: Progress | None) -> tuple[dict, None]:
+    params = job.params or {}
+    if progress:
+        progress(0, 1, "Reading the transcript")
+    try:
+        interview = interview_create(
+            project=job.project,
+            user=_job_user(job),
+            filename=job.input_name,
+            data=bytes(job.input_data) if job.input_data is not None else b"",
+            number=params.get("number"),
+            replace=bool(params.get("replace")),
+            **params.get("details", {}),
+        )
+    except DomainError as error:
+        raise _naming_file(error, job.input_name) from None
+    report = {
+        "interview": interview.number,
+        "file": job.input_name,
+        "format": interview.transcript_format,
+        "paragraphs": interview.paragraphs.count(),
+        "speakers": len(interview.speakers),
+        "characters": len(interview.text),
+    }
+    return report, None
+
+
+def interview_upload_job_run(*, job_id: int, progress: Progress | None = None) -> str:
+    return job_execute(job_id=job_id, work=_interview_upload_work, progress=progress)
 
 
 def _store_transcript(interview: Interview, parsed: ParsedTranscript, filename: str) -> None:
@@ -910,7 +998,9 @@ def _sheet_decisions_count(coding_rows, report: dict) -> None:
             report["not_kept"] += 1
 
 
-def coding_sheet_import(*, project: Project, user=None, filename: str, data: bytes) -> dict:
+def coding_sheet_import(
+    *, project: Project, user=None, filename: str, data: bytes, progress: Progress | None = None
+) -> dict:
     """Import the study's coding sheet into `project` (lead): one tagged piece per non-empty row.
 
     Interviews are created as records without text when missing, and attach to uploaded
@@ -936,7 +1026,9 @@ def coding_sheet_import(*, project: Project, user=None, filename: str, data: byt
     report = _sheet_report(filename, sheet, len(by_interview))
     with transaction.atomic():
         Project.objects.select_for_update(no_key=True).filter(pk=project.pk).first()  # as interview_create
-        for number, rows in sorted(by_interview.items()):
+        for done, (number, rows) in enumerate(sorted(by_interview.items())):
+            if progress:
+                progress(done, len(by_interview), f"Interview {number}")
             interview = _sheet_interview(
                 project=project, number=number, rows=rows, user=user, filename=filename, sheet=sheet, report=report
             )
@@ -950,3 +1042,39 @@ def coding_sheet_import(*, project: Project, user=None, filename: str, data: byt
             _stage_refresh(interview)
     report["skipped"] = sorted(sheet.skipped, key=lambda s: s["row"])
     return report
+
+
+def coding_sheet_import_start(*, project: Project, user, filename: str, data: bytes) -> Job:
+    """Store an uploaded coding sheet and import it in a Celery job (`coding_sheet_import_job_run`).
+
+    Checked here, before anything is stored: the lead's role, the file's size and (an XLSX) its unpacked
+    size and entries, (a CSV) its columns and cells. The job reads the sheet and writes it in one transaction."""
+    membership_require(project=project, user=user, roles=("lead",))
+    check_upload(data, kind="interview_sheet", name=filename)
+    job = job_create(
+        project=project,
+        user=user,
+        kind=Job.Kind.IMPORT_INTERVIEW_SHEET,
+        input_name=filename,
+        input_data=data,
+        requires_input=True,
+    )
+    return job_enqueue(job=job, task=tasks.import_coding_sheet_task)
+
+
+def _coding_sheet_work(job: Job, progress: Progress | None) -> tuple[dict, None]:
+    try:
+        report = coding_sheet_import(
+            project=job.project,
+            user=_job_user(job),
+            filename=job.input_name,
+            data=bytes(job.input_data) if job.input_data is not None else b"",
+            progress=progress,
+        )
+    except DomainError as error:
+        raise _naming_file(error, job.input_name) from None
+    return report, None
+
+
+def coding_sheet_import_job_run(*, job_id: int, progress: Progress | None = None) -> str:
+    return job_execute(job_id=job_id, work=_coding_sheet_work, progress=progress)

@@ -71,6 +71,8 @@ def interview_list(request, slug):
 @login_required
 @require_POST
 def upload(request, slug):
+    """Checks the upload (size, DOCX bomb, number, details) and starts its job; the job's page shows the
+    parsing's progress and then the interview (at once with eager Celery)."""
     project, membership = member(request, slug, roles=("lead",))
     form = forms.TranscriptUploadForm(request.POST, request.FILES)
     status = 400
@@ -78,7 +80,7 @@ def upload(request, slug):
         data = form.cleaned_data
         upload_file = data["file"]
         try:
-            interview = services.interview_create(
+            job = services.interview_upload_start(
                 project=project,
                 user=request.user,
                 filename=upload_file.name,
@@ -95,8 +97,7 @@ def upload(request, slug):
             forms.attach_error(form, error)
             status = error.status_code
         else:
-            messages.success(request, f"Interview {interview.number}: transcript uploaded.")
-            return redirect("interviews:detail", slug=project.slug, number=interview.number)
+            return redirect("labelling:task_progress", slug=project.slug, job_id=job.id)
     context = _list_context(request, project, membership, upload_form=form)
     return render(request, "interviews/list.html", context, status=status)
 
@@ -104,20 +105,21 @@ def upload(request, slug):
 @login_required
 @require_POST
 def import_sheet(request, slug):
+    """Checks the sheet (size, XLSX bomb, CSV shape) and starts its import job; the job's page shows the report."""
     project, membership = member(request, slug, roles=("lead",))
     form = forms.SheetImportForm(request.POST, request.FILES)
     status = 400
     if form.is_valid():
         sheet = form.cleaned_data["file"]
         try:
-            report = services.coding_sheet_import(
+            job = services.coding_sheet_import_start(
                 project=project, user=request.user, filename=sheet.name, data=read_upload(sheet, kind="interview_sheet")
             )
         except DomainError as error:
             forms.attach_error(form, error)
             status = error.status_code
         else:
-            return render(request, "interviews/import_report.html", {"project": project, "report": report})
+            return redirect("labelling:task_progress", slug=project.slug, job_id=job.id)
     context = _list_context(request, project, membership, import_form=form)
     return render(request, "interviews/list.html", context, status=status)
 

@@ -105,8 +105,11 @@ def _label_for_lead(*, label_id: int, user, field: str = "label_id") -> Label:
     return label
 
 
-def label_create(*, project: Project, user, name: str, description: str = "", in_catalogue: bool = True) -> Label:
-    """A lead adds a label to the catalogue (offered to every evaluator); an existing one is put in it."""
+def label_create(
+    *, project: Project, user, name: str, description: str = "", examples: str = "", in_catalogue: bool = True
+) -> Label:
+    """A lead adds a label to the catalogue (offered to every evaluator); an existing one is put in it.
+    A description or examples given (the codebook) replace the existing label's."""
     membership_require(project=project, user=user, roles=("lead",))
     name = label_validate(name, field="name")
     with transaction.atomic():
@@ -114,7 +117,9 @@ def label_create(*, project: Project, user, name: str, description: str = "", in
         label.in_catalogue = in_catalogue or label.in_catalogue
         if description:
             label.description = description
-        label.save(update_fields=["in_catalogue", "description"])
+        if examples:
+            label.examples = examples
+        label.save(update_fields=["in_catalogue", "description", "examples"])
     return label
 
 

@@ -1,9 +1,11 @@
 """Serializers of projects and members."""
 
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core.models import Membership, Notification, Project
+from core.jobs import job_progress
+from core.models import Job, Membership, Notification, Project
 
 
 class ProjectSerializer(serializers.ModelSerializer):
@@ -105,3 +107,57 @@ class NotificationSerializer(serializers.ModelSerializer):
     class Meta:
         model = Notification
         fields = ["id", "project", "kind", "text", "url", "created_at", "read_at"]
+
+
+class JobSerializer(serializers.ModelSerializer):
+    """A background job (an import or export) as its API answers it: poll `url` until `status` is done or failed."""
+
+    percent = serializers.SerializerMethodField(help_text="Percent done (100 when finished).")
+    message = serializers.SerializerMethodField(help_text="What the job is doing now.")
+    url = serializers.SerializerMethodField(help_text="This job in the API (poll it).")
+    page = serializers.SerializerMethodField(help_text="The job's page in the browser.")
+    report = serializers.DictField(
+        read_only=True,
+        help_text="What the job did once done (counts, skipped rows); when failed, `error_field` names the input.",
+    )
+
+    class Meta:
+        model = Job
+        fields = [
+            "id",
+            "kind",
+            "status",
+            "percent",
+            "message",
+            "error",
+            "input_name",
+            "report",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "url",
+            "page",
+        ]
+        read_only_fields = fields
+
+    def _progress(self, job) -> dict:
+        cache = self.context.setdefault("progress", {})
+        if job.id not in cache:
+            cache[job.id] = job_progress(job)
+        return cache[job.id]
+
+    def get_percent(self, job) -> int:
+        return int(self._progress(job)["percent"])
+
+    def get_message(self, job) -> str:
+        return str(self._progress(job)["message"])
+
+    def _absolute(self, path: str) -> str:
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request is not None else path
+
+    def get_url(self, job) -> str:
+        return self._absolute(reverse("api:job-detail", args=[job.project.slug, job.id]))
+
+    def get_page(self, job) -> str:
+        return self._absolute(reverse("labelling:task_progress", args=[job.project.slug, job.id]))

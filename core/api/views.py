@@ -168,6 +168,17 @@ class TokenView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class JobDetailView(ApiViewMixin, APIView):
+    """A job of the project (an import or export started by a lead): its status, progress, error and report."""
+
+    permission_classes = [IsAuthenticated, IsLead]
+
+    @extend_schema(summary="A job's status, progress, error and report (lead)", responses={200: s.JobSerializer})
+    def get(self, request, project_slug, job_id):
+        job = jobs.job_get(project=self.project, job_id=job_id)
+        return Response(s.JobSerializer(job, context={"request": request}).data)
+
+
 class JobCancelView(ApiViewMixin, APIView):
     """A lead cancels a pending or running job of the project."""
 

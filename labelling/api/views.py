@@ -360,6 +360,7 @@ class DiscussionView(ApiViewMixin, APIView):
     left blind labelling. GET lists the messages, POST {"body"} adds one."""
 
     permission_classes = [IsProjectMember]
+    pagination_class = None  # every message at once: a bare array
 
     @extend_schema(responses={200: CommentSerializer(many=True)}, summary="Messages of a conflict's discussion")
     def get(self, request, *args, **kwargs):

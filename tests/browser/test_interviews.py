@@ -7,6 +7,7 @@ import os
 import pytest
 from playwright.sync_api import expect
 
+from core.models import Job
 from interviews import services
 from interviews.models import FinalTag, Fragment, Piece
 from labelling.models import Label
@@ -131,3 +132,50 @@ def test_tag_a_selection_and_keep_a_one_sided_fragment(live_server, as_user, rep
     final.refresh_from_db()
     assert final.status == "accepted"
     shot(mod, "interviews-3-review")
+
+
+def test_a_lead_uploads_a_transcript_and_a_coding_sheet_through_their_jobs(
+    live_server, as_user, replication_dir, settings
+):
+    """Eager Celery (no worker): the upload's job runs at once and its page shows the result, or the error
+    naming the file; a file over the limit is refused on the form before any job."""
+    project = ProjectFactory(name="DL faults", slug="dl-faults")
+    lead = member(project, lead=True, username="lead")
+    page = as_user(lead)
+    interviews = f"{live_server.url}/p/{project.slug}/interviews/"
+    upload_form = page.locator("form[action$='/interviews/upload/']")
+    sheet_form = page.locator("form[action$='/interviews/import/']")
+
+    page.goto(interviews)
+    upload_form.locator("input[name=file]").set_input_files(str(replication_dir / "interviews" / "interview3.docx"))
+    upload_form.locator("button[type=submit]").click()
+    expect(page.locator("#job-status")).to_have_text("Done")
+    expect(page.locator("#transcript-summary")).to_contain_text("interview3.docx: interview 3")
+    page.click("#open-interview")
+    expect(page.locator("#p1 .speaker")).to_contain_text("Interviewee")
+
+    page.goto(interviews)
+    upload_form.locator("input[name=file]").set_input_files(
+        files=[{"name": "interview4.docx", "mimeType": "application/octet-stream", "buffer": b"not a docx"}]
+    )
+    upload_form.locator("button[type=submit]").click()
+    expect(page.locator("#job-status")).to_have_text("Failed")
+    expect(page.locator("#job-error")).to_contain_text("interview4.docx: not a readable .docx file")
+
+    page.goto(interviews)
+    sheet = replication_dir / "interviews" / "interview_open_coding_1-3.xlsx"
+    sheet_form.locator("input[name=file]").set_input_files(str(sheet))
+    sheet_form.locator("button[type=submit]").click()
+    expect(page.locator("#job-status")).to_have_text("Done")
+    expect(page.locator("#import-report")).to_contain_text("Tagged pieces")
+    assert Piece.objects.filter(interview__project=project).exists()
+    shot(page, "interviews-0-sheet-imported")
+
+    settings.CONCORD_UPLOAD_LIMITS = {"interview": 2048}
+    page.goto(interviews)
+    upload_form.locator("input[name=file]").set_input_files(
+        files=[{"name": "interview5.txt", "mimeType": "text/plain", "buffer": b"Interviewer: hello\n" * 200}]
+    )
+    upload_form.locator("button[type=submit]").click()
+    expect(page.locator("#field-file .error")).to_contain_text("the limit is 2048 bytes")
+    assert not Job.objects.filter(input_name="interview5.txt").exists()

@@ -65,6 +65,11 @@ def test_hand_paginated_lists_are_documented_as_pages(schema):
         assert set(schema["components"]["schemas"][ref]["properties"]) >= {"count", "results"}, path
 
 
+def test_a_conflicts_discussion_is_documented_as_the_array_it_answers(schema):
+    body = schema["paths"]["/api/projects/{project_slug}/conflicts/{item_id}/discussion/"]["get"]["responses"]["200"]
+    assert body["content"]["application/json"]["schema"]["type"] == "array"
+
+
 @pytest.mark.django_db
 def test_every_project_collection_answers_what_its_schema_says(schema, team, django_capture_on_commit_callbacks):
     rnd = team_round(team, n=2)

@@ -101,7 +101,17 @@ def test_a_docx_bomb_transcript_is_refused_by_the_api(team):
     )
     assert response.status_code == 413
     assert "unpacks to 32 MB" in response.data["file"][0]
-    assert not Interview.objects.exists()
+    assert not Interview.objects.exists() and not Job.objects.exists()  # refused before its job: nothing stored
+
+
+@override_settings(CONCORD_UPLOAD_ZIP_UNPACKED=8 * MB)
+def test_a_bomb_coding_sheet_is_refused_on_the_page_before_its_job(team, lead_client):
+    page = lead_client.post(
+        reverse("interviews:import", args=[team.project.slug]),
+        {"file": SimpleUploadedFile("s.xlsx", bomb(32 * MB))},
+    )
+    assert page.status_code == 413 and "unpacks to 32 MB" in page.content.decode()
+    assert not Interview.objects.exists() and not Job.objects.exists()
 
 
 @override_settings(CONCORD_UPLOAD_LIMITS=SMALL)
@@ -119,7 +129,7 @@ def test_an_oversized_transcript_is_refused_on_the_page_and_the_api(team, lead_c
     )
     assert answer.status_code == 413
     assert "the limit is 2048 bytes" in answer.data["file"][0]
-    assert not Interview.objects.exists()
+    assert not Interview.objects.exists() and not Job.objects.exists()
 
 
 @override_settings(CONCORD_UPLOAD_LIMITS=SMALL)
@@ -137,4 +147,4 @@ def test_an_oversized_coding_sheet_and_taxonomy_file_are_refused(team):
         format="multipart",
     )
     assert taxonomy.status_code == 413
-    assert not Interview.objects.exists() and not Node.objects.exists()
+    assert not Interview.objects.exists() and not Node.objects.exists() and not Job.objects.exists()

@@ -23,7 +23,7 @@ def test_anonymous_is_401_and_outsiders_404(coding):
         assert api(outsider).get(path).status_code == 404, path
 
 
-def test_role_matrix_for_writes(coding):
+def test_role_matrix_for_writes(coding, django_capture_on_commit_callbacks):
     """Who may do what: lead uploads and names coders; evaluators tag; the moderator decides."""
     b = base(coding.project)
     upload = {"file": SimpleUploadedFile("interview2.txt", transcript_txt())}
@@ -32,9 +32,13 @@ def test_role_matrix_for_writes(coding):
             b, {"file": SimpleUploadedFile("interview2.txt", transcript_txt())}, format="multipart"
         )
         assert response.status_code == 403
-    response = api(coding.lead).post(b, upload, format="multipart")
-    assert response.status_code == 201 and response.json()["number"] == 2
-    assert response.json()["paragraphs"][1]["speaker"] == "Interviewee"
+    with django_capture_on_commit_callbacks(execute=True):  # the upload's job runs (eager Celery)
+        response = api(coding.lead).post(b, upload, format="multipart")
+    assert response.status_code == 202 and response.json()["kind"] == "import_interview"
+    job = api(coding.lead).get(response.json()["url"]).json()
+    assert job["status"] == "done" and job["report"]["interview"] == 2
+    detail = api(coding.lead).get(b + "2/").json()
+    assert detail["paragraphs"][1]["speaker"] == "Interviewee"
 
     coders = {"moderator": coding.moderator.id, "evaluator1": coding.eva1.id, "evaluator2": coding.eva2.id}
     assert api(coding.eva1).put(b + "2/coders/", coders, format="json").status_code == 403
@@ -108,7 +112,7 @@ def test_moderation_and_review_over_the_api(coding):
     assert FinalTag.objects.get().status == "accepted"
 
 
-def test_bad_input_is_a_400_naming_the_field_and_writes_nothing(coding):
+def test_bad_input_is_a_400_naming_the_field_and_writes_nothing(coding, django_capture_on_commit_callbacks):
     b = base(coding.project)
     response = api(coding.eva1).post(b + "1/fragments/", {"start": 0, "end": 10**6, "tag": "x"}, format="json")
     assert response.status_code == 400 and "end" in response.json()
@@ -118,10 +122,15 @@ def test_bad_input_is_a_400_naming_the_field_and_writes_nothing(coding):
     assert response.status_code == 400 and "start" in response.json()
     response = api(coding.lead).post(b, {"file": SimpleUploadedFile("empty.txt", b"")}, format="multipart")
     assert response.status_code == 400 and "file" in response.json()
-    response = api(coding.lead).post(
-        b + "import/", {"file": SimpleUploadedFile("x.xlsx", b"PK broken")}, format="multipart"
-    )
-    assert response.status_code == 400 and "file" in response.json()
+    response = api(coding.lead).post(b, {"file": SimpleUploadedFile("i4.txt", b"x"), "date": "soon"})
+    assert response.status_code == 400 and "date" in response.json()  # checked before the job starts
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api(coding.lead).post(
+            b + "import/", {"file": SimpleUploadedFile("x.xlsx", b"PK broken")}, format="multipart"
+        )
+    assert response.status_code == 202  # an unreadable sheet is found by the job, which fails naming it
+    job = api(coding.lead).get(response.json()["url"]).json()
+    assert job["status"] == "failed" and "x.xlsx" in job["error"] and job["report"] == {"error_field": "file"}
     assert not Fragment.objects.exists()
     assert Interview.objects.count() == 1 and InterviewCoder.objects.count() == 3
 

@@ -1,8 +1,9 @@
 import pytest
 from django.urls import reverse
 
+from core.models import Job
 from interviews import services
-from interviews.models import FinalTag, Fragment, Piece
+from interviews.models import FinalTag, Fragment, Interview, Piece
 from tests.factories import ProjectFactory, member
 from tests.interviews.factories import span, tag, transcript_txt, upload
 
@@ -47,19 +48,37 @@ def test_list_page_shows_interviews_stats_and_lead_forms(coding, client):
     assert "evaluator 1" in html  # my coding
 
 
-def test_upload_through_the_page_and_a_bad_file_is_a_400_naming_it(team, client):
+def test_upload_through_the_page_runs_a_job_and_a_bad_file_fails_it_naming_it(
+    team, client, django_capture_on_commit_callbacks
+):
     client.force_login(team.lead)
     from django.core.files.uploadedfile import SimpleUploadedFile
 
+    with django_capture_on_commit_callbacks(execute=True):  # eager Celery: the job runs once the request commits
+        response = client.post(
+            url("upload", team.project),
+            {"file": SimpleUploadedFile("interview5.txt", transcript_txt()), "interviewee_profile": "Data scientist"},
+        )
+    job = Job.objects.get(project=team.project, kind=Job.Kind.IMPORT_INTERVIEW)
+    job_page = reverse("labelling:task_progress", args=[team.project.slug, job.id])
+    assert response.status_code == 302 and response["Location"] == job_page
+    html = client.get(job_page).content.decode()
+    assert url("detail", team.project, 5) in html and "4 paragraphs" in html and "hx-trigger" not in html
+    assert Interview.objects.get(number=5).interviewee_profile == "Data scientist"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url("upload", team.project), {"file": SimpleUploadedFile("broken.docx", b"garbage")})
+    job = Job.objects.filter(kind=Job.Kind.IMPORT_INTERVIEW).first()
+    assert response.status_code == 302 and job.status == Job.Status.FAILED and job.input_data is None
+    html = client.get(reverse("labelling:task_progress", args=[team.project.slug, job.id])).content.decode()
+    assert 'id="job-error"' in html and "broken.docx: not a readable .docx file" in html
+    assert Interview.objects.count() == 1
+
     response = client.post(
-        url("upload", team.project),
-        {"file": SimpleUploadedFile("interview5.txt", transcript_txt()), "interviewee_profile": "Data scientist"},
+        url("upload", team.project), {"file": SimpleUploadedFile("i7.txt", transcript_txt()), "duration": "long"}
     )
-    assert response.status_code == 302
-    assert response["Location"] == url("detail", team.project, 5)
-    response = client.post(url("upload", team.project), {"file": SimpleUploadedFile("broken.docx", b"garbage")})
-    assert response.status_code == 400
-    assert "broken.docx" in response.content.decode()
+    assert response.status_code == 400 and "long" in response.content.decode()  # refused before any job
+    assert Job.objects.filter(kind=Job.Kind.IMPORT_INTERVIEW).count() == 2
     client.force_login(team.evaluators[0])
     response = client.post(url("upload", team.project), {"file": SimpleUploadedFile("i6.txt", transcript_txt())})
     assert response.status_code == 403

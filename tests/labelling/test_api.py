@@ -434,6 +434,9 @@ def test_lead_lists_renames_and_merges_labels(team, api):
     created = client.post(api.url("labels/"), {"name": "Wrong optimiser", "description": "Adam vs SGD"})
     assert created.status_code == 201 and created.json()["in_catalogue"]
     assert client.post(api.url("labels/"), {}).status_code == 400
+    # the codebook's examples, documented for a new label too, are stored (schemathesis found a 500)
+    created = client.post(api.url("labels/"), {"name": "Wrong batch size", "examples": "batch of 1"})
+    assert created.status_code == 201 and created.json()["examples"] == "batch of 1"
 
 
 # --- OpenAPI --------------------------------------------------------------------------------

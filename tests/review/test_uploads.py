@@ -1,6 +1,7 @@
 """Damaged and hostile uploads are a 400 naming the file, with nothing written, on every upload form
 and API: XLSX packages with broken XML inside, JSON nested too deeply for Python's parser, and
-numbers beyond what the database columns hold."""
+numbers beyond what the database columns hold. An interview coding sheet is parsed only in its job:
+there the damaged file fails the job, which names it, and nothing is written."""
 
 import io
 import json
@@ -60,18 +61,28 @@ def lead(team):
     return client
 
 
+def _interview_sheet_job_failed(name) -> None:
+    """A coding sheet is read in its job, never in the request: a damaged one fails the job, naming the file."""
+    job = Job.objects.get(kind=Job.Kind.IMPORT_INTERVIEW_SHEET)
+    assert job.status == Job.Status.FAILED and job.error.startswith(f"{name}") and job.input_data is None
+    job.delete()
+
+
 @pytest.mark.parametrize("name", DAMAGED)
-def test_damaged_files_are_a_400_on_every_upload_page(team, lead, name):
+def test_damaged_files_are_a_400_on_every_upload_page(team, lead, name, django_capture_on_commit_callbacks):
     slug, data = team.project.slug, DAMAGED[name]
     posts = [
         (f"/p/{slug}/import/artefacts/", {}),
         (f"/p/{slug}/import/round/", {"round": 1}),
         (f"/p/{slug}/taxonomy/import/", {}),
-        (f"/p/{slug}/interviews/import/", {}),
     ]
     for url, fields in posts:
         response = lead.post(url, {**fields, "file": SimpleUploadedFile(name, data)})
         assert response.status_code == 400, url
+    with django_capture_on_commit_callbacks(execute=True):
+        response = lead.post(f"/p/{slug}/interviews/import/", {"file": SimpleUploadedFile(name, data)})
+    assert response.status_code == 302
+    _interview_sheet_job_failed(name)
     outline = SimpleUploadedFile(name, data)
     good = SimpleUploadedFile("round.xlsx", GOOD)
     response = lead.post(f"/p/{slug}/import/round/", {"round": 1, "file": good, "outline": outline})
@@ -81,13 +92,16 @@ def test_damaged_files_are_a_400_on_every_upload_page(team, lead, name):
 
 
 @pytest.mark.parametrize("name", DAMAGED)
-def test_damaged_files_are_a_400_on_the_upload_apis(team, name):
+def test_damaged_files_are_a_400_on_the_upload_apis(team, name, django_capture_on_commit_callbacks):
     api = APIClient()
     api.force_authenticate(team.lead)
     slug, data = team.project.slug, DAMAGED[name]
-    for url in (f"/api/projects/{slug}/taxonomy/import/", f"/api/projects/{slug}/interviews/import/"):
-        response = api.post(url, {"file": SimpleUploadedFile(name, data)}, format="multipart")
-        assert response.status_code == 400, url
+    response = api.post(f"/api/projects/{slug}/taxonomy/import/", {"file": SimpleUploadedFile(name, data)})
+    assert response.status_code == 400
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post(f"/api/projects/{slug}/interviews/import/", {"file": SimpleUploadedFile(name, data)})
+    assert response.status_code == 202
+    _interview_sheet_job_failed(name)
     assert not Node.objects.exists() and not Interview.objects.exists()
 
 
