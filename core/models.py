@@ -224,6 +224,7 @@ class Notification(models.Model):
         ROUND_CLOSED = "round_closed", "Round closed"
         DISCUSSION = "discussion", "New comment in a discussion"
         MEMBERSHIP = "membership", "Membership changed"
+        SENT_BACK = "sent_back", "A conflict sent back to you"
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
     project = models.ForeignKey(Project, null=True, blank=True, on_delete=models.CASCADE, related_name="+")

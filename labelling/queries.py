@@ -120,12 +120,18 @@ def _next_open_orm(*, user, project, labelling, open):
 
 # --- the statements --------------------------------------------------------------------------------
 
+# The assignment's columns the labelling loop reads (the send-back ones: the page and the API show them).
+ASSIGNMENT_COLUMNS = (
+    *("id", "round_id", "item_id", "evaluator_id", "order", "created_at", "completed_at"),
+    *("sent_back_at", "sent_back_reason"),
+)
+
 
 ASSIGNMENT_FOR_SUBMIT = PreparedRead(
     "concord_assignment_for_submit",
     orm=_assignment_for_submit_orm,
     tables=(
-        ("a", Assignment, ("id", "round_id", "item_id", "evaluator_id", "order", "created_at", "completed_at")),
+        ("a", Assignment, ASSIGNMENT_COLUMNS),
         ("r", Round, ("id", "project_id", "number", "name", "status")),
         ("i", RoundItem, tuple(f.attname for f in RoundItem._meta.concrete_fields)),
         ("p", Project, tuple(f.attname for f in Project._meta.concrete_fields)),
@@ -277,7 +283,7 @@ NEXT_OPEN = PreparedRead(
     "concord_assignment_next",
     orm=_next_open_orm,
     tables=(
-        ("a", Assignment, ("id", "round_id", "item_id", "evaluator_id", "order", "created_at", "completed_at")),
+        ("a", Assignment, ASSIGNMENT_COLUMNS),
         ("r", Round, ("id", "project_id", "number", "status")),
         ("i", RoundItem, ("id", "round_id", "artefact_id", "status", "final_label_id", "final_verdict")),
         ("f", Artefact, ("id", "kind", "framework", "tags", "url", "title", "body", "metadata")),
