@@ -88,6 +88,7 @@ def test_no_serious_violations_on_the_main_pages(study, live_server, page, login
         "survey": f"/p/{slug}/survey/",
         "members": f"/p/{slug}/members/",
         "tokens": "/accounts/tokens/",
+        "account": "/accounts/settings/",
         "notifications": "/notifications/",
     }
     for name, path in pages.items():
