@@ -148,6 +148,11 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BEAT_SCHEDULE = {
     "sweep-escalations": {"task": "labelling.tasks.escalations_sweep_task", "schedule": 60.0},
     "sweep-jobs": {"task": "core.tasks.jobs_sweep_task", "schedule": 300.0},
+    # the e-mail digest of notifications, for the users who opted in (every CONCORD_DIGEST_HOURS hours)
+    "notification-digest": {
+        "task": "core.tasks.notification_digest_task",
+        "schedule": 3600.0 * production.env_int(os.environ, "CONCORD_DIGEST_HOURS", 24),
+    },
 }
 CONCORD_JOB_STALE_AFTER = timedelta(seconds=CELERY_TASK_TIME_LIMIT + 300)
 CONCORD_UPLOAD_PENDING_TTL = timedelta(hours=production.env_int(os.environ, "CONCORD_UPLOAD_PENDING_HOURS", 24))
@@ -194,6 +199,8 @@ if CONCORD_PROJECT_CREATORS not in {"all", "staff"}:
     raise ImproperlyConfigured("CONCORD_PROJECT_CREATORS is `all` or `staff`.")
 # Password reset e-mails and the notification digest: EMAIL_URL (django-environ's syntax), console by default.
 globals().update(email_settings(os.environ))
+# Where Concord is served, for the links in mails sent outside a request (the notification digest).
+CONCORD_SITE_URL = os.environ.get("CONCORD_SITE_URL", "").strip() or "http://127.0.0.1:8000"
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 24
 # Single sign-on (OpenID Connect), off unless OIDC_RP_CLIENT_ID is set (core/oidc.py).
 _oidc = oidc_settings(os.environ)

@@ -61,6 +61,10 @@ class TokenForm(forms.Form):
     name = forms.CharField(max_length=100, label="Token name", help_text="Where it is used, e.g. “analysis script”.")
 
 
+class DigestForm(forms.Form):
+    digest = forms.BooleanField(required=False, label="E-mail me a digest of my unread notifications")
+
+
 class GuidelinesForm(forms.Form):
     guidelines = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 14}), help_text="Markdown. Shown beside every artefact."

@@ -226,6 +226,7 @@ class Notification(models.Model):
         ROUND_CLOSED = "round_closed", "Round closed"
         DISCUSSION = "discussion", "New comment in a discussion"
         MEMBERSHIP = "membership", "Membership changed"
+        SENT_BACK = "sent_back", "A conflict sent back to you"
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
     project = models.ForeignKey(Project, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
@@ -242,3 +243,16 @@ class Notification(models.Model):
 
     def __str__(self):
         return f"{self.user}: {self.text}"
+
+
+class NotificationDigest(models.Model):
+    """A user's choice of an e-mail digest of their unread notifications (off unless they opt in), and
+    since when it covers them: notifications from `since` on, each e-mailed at most once."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_digest")
+    enabled = models.BooleanField(default=False)
+    since = models.DateTimeField(help_text="Notifications from then on go into digests (set when opting in).")
+    last_sent_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"digest of {self.user} ({'on' if self.enabled else 'off'})"

@@ -16,7 +16,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from core.errors import NotAllowed, NotFound
-from core.models import ApiToken, AuditEvent, Invitation, Job, Membership, Notification, Project
+from core.models import ApiToken, AuditEvent, Invitation, Job, Membership, Notification, NotificationDigest, Project
 
 
 def projects_for_user(*, user):
@@ -152,3 +152,32 @@ def notifications_for(*, user, unread_only: bool = False):
 
 def notifications_unread_count(*, user) -> int:
     return Notification.objects.filter(user=user, read_at__isnull=True).count()
+
+
+# --- the e-mail digest of notifications ---------------------------------------------------------
+
+
+def notification_digest_of(*, user) -> NotificationDigest | None:
+    """The user's digest choice (None: never chose, i.e. off)."""
+    return NotificationDigest.objects.filter(user=user).first()
+
+
+def notification_digests_due():
+    """Ids of the opted-in digests of active users with an e-mail address."""
+    return (
+        NotificationDigest.objects.filter(enabled=True, user__is_active=True)
+        .exclude(user__email="")
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+
+
+def notification_digest_items(*, digest: NotificationDigest):
+    """What a digest lists: the user's unread notifications since the digest began, none e-mailed before
+    (locked, so that two runs never send the same one), oldest first."""
+    return (
+        Notification.objects.select_for_update(of=("self",))
+        .filter(user_id=digest.user_id, read_at__isnull=True, emailed_at__isnull=True, created_at__gte=digest.since)
+        .select_related("project")
+        .order_by("created_at", "id")
+    )

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Iterable
 
 from django.conf import settings
 from django.contrib.auth import get_user_model, password_validation
 from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -16,8 +18,12 @@ from rest_framework.authtoken.models import Token
 
 from core import invitations
 from core.errors import Conflict, InvalidInput, NotAllowed, NotFound
-from core.models import ApiToken, Invitation, Membership, Notification, Project
-from core.selectors import membership_require
+from core.models import ApiToken, Invitation, Membership, Notification, NotificationDigest, Project
+from core.selectors import (
+    membership_require,
+    notification_digest_items,
+    notification_digests_due,
+)
 from core.signals import membership_deactivated
 
 
@@ -383,3 +389,78 @@ def notifications_mark_read(*, user, ids: Iterable[int] | None = None) -> int:
     if ids is not None:
         qs = qs.filter(id__in=list(ids))
     return qs.update(read_at=timezone.now())
+
+
+# --- the e-mail digest of notifications ---------------------------------------------------------
+
+log = logging.getLogger(__name__)
+
+
+def notification_digest_set(*, user, enabled: bool) -> NotificationDigest:
+    """Opt in to (or out of) the e-mail digest. Opting in starts it from now: older notifications are
+    never mailed."""
+    digest = NotificationDigest.objects.filter(user=user).first()
+    if digest is None:
+        return NotificationDigest.objects.create(user=user, enabled=bool(enabled), since=timezone.now())
+    if enabled and not digest.enabled:
+        digest.since = timezone.now()
+    digest.enabled = bool(enabled)
+    digest.save(update_fields=["enabled", "since"])
+    return digest
+
+
+def _digest_text(items, *, site: str) -> str:
+    """The mail's text: each notification as the bell shows it (its text, when, project, link), no more."""
+    lines = [f"You have {len(items)} new unread notification{'s' if len(items) != 1 else ''} in Concord:", ""]
+    for n in items:
+        where = f" · {n.project.name}" if n.project_id else ""
+        lines.append(f"- {n.text} ({timezone.localtime(n.created_at):%d %b %Y %H:%M}{where})")
+        if n.url:
+            lines.append(f"  {site}{n.url}")
+    lines += ["", f"All notifications: {site}/notifications/", f"Stop these e-mails: {site}/accounts/settings/"]
+    return "\n".join(lines) + "\n"
+
+
+def _digest_send_one(digest_id: int, *, now) -> int:
+    """Send one user's digest; returns how many notifications it listed (0: nothing new, nothing sent).
+    The digest row is locked (a concurrent run skips it) and its notifications are marked e-mailed in
+    the same transaction: a failed send marks nothing, and no notification is ever mailed twice."""
+    with transaction.atomic():
+        digest = (
+            NotificationDigest.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("user")
+            .filter(id=digest_id, enabled=True)
+            .first()
+        )
+        if digest is None or not digest.user.email:
+            return 0
+        items = list(notification_digest_items(digest=digest))
+        if not items:
+            return 0
+        site = settings.CONCORD_SITE_URL.rstrip("/")
+        subject = f"Concord: {len(items)} new notification{'s' if len(items) != 1 else ''}"
+        send_mail(subject, _digest_text(items, site=site), None, [digest.user.email])
+        Notification.objects.filter(id__in=[n.id for n in items]).update(emailed_at=now)
+        digest.last_sent_at = now
+        digest.save(update_fields=["last_sent_at"])
+        return len(items)
+
+
+def notification_digests_send(*, now=None) -> dict:
+    """Send each opted-in user one e-mail listing their unread notifications since their last digest
+    (none when nothing is new), through Django's configured mail backend (EMAIL_URL). The Celery beat
+    task and the `send_notification_digest` command run this."""
+    now = now or timezone.now()
+    report = {"users": 0, "sent": 0, "notifications": 0, "failed": 0}
+    for digest_id in list(notification_digests_due()):
+        report["users"] += 1
+        try:
+            listed = _digest_send_one(digest_id, now=now)
+        except Exception:  # one unreachable mailbox must not stop the others; tried again next time
+            log.exception("the notification digest %s was not sent", digest_id)
+            report["failed"] += 1
+            continue
+        if listed:
+            report["sent"] += 1
+            report["notifications"] += listed
+    return report

@@ -11,6 +11,7 @@ urlpatterns = [
     path("p/<slug:slug>/members/", views.members, name="members"),
     path("invite/<str:token>/", views.invite, name="invite"),
     path("accounts/tokens/", views.tokens, name="tokens"),
+    path("accounts/settings/", views.account, name="account"),
     path("notifications/", views.notifications, name="notifications"),
     path("notifications/read/", views.notifications_read, name="notifications_read"),
 ]

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from core import csv_safe, jobs, selectors, services
 from core.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound
 from core.forms import (
+    DigestForm,
     GuidelinesForm,
     InvitationForm,
     MemberAddForm,
@@ -243,6 +244,21 @@ def tokens(request):
         "new_token": new_token,
     }
     return render(request, "core/tokens.html", context, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account(request):
+    """The user's own settings: the optional e-mail digest of notifications (off unless chosen)."""
+    if request.method == "POST":
+        form = DigestForm(request.POST)
+        if form.is_valid():
+            services.notification_digest_set(user=request.user, enabled=form.cleaned_data["digest"])
+            messages.success(request, "Saved.")
+            return redirect("core:account")
+    digest = selectors.notification_digest_of(user=request.user)
+    form = DigestForm(initial={"digest": bool(digest and digest.enabled)})
+    return render(request, "core/account.html", {"form": form, "digest": digest})
 
 
 @login_required

@@ -133,6 +133,17 @@ class ResolveForm(forms.Form):
         return data
 
 
+class SendBackForm(forms.Form):
+    """Send a conflict back to some of its evaluators (the service checks who may be chosen)."""
+
+    evaluator_ids = forms.TypedMultipleChoiceField(coerce=int, required=False)
+    reason = forms.CharField(required=False, strip=True, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, evaluators=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["evaluator_ids"].choices = [(user.id, user.username) for user in evaluators]
+
+
 class LabelIdForm(forms.Form):
     label_id = forms.IntegerField(min_value=1, max_value=MAX_ID, widget=forms.HiddenInput)
 

@@ -116,6 +116,10 @@ class RoundItem(models.Model):
     )
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolution_note = models.TextField(blank=True)
+    sent_back = models.BooleanField(
+        default=False,
+        help_text="A moderator sent the conflict back to evaluators: decided again once they all answered.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -145,6 +149,12 @@ class Assignment(models.Model):
     order = models.PositiveSmallIntegerField()
     created_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # A moderator sent the item (a conflict) back to this evaluator: the assignment reopened until they answer.
+    sent_back_at = models.DateTimeField(null=True, blank=True)
+    sent_back_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    sent_back_reason = models.TextField(blank=True)
 
     class Meta:
         constraints = [
@@ -165,6 +175,11 @@ class Assignment(models.Model):
     @property
     def is_extra(self) -> bool:
         return self.order > 2
+
+    @property
+    def is_sent_back(self) -> bool:
+        """Sent back by a moderator and not answered again yet."""
+        return self.sent_back_at is not None and self.completed_at is None
 
     def __str__(self):
         return f"{self.evaluator} #{self.order} on {self.item}"

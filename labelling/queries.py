@@ -120,6 +120,12 @@ def _next_open_orm(*, user, project, labelling, open):
 
 # --- the statements --------------------------------------------------------------------------------
 
+# The assignment's columns the labelling loop reads (the send-back ones: the page and the API show them).
+ASSIGNMENT_COLUMNS = (
+    *("id", "round_id", "item_id", "evaluator_id", "order", "created_at", "completed_at"),
+    *("sent_back_at", "sent_back_reason"),
+)
+
 
 def _item_escalation_owed_orm(*, item, now):
     RoundItem.objects.filter(id=item).update(had_disagreement=True, updated_at=now)
@@ -143,7 +149,7 @@ ASSIGNMENT_FOR_SUBMIT = PreparedRead(
     "concord_assignment_for_submit",
     orm=_assignment_for_submit_orm,
     tables=(
-        ("a", Assignment, ("id", "round_id", "item_id", "evaluator_id", "order", "created_at", "completed_at")),
+        ("a", Assignment, ASSIGNMENT_COLUMNS),
         ("r", Round, ("id", "project_id", "number", "name", "status")),
         ("i", RoundItem, tuple(f.attname for f in RoundItem._meta.concrete_fields)),
         ("p", Project, tuple(f.attname for f in Project._meta.concrete_fields)),
@@ -295,7 +301,7 @@ NEXT_OPEN = PreparedRead(
     "concord_assignment_next",
     orm=_next_open_orm,
     tables=(
-        ("a", Assignment, ("id", "round_id", "item_id", "evaluator_id", "order", "created_at", "completed_at")),
+        ("a", Assignment, ASSIGNMENT_COLUMNS),
         ("r", Round, ("id", "project_id", "number", "status")),
         ("i", RoundItem, ("id", "round_id", "artefact_id", "status", "final_label_id", "final_verdict")),
         ("f", Artefact, ("id", "kind", "framework", "tags", "url", "title", "body", "metadata")),
@@ -362,7 +368,10 @@ ITEM_ESCALATION_OWED = PreparedWrite(
 
 # The extra evaluator's assignment, their notification (its URL ends with the assignment's id) and the
 # item's owed escalation settled, in one statement.
-ASSIGNMENT_COLUMNS = ("id", "round_id", "item_id", "evaluator_id", "order", "created_at", "completed_at")
+ASSIGNMENT_COLUMNS = (
+    *("id", "round_id", "item_id", "evaluator_id", "order", "created_at", "completed_at"),
+    *("sent_back_at", "sent_back_by_id", "sent_back_reason"),
+)
 assert tuple(f.attname for f in Assignment._meta.concrete_fields) == ASSIGNMENT_COLUMNS, "update the INSERT below"
 NOTIFICATION_FIELDS = ("id", "user_id", "project_id", "kind", "text", "url", "created_at", "read_at", "emailed_at")
 assert tuple(f.attname for f in Notification._meta.concrete_fields) == NOTIFICATION_FIELDS, "update the INSERT below"
@@ -379,7 +388,8 @@ ESCALATION_ASSIGN = PreparedWrite(
     statement=lambda n: (
         f"WITH assigned AS (INSERT INTO {n.table(Assignment)}"
         f" ({', '.join(n.col(Assignment, f) for f in ASSIGNMENT_COLUMNS[1:])})"
-        f" VALUES (%(round)s, %(item)s, %(evaluator)s, %(order)s, %(now)s, NULL) RETURNING {n.col(Assignment, 'id')}),"
+        " VALUES (%(round)s, %(item)s, %(evaluator)s, %(order)s, %(now)s, NULL, NULL, NULL, '')"
+        f" RETURNING {n.col(Assignment, 'id')}),"
         f" told AS (INSERT INTO {n.table(Notification)}"
         f" ({', '.join(n.col(Notification, f) for f in NOTIFICATION_FIELDS[1:])})"
         f" SELECT %(evaluator)s, %(project)s, %(kind)s, %(text)s, %(url)s || assigned.{n.col(Assignment, 'id')} || '/',"

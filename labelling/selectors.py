@@ -66,7 +66,7 @@ def evaluator_assignment(*, project, user, assignment_id: int):
     Another evaluator's assignment is refused (403) and never rendered."""
     assignment = (
         Assignment.objects.select_related(
-            "round", "item__artefact", "item__final_label", "item__resolved_by", "annotation__label"
+            "round", "item__artefact", "item__final_label", "item__resolved_by", "annotation__label", "sent_back_by"
         )
         .filter(id=assignment_id, round__project=project)
         .first()
@@ -394,7 +394,8 @@ def artefacts_filtered(
 
 
 def assignments_mine(*, project, user, round_number: int | None = None, state: str = ""):
-    """The user's own assignments in the project: open ones first, then by round and id.
+    """The user's own assignments in the project: open ones first (those a moderator sent back first of
+    all), then by round and id.
 
     `state`: `open` (no annotation yet), `done`, or empty for both."""
     qs = Assignment.objects.filter(evaluator=user, round__project=project)
@@ -404,8 +405,10 @@ def assignments_mine(*, project, user, round_number: int | None = None, state: s
         qs = qs.filter(completed_at__isnull=True)
     elif state == "done":
         qs = qs.filter(completed_at__isnull=False)
-    return qs.select_related("round", "item__artefact", "item__final_label", "annotation__label").order_by(
-        F("completed_at").asc(nulls_first=True), "round__number", "id"
+    return (
+        qs.select_related("round", "item__artefact", "item__final_label", "annotation__label")
+        .annotate(sent_back_first=Case(When(completed_at__isnull=True, then=SENT_BACK_FIRST), default=Value(0)))
+        .order_by(F("completed_at").asc(nulls_first=True), "-sent_back_first", "round__number", "id")
     )
 
 
@@ -546,14 +549,37 @@ def labels_visible(*, project, user):
     )
 
 
+SENT_BACK_FIRST = Case(When(sent_back_at__isnull=False, then=Value(1)), default=Value(0), output_field=IntegerField())
+
+
 def evaluator_queue(*, project, user, round_number: int | None = None):
-    """The queue page's order: tie-breaks (a third or later evaluator on a disagreed item) first,
-    then round and id; each row has `is_tie_break`."""
+    """The queue page's order: items a moderator sent back first, then tie-breaks (a third or later
+    evaluator on a disagreed item), then round and id; each row has `is_tie_break` (and, being open,
+    `is_sent_back` when it was sent back, with its reason and the moderator)."""
     tie_break = Case(When(order__gt=2, then=Value(1)), default=Value(0), output_field=IntegerField())
     return (
         evaluator_open_assignments(project=project, user=user, round_number=round_number)
-        .annotate(is_tie_break=tie_break)
-        .order_by("-is_tie_break", "round__number", "id")
+        .select_related("sent_back_by")
+        .annotate(is_tie_break=tie_break, sent_back_first=SENT_BACK_FIRST)
+        .order_by("-sent_back_first", "-is_tie_break", "round__number", "id")
+    )
+
+
+def assignment_editable(*, assignment) -> bool:
+    """Whether the evaluator may still submit or change their answer: the item is being labelled in an
+    open round and, when a moderator sent it back, the assignment is one of those it went back to."""
+    item = assignment.item
+    if item.status != RoundItem.Status.LABELLING or assignment.round.status != Round.Status.OPEN:
+        return False
+    return not (item.sent_back and assignment.completed_at is not None)
+
+
+def conflict_sent_back(*, item) -> list:
+    """The assignments of a sent-back item still waiting for their evaluator's answer, with the moderator."""
+    return list(
+        Assignment.objects.filter(item=item, sent_back_at__isnull=False, completed_at__isnull=True)
+        .select_related("evaluator", "sent_back_by")
+        .order_by("order")
     )
 
 
@@ -574,11 +600,12 @@ def evaluator_continue(*, project, user):
 
 def discussion_of(*, project, item_id: int, user):
     """(item, comments) of a conflict's discussion for a participant: a moderator or lead of the project,
-    or an evaluator on the item. Items still in blind labelling have no discussion (NotFound)."""
+    or an evaluator on the item. Items still in blind labelling have no discussion (NotFound); a conflict
+    a moderator sent back to evaluators left blind labelling, and keeps it."""
     item = (
         RoundItem.objects.select_related("artefact", "round")
         .filter(id=item_id, round__project=project, is_conflict=True)
-        .exclude(status=RoundItem.Status.LABELLING)
+        .exclude(status=RoundItem.Status.LABELLING, sent_back=False)
         .first()
     )
     if item is None:

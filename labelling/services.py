@@ -272,6 +272,8 @@ def _items_decide_after_merge(*, item_ids: list[int], label: Label, user) -> Non
             rows[item_id].append((order, label_id, verdict or ""))
         decided = []
         for item in RoundItem.objects.filter(id__in=batch).select_related("round__project").order_by("id"):
+            if item.sent_back:  # decided again when the evaluators it went back to have answered
+                continue
             given = [(label_id, verdict) for _, label_id, verdict in rows[item.id] if label_id or verdict]
             outcome, answer = _item_outcome(given, len(rows[item.id]), item.round.project.max_evaluators_per_artefact)
             if outcome not in ("agreed", "majority"):
@@ -538,6 +540,11 @@ def _annotation_write(*, assignment_id, user, label, verdict, note, project, mem
         raise Conflict("This artefact is decided already; annotations can no longer change.", field="assignment")
     if rnd.status == Round.Status.CLOSED:
         raise Conflict("This round is closed.", field="assignment")
+    if item.sent_back and assignment.completed_at is not None:
+        raise Conflict(
+            "A moderator sent this artefact back to other evaluators; your answer stands until they answered.",
+            field="assignment",
+        )
 
     # Every assignment of the item with its answer, read after the lock so that nothing committed before
     # it is missed: my own annotation (if I am editing it) and the answers the evaluation below needs.
@@ -592,8 +599,24 @@ def _annotation_write(*, assignment_id, user, label, verdict, note, project, mem
     labels = {other.id: other for other, *_ in rows if other is not None}
     if label_obj is not None:
         labels[label_obj.id] = label_obj
+    if item.sent_back and not _sent_back_settled(item, answered=assignment.id):
+        return annotation  # other evaluators the item was sent back to have not answered yet
     item_evaluate(item=item, rows=answers, labels=labels)
     return annotation
+
+
+def _sent_back_settled(item: RoundItem, *, answered: int | None = None) -> bool:
+    """Whether every evaluator a sent-back item went to has answered (`answered`: the assignment being
+    answered now); then the item is no longer sent back and the caller decides it again. The caller
+    holds the item's lock."""
+    still_open = Assignment.objects.filter(item_id=item.id, completed_at__isnull=True)
+    if answered is not None:
+        still_open = still_open.exclude(id=answered)
+    if still_open.exists():
+        return False
+    item.sent_back = False
+    RoundItem.objects.filter(id=item.id).update(sent_back=False)
+    return True
 
 
 def _decide(item: RoundItem, *, label_id: int | None, verdict: str, status: str, labels: dict | None = None) -> None:
@@ -812,6 +835,97 @@ def conflict_resolve(
     return item
 
 
+def _send_back_targets(item: RoundItem, evaluator_ids, project: Project) -> list[Assignment]:
+    """The assignments of the chosen evaluators on the item (locked): each answered it and is still an
+    active evaluator of the project; every evaluator on the item has answered."""
+    wanted = list(dict.fromkeys(evaluator_ids or ()))
+    if not wanted:
+        raise InvalidInput("Choose at least one evaluator to send the artefact back to.", field="evaluator_ids")
+    assignments = list(
+        Assignment.objects.select_for_update(of=("self",))
+        .filter(item=item)
+        .select_related("evaluator")
+        .order_by("order")
+    )
+    answered = set(Annotation.objects.filter(assignment__item=item).values_list("assignment__evaluator_id", flat=True))
+    if any(a.evaluator_id not in answered for a in assignments):
+        raise Conflict("Someone's work on this artefact is still open; it cannot be sent back now.", field="item")
+    by_evaluator = {a.evaluator_id: a for a in assignments}
+    if any(evaluator_id not in by_evaluator for evaluator_id in wanted):
+        raise InvalidInput("Only the evaluators who labelled this artefact can be asked again.", field="evaluator_ids")
+    active = set(
+        Membership.objects.filter(
+            project=project, user_id__in=wanted, is_evaluator=True, is_active=True, user__is_active=True
+        ).values_list("user_id", flat=True)
+    )
+    gone = sorted(by_evaluator[e].evaluator.username for e in wanted if e not in active)
+    if gone:
+        raise InvalidInput(f"No longer an active evaluator of the project: {', '.join(gone)}.", field="evaluator_ids")
+    return [by_evaluator[e] for e in wanted]
+
+
+def conflict_send_back(
+    *, item_id: int, user, evaluator_ids: list[int], reason: str, project: Project | None = None
+) -> RoundItem:
+    """A moderator sends a conflict back to one or more of the evaluators who labelled it, saying why.
+
+    Their assignments reopen (first in their queue, with the reason) so that they revise or confirm their
+    answer; they are notified. The item leaves the conflict queue; once every one of them has answered it
+    is decided again by the usual rules (agreement or a majority decides it, a disagreement asks for a
+    tie-break or goes back to the moderators). The item left blind labelling: they read the reason and the
+    discussion, never the other evaluators' labels. With `project`, an item of another project is not found."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("Say why the artefact goes back: the evaluators read it.", field="reason")
+    if len(reason) > MAX_NOTE_LENGTH:
+        raise InvalidInput(f"A reason has at most {MAX_NOTE_LENGTH} characters.", field="reason")
+    with transaction.atomic():
+        item = (
+            RoundItem.objects.select_for_update(of=("self",))
+            .select_related("round__project")
+            .filter(id=item_id)
+            .first()
+        )
+        if item is None or (project is not None and item.round.project_id != project.id):
+            raise NotFound("No such artefact in a round.")
+        project = item.round.project
+        membership_require(project=project, user=user, roles=("moderator",))
+        if item.status != RoundItem.Status.CONFLICT:
+            raise Conflict("This artefact is not a conflict; only conflicts can be sent back.", field="item")
+        if item.round.status == Round.Status.CLOSED:
+            raise Conflict("The round is closed: nobody labels in it any more. Resolve the conflict.", field="item")
+        chosen = _send_back_targets(item, evaluator_ids, project)
+        now = timezone.now()
+        chosen_ids = [a.id for a in chosen]
+        # every other answer stands (answered means done, also where an older record left no completion time)
+        Assignment.objects.filter(item=item, completed_at__isnull=True).exclude(id__in=chosen_ids).update(
+            completed_at=now
+        )
+        Assignment.objects.filter(id__in=chosen_ids).update(
+            completed_at=None, sent_back_at=now, sent_back_by=user, sent_back_reason=reason
+        )
+        names = [a.evaluator.username for a in chosen]
+        item.status, item.sent_back = RoundItem.Status.LABELLING, True
+        item.history = [*(item.history or []), _history_entry(event="sent back", user=user, to=names, reason=reason)]
+        item.save(update_fields=["status", "sent_back", "history", "updated_at"])
+        audit_record(
+            action="conflict.send_back",
+            project=project,
+            target=f"item {item.id}",
+            actor=user,
+            details={"evaluators": names, "reason": reason},
+        )
+        for assignment in chosen:
+            notification_send(
+                users=[assignment.evaluator_id],
+                project=project,
+                kind=Notification.Kind.SENT_BACK,
+                text=f"{user.username} sent an artefact of {item.round} back to you: revise or confirm your label.",
+                url=f"/p/{project.slug}/a/{assignment.id}/",
+            )
+    return item
+
+
 def label_name(text: str) -> tuple[str, bool]:
     """The label's display name as imported and whether it had to be shortened to fit the column.
 
@@ -929,6 +1043,10 @@ def assignments_move_from(*, membership: Membership, by=None) -> dict:
         .order_by("round__number", "id")
     )
     report = {"moved": [], "to_moderators": []}
+    revisions = [a for a in open_work if a.sent_back_at is not None]
+    if revisions:
+        _sent_back_close(revisions)
+        open_work = [a for a in open_work if a.sent_back_at is None]
     if not open_work:
         return report
     active = set(
@@ -942,6 +1060,16 @@ def assignments_move_from(*, membership: Membership, by=None) -> dict:
     for round_id, assignments in by_round.items():
         _move_round_work(round_id, assignments, leaving=leaving, active=active, report=report)
     return report
+
+
+def _sent_back_close(assignments: list[Assignment]) -> None:
+    """Work sent back to a member who leaves is not moved (it carries their answer): the answer they gave
+    stands, and an item nobody else still revises is decided again by the usual rules."""
+    Assignment.objects.filter(id__in=[a.id for a in assignments]).update(completed_at=timezone.now())
+    for item_id in sorted({a.item_id for a in assignments}):
+        item = RoundItem.objects.select_for_update(of=("self",)).select_related("round__project").get(id=item_id)
+        if item.sent_back and _sent_back_settled(item):
+            item_evaluate(item=item)
 
 
 def _move_round_work(round_id, assignments, *, leaving, active, report) -> None:

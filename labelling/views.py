@@ -25,9 +25,10 @@ from labelling.forms import (
     LabelRenameForm,
     ResolveForm,
     RoundCreateForm,
+    SendBackForm,
     attach_error,
 )
-from labelling.models import Round, RoundItem, Verdict
+from labelling.models import RoundItem, Verdict
 
 PAGE_SIZE = 25
 FORM_ERRORS = (InvalidInput, Conflict)  # shown on the form; NotFound/NotAllowed become 4xx pages
@@ -122,7 +123,7 @@ def assignment(request, slug, assignment_id):
             initial = {"label": annotation.label.name if annotation.label_id else "", "note": annotation.note}
         form = AnnotationForm(initial=initial)
     previous_id, next_id = selectors.evaluator_neighbours(assignment=assignment)
-    editable = item.status == RoundItem.Status.LABELLING and assignment.round.status == Round.Status.OPEN
+    editable = selectors.assignment_editable(assignment=assignment)
     context = {
         "project": project,
         "membership": membership,
@@ -289,47 +290,80 @@ def conflicts(request, slug):
 def conflict(request, slug, item_id):
     project, membership = member(request, slug, roles=("lead", "moderator"))
     item = selectors.conflict_item(project=project, item_id=item_id)
-    status = 200
+    annotations = list(selectors.item_annotations(item=item))
+    evaluators = [an.assignment.evaluator for an in annotations]
+    form, send_back_form, status = ResolveForm(), SendBackForm(evaluators=evaluators), 200
     if request.method == "POST":
         if not membership.is_moderator:
-            raise NotAllowed("Resolving a conflict needs the moderator role.")
-        form = ResolveForm(request.POST)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                services.conflict_resolve(
-                    project=project,
-                    item_id=item.id,
-                    user=request.user,
-                    annotation_id=data["annotation_id"],
-                    label=data["label"] or None,
-                    verdict=data["verdict"] or None,
-                    note=data["note"],
-                )
-            except FORM_ERRORS as error:
-                attach_error(form, error)
-                status = error.status_code
-            else:
-                messages.success(request, f"Conflict on {item.artefact} resolved.")
-                following = selectors.conflict_next_open(project=project, after_id=item.id)
-                if following is None:
-                    return redirect("labelling:conflicts", slug=project.slug)
-                return redirect("labelling:conflict", slug=project.slug, item_id=following)
+            raise NotAllowed("Resolving a conflict or sending it back needs the moderator role.")
+        if request.POST.get("action") == "send_back":
+            send_back_form = SendBackForm(request.POST, evaluators=evaluators)
+            status = _conflict_send_back(request, project, item, send_back_form)
         else:
-            status = 400
-    else:
-        form = ResolveForm()
+            form = ResolveForm(request.POST)
+            status = _conflict_resolve(request, project, item, form)
+        if status is None:  # done: on to the next open conflict
+            following = selectors.conflict_next_open(project=project, after_id=item.id)
+            if following is None:
+                return redirect("labelling:conflicts", slug=project.slug)
+            return redirect("labelling:conflict", slug=project.slug, item_id=following)
     context = {
         "project": project,
         "membership": membership,
         "item": item,
         "artefact": item.artefact,
-        "annotations": list(selectors.item_annotations(item=item)),
+        "annotations": annotations,
         "comment_count": item.comments.count(),
         "form": form,
+        "send_back_form": send_back_form,
+        "sent_back": selectors.conflict_sent_back(item=item) if item.sent_back else [],
         "verdicts": Verdict.choices,
     }
     return render(request, "labelling/conflict.html", context, status=status)
+
+
+def _conflict_resolve(request, project, item, form) -> int | None:
+    """Resolve from the form; None when done, else the status of the page showing the form's errors."""
+    if not form.is_valid():
+        return 400
+    data = form.cleaned_data
+    try:
+        services.conflict_resolve(
+            project=project,
+            item_id=item.id,
+            user=request.user,
+            annotation_id=data["annotation_id"],
+            label=data["label"] or None,
+            verdict=data["verdict"] or None,
+            note=data["note"],
+        )
+    except FORM_ERRORS as error:
+        attach_error(form, error)
+        return error.status_code
+    messages.success(request, f"Conflict on {item.artefact} resolved.")
+    return None
+
+
+def _conflict_send_back(request, project, item, form) -> int | None:
+    """Send the conflict back from the form; None when done, else the status of the page with the errors."""
+    if not form.is_valid():
+        return 400
+    try:
+        services.conflict_send_back(
+            project=project,
+            item_id=item.id,
+            user=request.user,
+            evaluator_ids=form.cleaned_data["evaluator_ids"],
+            reason=form.cleaned_data["reason"],
+        )
+    except FORM_ERRORS as error:
+        attach_error(form, error)
+        return error.status_code
+    names = ", ".join(
+        label for value, label in form.fields["evaluator_ids"].choices if value in form.cleaned_data["evaluator_ids"]
+    )
+    messages.success(request, f"{item.artefact} sent back to {names}.")
+    return None
 
 
 # --- leads: label catalogue ----------------------------------------------------------------------

@@ -89,6 +89,8 @@ def assignment_data(assignment, *, with_artefact: bool = True) -> dict:
         "is_extra": assignment.order > 2,
         "created_at": iso(assignment.created_at),
         "completed_at": iso(assignment.completed_at),
+        "sent_back_at": iso(assignment.sent_back_at),
+        "sent_back_reason": assignment.sent_back_reason,
         "item": item_data(assignment.item),
     }
     if with_artefact:
@@ -179,10 +181,17 @@ class AssignmentSerializer(serializers.ModelSerializer):
     item = AssignmentItemSerializer(read_only=True)
     annotation = serializers.SerializerMethodField()
     is_extra = serializers.BooleanField(read_only=True, help_text="A third (or later) evaluator after a disagreement.")
+    sent_back_at = serializers.DateTimeField(
+        read_only=True, allow_null=True, help_text="When a moderator sent the conflict back to the requester."
+    )
+    sent_back_reason = serializers.CharField(read_only=True, help_text="The moderator's reason (empty if never).")
 
     class Meta:
         model = Assignment
-        fields = ["id", "round", "order", "is_extra", "created_at", "completed_at", "item", "artefact", "annotation"]
+        fields = [
+            *("id", "round", "order", "is_extra", "created_at", "completed_at", "sent_back_at", "sent_back_reason"),
+            *("item", "artefact", "annotation"),
+        ]
 
     @extend_schema_field(AnnotationSerializer(allow_null=True))
     def get_annotation(self, obj):
@@ -343,6 +352,7 @@ class ConflictSerializer(DecisionMixin, serializers.ModelSerializer):
             "resolved_by",
             "resolved_at",
             "resolution_note",
+            "sent_back",
         ]
 
     @extend_schema_field(ConflictAnnotationSerializer(many=True))
@@ -372,6 +382,15 @@ class ResolveInputSerializer(serializers.Serializer):
     label = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False, max_length=MAX_TEXT_INPUT)
     verdict = serializers.ChoiceField(choices=Verdict.choices, required=False, allow_blank=True)
     note = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False, max_length=MAX_TEXT_INPUT)
+
+
+class SendBackInputSerializer(serializers.Serializer):
+    """Send a conflict back to some of the evaluators who labelled it, with the reason they will read."""
+
+    evaluator_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID), allow_empty=True, max_length=100
+    )
+    reason = serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=MAX_TEXT_INPUT)
 
 
 class LabelSerializer(serializers.ModelSerializer):

@@ -344,6 +344,21 @@ class ConflictViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
         )
         return Response(self.get_serializer(self._with_annotations(item.pk)).data)
 
+    @extend_schema(
+        summary="Send a conflict back to some of its evaluators, with a reason: they revise or confirm their label",
+        request=s.SendBackInputSerializer,
+        responses={200: s.ConflictSerializer},
+        parameters=[OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH)],
+    )
+    @action(detail=True, methods=["post"], url_path="send-back")
+    def send_back(self, request, *args, **kwargs):
+        data = s.SendBackInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        item = services.conflict_send_back(
+            item_id=int(kwargs["pk"]), user=request.user, project=self.project, **data.validated_data
+        )
+        return Response(self.get_serializer(self._with_annotations(item.pk)).data)
+
 
 # --- the discussion of a conflict ---------------------------------------------------------------
 

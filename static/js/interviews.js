@@ -120,36 +120,63 @@
     }
   });
 
-  // j/k between pieces (moderation) and review rows; a/r accept or remove the focused row.
+  // j/k between pieces (moderation) and review rows; a/r accept or remove the current review row:
+  // the row holding the focus, else the row last moved to or clicked (marked as the vocabulary
+  // page marks its selected word), never a row the user is not on.
   function typing(el) {
     return el && (el.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(el.tagName));
+  }
+  let currentReviewRow = null; // the id of the current review row ("final-12")
+  function markReviewRow(row) {
+    document.querySelectorAll("[data-review-row]").forEach((r) => {
+      const on = r === row;
+      r.classList.toggle("selected", on);
+      if (on) r.setAttribute("aria-current", "true");
+      else r.removeAttribute("aria-current");
+    });
+    currentReviewRow = row ? row.id : null;
+  }
+  function reviewRow() {
+    const focused = document.activeElement && document.activeElement.closest("[data-review-row]");
+    return focused || (currentReviewRow && document.getElementById(currentReviewRow)) || null;
   }
   function move(selector, step) {
     const items = [...document.querySelectorAll(selector)];
     if (!items.length) return;
-    const current = items.findIndex((el) => el.contains(document.activeElement));
+    let current = items.findIndex((el) => el.contains(document.activeElement));
+    if (current === -1 && selector === "[data-review-row]") current = items.indexOf(reviewRow());
     const next = items[Math.max(0, Math.min(items.length - 1, current + step))];
     if (current === -1 && step < 0) return;
     next.focus();
     next.scrollIntoView({ block: "nearest" });
   }
+  document.addEventListener("focusin", (event) => {
+    const row = event.target.closest && event.target.closest("[data-review-row]");
+    if (row) markReviewRow(row);
+  });
   document.addEventListener("keydown", (event) => {
     if (event.ctrlKey || event.metaKey || event.altKey || typing(document.activeElement)) return;
+    const help = document.getElementById("shortcut-help");
+    if (help && help.open) return;
     const rowSelector = document.querySelector("[data-review-row]") ? "[data-review-row]" : "[data-piece]";
     if (event.key === "j") { event.preventDefault(); move(rowSelector, 1); }
     if (event.key === "k") { event.preventDefault(); move(rowSelector, -1); }
-    if ((event.key === "a" || event.key === "r") && document.activeElement.matches("[data-review-row]")) {
-      const button = document.activeElement.querySelector(`[data-review="${event.key}"]`);
+    if (event.key === "a" || event.key === "r") {
+      const row = reviewRow();
+      const button = row && row.querySelector(`[data-review="${event.key}"]`);
       if (button) { event.preventDefault(); button.click(); }
     }
   });
-  // Keep the focus on the review row after htmx replaced it.
+  // Keep the focus (and the mark) on the review row after htmx replaced it.
   document.addEventListener("htmx:afterSwap", (event) => {
     const row = event.detail.target;
     if (row && row.id && row.id.startsWith("final-")) {
       const fresh = document.getElementById(row.id);
       if (fresh) fresh.focus();
     }
+    const current = currentReviewRow && document.getElementById(currentReviewRow);
+    if (current) markReviewRow(current);
+    else if (currentReviewRow) markReviewRow(null); // filtered away: nothing is current
   });
 
   window.concordInterviews = { captureSelection, selectionSpan, clearSelection };

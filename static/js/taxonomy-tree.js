@@ -6,26 +6,34 @@
   const collapsed = () => new Set(JSON.parse(localStorage.getItem(storeKey) || "[]"));
   const save = (set) => localStorage.setItem(storeKey, JSON.stringify([...set]));
 
+  // A category's contents are shown or hidden by its toggle button (a disclosure beside the link that
+  // opens the category: no control inside another); the state is remembered per browser.
+  const toggles = () => workspace.querySelectorAll("#tx-tree button.tx-toggle[data-tx-key]");
+  function show(button, open) {
+    button.setAttribute("aria-expanded", open ? "true" : "false");
+    const group = document.getElementById(button.getAttribute("aria-controls"));
+    if (group) group.hidden = !open;
+  }
   function restore() {
     const closed = collapsed();
     const searching = document.getElementById("tx-q").value.trim() !== "";
-    workspace.querySelectorAll("details[data-key]").forEach((d) => {
-      d.open = searching || !closed.has(d.dataset.key);
-    });
+    toggles().forEach((b) => show(b, searching || !closed.has(b.dataset.txKey)));
   }
-  workspace.addEventListener("toggle", (event) => {
-    const d = event.target;
-    if (!(d instanceof HTMLDetailsElement) || !d.dataset.key) return;
+  workspace.addEventListener("click", (event) => {
+    const button = event.target.closest && event.target.closest("button.tx-toggle[data-tx-key]");
+    if (!button) return;
+    const open = button.getAttribute("aria-expanded") !== "true";
+    show(button, open);
     if (document.getElementById("tx-q").value.trim() !== "") return;
     const set = collapsed();
-    if (d.open) set.delete(d.dataset.key); else set.add(d.dataset.key);
+    if (open) set.delete(button.dataset.txKey); else set.add(button.dataset.txKey);
     save(set);
-  }, true);
+  });
   function setAll(open) {
     const set = collapsed();
-    workspace.querySelectorAll("#tx-tree details[data-key]").forEach((d) => {
-      d.open = open;
-      if (open) set.delete(d.dataset.key); else set.add(d.dataset.key);
+    toggles().forEach((b) => {
+      show(b, open);
+      if (open) set.delete(b.dataset.txKey); else set.add(b.dataset.txKey);
     });
     save(set);
   }
@@ -70,11 +78,11 @@
   });
   function dropTarget(event) {
     if (!dragged) return null;
-    const target = event.target.closest && event.target.closest("summary[data-node-id], .tx-drop-top");
+    const target = event.target.closest && event.target.closest(".tx-row[data-node-id], .tx-drop-top");
     if (!target || target === dragged) return null;
     const isLeaf = dragged.dataset.entry.startsWith("leaf-");
     if (isLeaf && !target.dataset.nodeId) return null; // leaves need a category
-    if (!isLeaf && dragged.closest("details").contains(target) && target.dataset.nodeId) return null; // own subtree
+    if (!isLeaf && dragged.closest("li").contains(target) && target.dataset.nodeId) return null; // own subtree
     return target;
   }
   workspace.addEventListener("dragover", (event) => {

@@ -2,8 +2,10 @@
 (with the label autocomplete), both evaluators mark the interview done (blind until then),
 and the moderator keeps a one-sided fragment with a moderator tag, then accepts it."""
 
+import io
 import os
 
+import openpyxl
 import pytest
 from playwright.sync_api import expect
 
@@ -32,6 +34,17 @@ def as_user(new_context, login):
         return page
 
     return _as
+
+
+def sheet(rows) -> bytes:
+    """A coding sheet in the study's layout (as the import reads it)."""
+    wb = openpyxl.Workbook()
+    wb.active.append(["Interview Num", "Evaluator 1", "Evaluator 2", "Moderator Tag", "Tag", "Status"])
+    for row in rows:
+        wb.active.append(list(row))
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
 
 
 SELECT = """([position, from, to]) => {
@@ -179,3 +192,50 @@ def test_a_lead_uploads_a_transcript_and_a_coding_sheet_through_their_jobs(
     upload_form.locator("button[type=submit]").click()
     expect(page.locator("#field-file .error")).to_contain_text("the limit is 2048 bytes")
     assert not Job.objects.filter(input_name="interview5.txt").exists()
+
+
+def test_review_keys_act_on_the_current_row(team, live_server, page, login):
+    """j/k move between the final review's rows; a and r act on the row the user is on, not the first."""
+    rows = [(1, "a", "b", "m", text, "") for text in ("first tag", "second tag", "third tag")]
+    services.coding_sheet_import(project=team.project, user=team.lead, filename="s.xlsx", data=sheet(rows))
+    first, second, third = FinalTag.objects.order_by("piece__position")
+    login(page, team.moderator)
+    page.goto(f"{live_server.url}/p/{team.project.slug}/interviews/review/")
+    row = {tag.id: page.locator(f"#final-{tag.id}") for tag in (first, second, third)}
+
+    page.keyboard.press("j")
+    expect(row[first.id]).to_be_focused()
+    page.keyboard.press("j")
+    expect(row[second.id]).to_be_focused()
+    page.keyboard.press("a")
+    expect(row[second.id].locator(".badge.review")).to_have_text("Accepted")
+    expect(page.locator("#review-counts")).to_contain_text("1 accepted")
+    expect(row[first.id].locator(".badge.review")).to_have_text("Awaiting review")
+    expect(row[second.id]).to_be_focused()  # the replaced row keeps the focus
+
+    page.keyboard.press("j")
+    expect(row[third.id]).to_be_focused()
+    page.keyboard.press("r")
+    expect(row[third.id].locator(".badge.review")).to_have_text("Removed")
+    page.keyboard.press("k")
+    page.keyboard.press("k")
+    expect(row[first.id]).to_be_focused()
+
+    # focus on a control inside a row (the third row's interview link): that row is the current one
+    row[third.id].locator("td.num a").focus()
+    page.keyboard.press("a")
+    expect(row[third.id].locator(".badge.review")).to_have_text("Accepted")
+    expect(page.locator("#review-counts")).to_contain_text("2 accepted")
+
+    # the focus leaves the table (a click on the heading): the highlighted row stays the current one
+    page.keyboard.press("k")
+    expect(row[second.id]).to_be_focused()
+    page.locator("h1").click()
+    expect(row[second.id]).not_to_be_focused()
+    expect(row[second.id]).to_have_attribute("aria-current", "true")
+    page.keyboard.press("r")
+    expect(row[second.id].locator(".badge.review")).to_have_text("Removed")
+    expect(page.locator("#review-counts")).to_contain_text("1 accepted, 1 removed")
+    for tag, status in ((first, "pending"), (second, "removed"), (third, "accepted")):
+        tag.refresh_from_db()
+        assert tag.status == status, tag.text

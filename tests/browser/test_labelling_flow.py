@@ -139,6 +139,30 @@ def test_disagree_escalate_conflict_resolve_progress(transactional_db, live_serv
     item.refresh_from_db()
     assert item.status == RoundItem.Status.CONFLICT and item.is_conflict
 
+    # --- the moderator first sends it back to eva2 with a reason…
+    page = as_user(moderator)
+    page.goto(f"{base}/p/{project.slug}/conflicts/{item.id}/")
+    page.locator("#send-back summary").click()
+    page.check(f"#send-back-form input[name=evaluator_ids][value='{eva2.id}']")
+    page.fill("#id_reason", "Is the softmax really missing? Check the last layer.")
+    page.get_by_role("button", name="Send back", exact=True).click()
+    expect(page.locator("#conflict-list")).to_contain_text("No open conflicts")  # out of the queue meanwhile
+    # …eva2 finds it first in their queue with a badge and the reason, and confirms their label
+    page = as_user(eva2)
+    page.goto(f"{base}/p/{project.slug}/queue/")
+    first = page.locator("#queue-list tbody tr").first
+    expect(first).to_contain_text(artefact.title)
+    expect(first.locator(".badge.sent-back")).to_have_text("Sent back")
+    expect(first).to_contain_text("Check the last layer")
+    first.get_by_role("link", name=artefact.title).click()
+    expect(page.locator("#sent-back")).to_contain_text("Check the last layer")
+    expect(page.locator("#id_label")).to_have_value("Missing softmax activation")
+    assert "BatchNorm before reshape" not in page.content()  # still never another evaluator's answer
+    page.click("#submit-label")
+    expect(page.locator(".messages")).to_contain_text("Missing softmax activation")
+    item.refresh_from_db()
+    assert item.status == RoundItem.Status.CONFLICT and not item.sent_back  # still no majority: back
+
     # --- the moderator resolves it, picking eva1's annotation
     page = as_user(moderator)
     page.goto(f"{base}/p/{project.slug}/conflicts/")

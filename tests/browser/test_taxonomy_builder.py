@@ -83,10 +83,10 @@ def test_build_three_level_tree_from_labels(transactional_db, live_server, page,
     expect(page.locator("#tx-unmapped-card")).to_contain_text("missing softmax")
 
     # 5. the counts add up the tree: 4 (activation) + 3 + 2 = 9 under Model
-    row = page.locator("#tx-tree summary", has_text="Activation Function")
+    row = page.locator("#tx-tree .tx-row", has_text="Activation Function")
     expect(row.locator(".tx-count")).to_have_text("4+0")
-    expect(page.locator("#tx-tree summary", has_text="Layers").locator(".tx-count").first).to_have_text("9+0")
-    expect(page.locator("#tx-tree summary", has_text="Model").locator(".tx-count").first).to_have_text("9+0")
+    expect(page.locator("#tx-tree .tx-row", has_text="Layers").locator(".tx-count").first).to_have_text("9+0")
+    expect(page.locator("#tx-tree .tx-row", has_text="Model").locator(".tx-count").first).to_have_text("9+0")
     expect(page.locator("#tx-tree .tx-leaf", has_text="wrong activation <relu> & co")).to_contain_text("4+0")
 
     # 6. the figure: an SVG box per category with its NN+MM; names escaped
@@ -98,9 +98,9 @@ def test_build_three_level_tree_from_labels(transactional_db, live_server, page,
 
     # 7. filter by round: round 1 only has the two Layers labels
     page.select_option("#tx-round", label="Round 1")
-    expect(page.locator("#tx-tree summary", has_text="Model").locator(".tx-count").first).to_have_text("5+0")
+    expect(page.locator("#tx-tree .tx-row", has_text="Model").locator(".tx-count").first).to_have_text("5+0")
     page.select_option("#tx-round", label="All rounds")
-    expect(page.locator("#tx-tree summary", has_text="Model").locator(".tx-count").first).to_have_text("9+0")
+    expect(page.locator("#tx-tree .tx-row", has_text="Model").locator(".tx-count").first).to_have_text("9+0")
 
     # 8. an impossible move is refused with a clear message, nothing changes
     page.locator("#tx-tree a.tx-name", has_text="Model").first.click()
@@ -124,13 +124,43 @@ def test_build_three_level_tree_from_labels(transactional_db, live_server, page,
     expect(page.locator("#tx-history")).to_contain_text("undone by lead")
 
     # 10. drag and drop works too: Activation Function onto Model
-    page.locator("#tx-tree summary", has_text="Activation Function").drag_to(
-        page.locator("#tx-tree summary[data-node-id]", has_text="Model").first
+    page.locator("#tx-tree .tx-row", has_text="Activation Function").drag_to(
+        page.locator("#tx-tree .tx-row[data-node-id]", has_text="Model").first
     )
     expect(page.locator("#tx-notice")).to_contain_text('Moved "Activation Function" to "Model"')
     assert Node.objects.get(name="Activation Function").parent.name == "Model"
 
-    # 11. an evaluator reads the tree but gets no editing controls
+    # 11. by keyboard alone: Tab reaches a category's toggle, then its link (no control inside another);
+    # Enter on the toggle hides its contents (remembered on reload), Enter on the link opens it in the editor
+    toggle = page.locator("#tx-tree .tx-row", has_text="Model").first.locator("button.tx-toggle")
+    link = page.locator("#tx-tree .tx-row", has_text="Model").first.locator("a.tx-name")
+    page.locator("#tx-q").focus()
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        if toggle.evaluate("el => el === document.activeElement"):
+            break
+    expect(toggle).to_be_focused()
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    page.keyboard.press("Enter")
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    expect(page.locator("#tx-tree a.tx-name", has_text="Activation Function")).to_be_hidden()
+    page.reload()
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    expect(page.locator("#tx-tree a.tx-name", has_text="Activation Function")).to_be_hidden()
+    toggle.focus()
+    page.keyboard.press(" ")
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    expect(page.locator("#tx-tree a.tx-name", has_text="Activation Function")).to_be_visible()
+    page.keyboard.press("Tab")
+    expect(link).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("#tx-panel h2")).to_contain_text("Model")
+    page.keyboard.press("[")  # collapse all, then expand all: the toolbar's shortcuts drive the toggles
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    page.keyboard.press("]")
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+
+    # 12. an evaluator reads the tree but gets no editing controls
     page.context.clear_cookies()
     login(page, evaluator)
     page.goto(f"{live_server.url}/taxonomy/{project.slug}/")

@@ -62,6 +62,12 @@ MATRIX = [
     ("get", "conflicts/", None, MODERATORS),
     ("get", "conflicts/{conflict}/", None, MODERATORS),
     ("post", "conflicts/{conflict}/resolve/", {"label": "final"}, MODERATORS),
+    (
+        "post",
+        "conflicts/{conflict}/send-back/",
+        {"evaluator_ids": "{conflict_evaluators}", "reason": "Look at the stack trace again."},
+        MODERATORS,
+    ),
     # relevance vocabulary (flagging a term: tests/labelling/test_vocabulary_api.py)
     ("get", "vocabulary/", None, MEMBERS),
     ("get", "vocabulary/summary/", None, MEMBERS),
@@ -126,6 +132,7 @@ def world(team):
             "eva3_membership": Membership.objects.get(project=team.project, user=eva3).id,
             "invitation": invitation.id,
             "evaluator_ids": [eva1.id, eva2.id],
+            "conflict_evaluators": [eva2.id, eva3.id],
         },
         "slug": team.project.slug,
     }
@@ -178,6 +185,7 @@ def test_every_api_route_is_in_the_matrix():
         "merge",
         "suggest",
         "resolve",
+        "send-back",
         "read",
         "token",
         "discussion",
