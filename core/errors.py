@@ -46,3 +46,11 @@ class Conflict(DomainError):
     def __init__(self, message: str, **kwargs):
         kwargs.setdefault("code", "conflict")
         super().__init__(message, **kwargs)
+
+
+def error_naming_file(error: DomainError, filename: str) -> DomainError:
+    """The error of an upload read in a job, its message naming the file (the job's page shows only the message)."""
+    if filename and not error.message.startswith(filename):
+        error.message = f"{filename}: {error.message}"
+        error.args = (error.message,)
+    return error

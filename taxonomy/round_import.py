@@ -62,7 +62,7 @@ from collection.importers.reading import Row, Sheet, Table, cell_text, is_blank,
 from collection.importers.values import canonical_url, parse_entity_type, split_history
 from collection.models import Artefact
 from collection.services import exchange_read
-from core.errors import InvalidInput
+from core.errors import DomainError, InvalidInput, error_naming_file
 from core.jobs import job_create, job_enqueue, job_execute
 from core.models import Job, Membership, Project
 from core.progress import Problems, Progress, Throttled
@@ -877,8 +877,14 @@ def round_import_file(
     """Import a labelled round from a file (and an optional `code,name` outline)."""
     outline, outline_problems = None, []
     if outline_data:
-        outline, outline_problems = outline_read(outline_data, outline_name)
-    table = read_table(data, filename, header_score=round_header_score)
+        try:
+            outline, outline_problems = outline_read(outline_data, outline_name)
+        except DomainError as exc:
+            raise error_naming_file(exc, outline_name or "the outline") from exc
+    try:
+        table = read_table(data, filename, header_score=round_header_score)
+    except DomainError as exc:
+        raise error_naming_file(exc, filename) from exc
     report = round_import(
         project=project,
         table=table,
@@ -913,7 +919,8 @@ def round_import_job_create(
     outline_data: bytes | None = None,
     outline_name: str = "",
 ) -> Job:
-    """A round import of a lead, checked now (file readable, round number free for an import), run in Celery."""
+    """A round import of a lead, run in Celery: checked now for the round number (free for an import) and the
+    upload's size and shape; the files are read only in the job, which fails naming a file it cannot read."""
     membership_require(project=project, user=user, roles=("lead",))
     if not isinstance(number, int) or not 1 <= number <= MAX_ROUND:
         raise InvalidInput(f"The round number must be a whole number from 1 to {MAX_ROUND}.", field="round")
@@ -921,12 +928,10 @@ def round_import_job_create(
     if existing is not None and existing.source != Round.Source.IMPORT:
         raise InvalidInput(f"Round {number} was labelled in Concord; choose another number.", field="round")
     if input_data:
-        check_upload(input_data, kind="round", name=input_name)  # size, ZIP and CSV shape before parsing
-        read_table(input_data, input_name)  # unreadable → 400 now, not later
+        check_upload(input_data, kind="round", name=input_name)  # size, ZIP and CSV shape, without parsing
     params = {"round": number}
     if outline_data:
         check_upload(outline_data, kind="taxonomy", name=outline_name)
-        outline_read(outline_data, outline_name)
         params["outline"] = base64.b64encode(outline_data).decode()
         params["outline_name"] = outline_name
     job = job_create(

@@ -112,6 +112,36 @@ def test_round_upload_errors(project, lead_client):
     assert response.status_code == 400
 
 
+def test_an_unreadable_round_file_fails_its_job_naming_the_file(
+    project, lead_client, django_capture_on_commit_callbacks
+):
+    url = reverse("taxonomy:import_round", args=[project.slug])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = lead_client.post(url, {"file": SimpleUploadedFile("r.xlsx", b"PK\x03\x04 nope"), "round": 2})
+    assert response.status_code == 302  # read in the job, not in the request
+    job = Job.objects.get(project=project, kind=Job.Kind.IMPORT_ROUND)
+    assert job.status == Job.Status.FAILED and job.error.startswith("r.xlsx: Unreadable XLSX"), job.error
+    assert job.input_data is None and not Round.objects.exists()
+    page = lead_client.get(response["Location"]).content.decode()
+    assert 'id="job-error"' in page and "r.xlsx: Unreadable XLSX" in page
+    answer = lead_client.get(f"/api/projects/{project.slug}/jobs/{job.id}/").json()
+    assert answer["status"] == "failed" and answer["error"] == job.error
+
+
+def test_an_unreadable_outline_fails_the_round_job_naming_it(project, lead_client, django_capture_on_commit_callbacks):
+    url = reverse("taxonomy:import_round", args=[project.slug])
+    upload = {
+        "file": SimpleUploadedFile("r.xlsx", roundsheets.build()),
+        "round": 3,
+        "outline": SimpleUploadedFile("o.xlsx", b"PK\x03\x04 nope"),
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        assert lead_client.post(url, upload).status_code == 302
+    job = Job.objects.get(project=project, kind=Job.Kind.IMPORT_ROUND)
+    assert job.status == Job.Status.FAILED and job.error.startswith("o.xlsx: "), job.error
+    assert not Round.objects.exists() and not Artefact.objects.exists()
+
+
 def test_progress_fragment_polls_while_running(project, lead_client):
     job = Job.objects.create(project=project, kind=Job.Kind.IMPORT_ROUND, status=Job.Status.RUNNING, task_id="x")
     url = reverse("labelling:task_progress", args=[project.slug, job.id])

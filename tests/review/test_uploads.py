@@ -61,11 +61,16 @@ def lead(team):
     return client
 
 
-def _interview_sheet_job_failed(name) -> None:
-    """A coding sheet is read in its job, never in the request: a damaged one fails the job, naming the file."""
-    job = Job.objects.get(kind=Job.Kind.IMPORT_INTERVIEW_SHEET)
+def _job_failed(name, kind=Job.Kind.IMPORT_INTERVIEW_SHEET) -> None:
+    """A coding sheet or a round is read in its job, never in the request: a damaged file fails the job,
+    naming the file."""
+    job = Job.objects.get(kind=kind)
     assert job.status == Job.Status.FAILED and job.error.startswith(f"{name}") and job.input_data is None
     job.delete()
+
+
+def _interview_sheet_job_failed(name) -> None:
+    _job_failed(name)
 
 
 @pytest.mark.parametrize("name", DAMAGED)
@@ -73,7 +78,6 @@ def test_damaged_files_are_a_400_on_every_upload_page(team, lead, name, django_c
     slug, data = team.project.slug, DAMAGED[name]
     posts = [
         (f"/p/{slug}/import/artefacts/", {}),
-        (f"/p/{slug}/import/round/", {"round": 1}),
         (f"/p/{slug}/taxonomy/import/", {}),
     ]
     for url, fields in posts:
@@ -83,11 +87,17 @@ def test_damaged_files_are_a_400_on_every_upload_page(team, lead, name, django_c
         response = lead.post(f"/p/{slug}/interviews/import/", {"file": SimpleUploadedFile(name, data)})
     assert response.status_code == 302
     _interview_sheet_job_failed(name)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = lead.post(f"/p/{slug}/import/round/", {"round": 1, "file": SimpleUploadedFile(name, data)})
+    assert response.status_code == 302
+    _job_failed(name, kind=Job.Kind.IMPORT_ROUND)
     outline = SimpleUploadedFile(name, data)
     good = SimpleUploadedFile("round.xlsx", GOOD)
-    response = lead.post(f"/p/{slug}/import/round/", {"round": 1, "file": good, "outline": outline})
-    assert response.status_code == 400
-    assert not Job.objects.exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = lead.post(f"/p/{slug}/import/round/", {"round": 1, "file": good, "outline": outline})
+    assert response.status_code == 302
+    _job_failed(name, kind=Job.Kind.IMPORT_ROUND)
+    assert not Job.objects.exists() and not Round.objects.exists()
     assert not Artefact.objects.exists() and not Node.objects.exists() and not Interview.objects.exists()
 
 
