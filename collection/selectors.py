@@ -39,6 +39,7 @@ from collection.models import (
     VocabularyTerm,
 )
 from collection.vocabulary import normalise_query
+from core.errors import NotFound
 from core.jobs import job_progress
 from core.models import Job
 
@@ -207,6 +208,18 @@ def vocabulary_jobs(*, project):
     """The project's index jobs, newest first."""
     jobs = Job.objects.filter(project=project, kind=Job.Kind.VOCABULARY_INDEX)
     return jobs.defer("input_data", "result_data").order_by("-id")
+
+
+def artefacts_import_job(*, project, job_id: int) -> Job:
+    """An artefact import of the project, without its upload's bytes (the mapping page reads its stored preview)."""
+    job = (
+        Job.objects.filter(project=project, id=job_id, kind=Job.Kind.IMPORT_ARTEFACTS)
+        .defer("input_data", "result_data")
+        .first()
+    )
+    if job is None:
+        raise NotFound("No such artefact import in this project.")
+    return job
 
 
 # --- repositories (the study's GitHub selection) ------------------------------------------------

@@ -12,6 +12,7 @@ the second run writes nothing but the counts.
 from __future__ import annotations
 
 import io
+import json
 import logging
 import re
 import uuid
@@ -30,7 +31,16 @@ from collection.formats.detect import read_exchange
 from collection.formats.rounds import label_fields
 from collection.importers.artefacts import artefacts_import, mapping_from_options
 from collection.importers.headers import artefact_header_score, guess_artefact_mapping
-from collection.importers.reading import Row, Sheet, Table, decode_text, detect_format, guess_delimiter, read_table
+from collection.importers.reading import (
+    Row,
+    Sheet,
+    Table,
+    cell_text,
+    decode_text,
+    detect_format,
+    guess_delimiter,
+    read_table,
+)
 from collection.mining.csvlines import MODES as CSV_MODES
 from collection.mining.csvlines import CsvMalformed, check_csv
 from collection.mining.csvlines import read_csv as read_csv_checked
@@ -77,8 +87,8 @@ from collection.selectors import (
 )
 from collection.vocabulary import artefact_text, example_word, stem, stemmed_words, text_digest, tokenise
 from core import csv_safe
-from core.errors import DomainError, InvalidInput, NotFound
-from core.jobs import job_create, job_enqueue, job_execute
+from core.errors import Conflict, DomainError, InvalidInput, NotFound, error_naming_file
+from core.jobs import job_create, job_enqueue, job_execute, job_step
 from core.models import Job, Membership, Project
 from core.progress import Progress
 from core.selectors import membership_require
@@ -556,13 +566,13 @@ def _unclosed_quotes(data: bytes, filename: str, on_malformed: str) -> tuple[byt
 
 
 def artefacts_import_job_create(*, project: Project, user, input_name: str, input_data: bytes) -> Job:
-    """A pending artefact import of a lead; an unreadable upload is a 400 now, not later (and no job)."""
+    """A pending artefact import of a lead: the upload's size, ZIP and CSV shape are checked now (a 4xx, no
+    job); the file is read in Celery, whose preview step stores the mapping page's preview on the job (or
+    fails the job, naming a file it cannot read)."""
     membership_require(project=project, user=user, roles=("lead",))
     if input_data:
-        check_upload(input_data, kind="artefacts", name=input_name)  # size, ZIP and CSV shape before parsing
-    if input_data and exchange_read(data=input_data, filename=input_name) is None:
-        read_table(input_data, input_name)
-    return job_create(
+        check_upload(input_data, kind="artefacts", name=input_name)  # size, ZIP and CSV shape, without parsing
+    job = job_create(
         project=project,
         user=user,
         kind=Job.Kind.IMPORT_ARTEFACTS,
@@ -570,6 +580,42 @@ def artefacts_import_job_create(*, project: Project, user, input_name: str, inpu
         input_data=input_data,
         requires_input=True,
     )
+    return job_enqueue(job=job, task=tasks.preview_artefacts_task)
+
+
+PREVIEW_ROWS = 20
+PREVIEW_CELL = 300  # characters of a cell kept for the preview (the page shows 80)
+PREVIEW_NOTES = 20  # repaired rows and unreadable rows listed
+
+
+def artefacts_import_preview_summary(*, data: bytes, filename: str = "") -> dict:
+    """What the mapping page shows of an upload, as JSON: its header, first rows and row count, the guessed
+    {column index: field}, the rows repaired or unreadable, and what another tool's export holds (or None)."""
+    try:
+        table, guessed, exchange = artefacts_import_preview(data=data, filename=filename)
+    except DomainError as exc:
+        raise error_naming_file(exc, filename) from exc
+    sheet = table.first
+    preview = {
+        "header": [str(h or "") for h in sheet.header],
+        "rows": [[cell_text(v)[:PREVIEW_CELL] for v in row.values] for row in sheet.rows[:PREVIEW_ROWS]],
+        "total_rows": len(sheet.rows),
+        "mapping": {str(i): field for i, field in guessed.items()},
+        "repaired": sorted(table.repairs.items())[:PREVIEW_NOTES],
+        "problems": table.problems[:PREVIEW_NOTES],
+        "exchange": exchange,
+    }
+    return json.loads(json.dumps(preview, default=str))  # stored on the job: JSON through and through
+
+
+def _artefacts_preview_work(job: Job) -> dict:
+    data = bytes(job.input_data) if job.input_data is not None else b""
+    return artefacts_import_preview_summary(data=data, filename=job.input_name)
+
+
+def artefacts_import_preview_job_run(*, job_id: int) -> str:
+    """The preview step of a pending artefact import: read once, stored in `job.params["preview"]`."""
+    return job_step(job_id=job_id, key="preview", work=_artefacts_preview_work, message="Reading the file…")
 
 
 def artefacts_import_job_set_mapping(*, job: Job, user, mapping: dict[int, str]) -> Job:
@@ -577,6 +623,8 @@ def artefacts_import_job_set_mapping(*, job: Job, user, mapping: dict[int, str])
     membership_require(project=job.project, user=user, roles=("lead",))
     if job.status != Job.Status.PENDING:
         raise InvalidInput("This import has started already.", field="mapping")
+    if "preview" not in (job.params or {}):
+        raise Conflict("The file is still being read; map its columns once its preview is shown.", field="mapping")
     if "url" not in mapping.values():
         raise InvalidInput("Map one column to url (the artefact's link).", field="mapping")
     job.params = {**job.params, "mapping": {str(k): v for k, v in mapping.items()}}

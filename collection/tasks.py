@@ -27,3 +27,11 @@ def mining_task(self, job_id: int) -> str:
     from collection import services
 
     return services.mining_job_run(job_id=job_id, progress=job_progress_reporter(self))
+
+
+@shared_task(bind=True, acks_late=True)
+def preview_artefacts_task(self, job_id: int) -> str:
+    """Read an uploaded artefact file once for its mapping page (the job then waits for the lead's mapping)."""
+    from collection import services
+
+    return services.artefacts_import_preview_job_run(job_id=job_id)

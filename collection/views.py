@@ -22,11 +22,10 @@ from collection import selectors as vs
 from collection import services
 from collection import services as vocabulary_services
 from collection.importers.headers import MAPPING_CHOICES
-from collection.importers.reading import cell_text
 from core import csv_safe
 from core.errors import DomainError, InvalidInput, NotFound
-from core.htmx import wants_fragment
-from core.jobs import job_get
+from core.htmx import render_page_or_fragment, wants_fragment
+from core.jobs import job_progress
 from core.models import Job
 from core.selectors import job_recent, project_members
 from core.uploads import read_upload
@@ -141,8 +140,6 @@ def _index(request, project, membership):
 
 # --- artefact imports: upload → column mapping → job -----------------------------------------
 
-PREVIEW_ROWS = 10
-
 
 class UploadForm(forms.Form):
     file = forms.FileField(help_text="CSV, JSON, JSON Lines or XLSX.")
@@ -177,28 +174,48 @@ def import_artefacts(request, slug):
     return render(request, "collection/import_artefacts.html", context, status=status)
 
 
+def _posted_mapping(request, columns: int) -> dict[int, str]:
+    mapping = {}
+    for index in range(columns):
+        choice = request.POST.get(f"col{index}", "ignore")
+        if choice in MAPPING_CHOICES and choice != "ignore":
+            mapping[index] = choice
+    return mapping
+
+
+def _import_reading(request, project, membership, job):
+    """The upload's preview is being read in Celery: the job's progress, polled (htmx) until it is there."""
+    context = {"project": project, "membership": membership, "job": job, "progress": job_progress(job)}
+    return render_page_or_fragment(
+        request,
+        "collection/import_artefacts_reading.html",
+        context,
+        partial="collection/partials/import_artefacts_reading.html",
+    )
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def import_artefacts_mapping(request, slug, job_id):
-    """Preview of the upload's first rows with the guessed mapping; posting the mapping starts the import."""
+    """The upload's preview (first rows, guessed mapping), read once by the job's Celery step and stored on
+    the job; while it is being read the page shows the job's progress. Posting the mapping starts the import."""
     project, membership = member(request, slug, roles=("lead",))
-    job = job_get(project=project, job_id=job_id)
-    if job.kind != Job.Kind.IMPORT_ARTEFACTS:
-        raise NotFound("This job is not an artefact import.")
-    if job.status != Job.Status.PENDING or job.input_data is None:
+    job = vs.artefacts_import_job(project=project, job_id=job_id)
+    preview = job.params.get("preview") if job.status == Job.Status.PENDING else None
+    if wants_fragment(request) and (preview is not None or job.status != Job.Status.PENDING):
+        response = HttpResponse("")
+        response["HX-Refresh"] = "true"  # the poll ends: the mapping form, or the job's page with its error
+        return response
+    if job.status != Job.Status.PENDING:
         return redirect("labelling:task_progress", slug=project.slug, job_id=job.id)
-    table, guessed, exchange = services.artefacts_import_preview(data=bytes(job.input_data), filename=job.input_name)
-    sheet = table.first
+    if preview is None:
+        return _import_reading(request, project, membership, job)
+    guessed = {int(k): v for k, v in preview["mapping"].items()}
+    exchange = preview["exchange"]
     flagged = set(exchange["flagged"]) if exchange else set()
     error, status = None, 200
     if request.method == "POST":
-        mapping = {}
-        for index in range(len(sheet.header)):
-            choice = request.POST.get(f"col{index}", "ignore")
-            if choice not in MAPPING_CHOICES:
-                choice = "ignore"
-            if choice != "ignore":
-                mapping[index] = choice
+        mapping = _posted_mapping(request, len(preview["header"]))
         try:
             services.artefacts_import_job_set_mapping(job=job, user=request.user, mapping=mapping)
         except DomainError as exc:
@@ -207,20 +224,19 @@ def import_artefacts_mapping(request, slug, job_id):
             error, status, guessed = exc.message, exc.status_code, mapping
         else:
             return redirect("labelling:task_progress", slug=project.slug, job_id=job.id)
-    preview = [[cell_text(v) for v in row.values] for row in sheet.rows[:PREVIEW_ROWS]]
     context = {
         "project": project,
         "membership": membership,
         "job": job,
         "columns": [
             {"index": i, "header": h or f"(column {i + 1})", "field": guessed.get(i, "ignore"), "flagged": h in flagged}
-            for i, h in enumerate(sheet.header)
+            for i, h in enumerate(preview["header"])
         ],
         "choices": MAPPING_CHOICES,
-        "preview": preview,
-        "total_rows": len(sheet.rows),
-        "repaired": sorted(table.repairs.items())[:20],
-        "problems": table.problems[:20],
+        "preview": preview["rows"],
+        "total_rows": preview["total_rows"],
+        "repaired": preview["repaired"],
+        "problems": preview["problems"],
         "error": error,
         "exchange": exchange,
     }

@@ -115,6 +115,33 @@ def job_execute(*, job_id: int, work: JobWork, progress: Progress | None = None)
     return job.status if updated else "cancelled"
 
 
+def job_step(*, job_id: int, key: str, work: Callable[[Job], dict], message: str = "") -> str:
+    """Run a pending job's first step once (reading its upload for the lead's next choice, e.g. a column
+    mapping): its JSON result is stored in `job.params[key]` and the job stays pending, waiting for that
+    choice (its task id cleared, so the sweeper counts it as an upload waiting). A DomainError fails the
+    job with its message (naming the file), an unexpected error too; either way its upload is deleted."""
+    job = Job.objects.filter(id=job_id, status=Job.Status.PENDING).first()
+    if job is None or key in (job.params or {}):
+        return "noop"
+    if message:
+        Job.objects.filter(id=job.id, status=Job.Status.PENDING).update(message=message[:300])
+    try:
+        result = work(job)
+    except DomainError as exc:
+        error, report = exc.message, ({"error_field": exc.field} if exc.field else {})
+    except Exception as exc:  # a bug must not leave the upload waiting for a step that never ends
+        log.exception("job %s: step %s failed", job.id, key)
+        error, report = f"Unexpected error: {exc.__class__.__name__}.", {}
+    else:
+        params = {**(job.params or {}), key: result}
+        updated = Job.objects.filter(id=job.id, status=Job.Status.PENDING).update(params=params, task_id="", message="")
+        return Job.Status.PENDING if updated else "cancelled"
+    updated = Job.objects.filter(id=job.id, status=Job.Status.PENDING).update(
+        status=Job.Status.FAILED, error=error, report=report, message="", finished_at=timezone.now(), input_data=None
+    )
+    return Job.Status.FAILED if updated else "cancelled"
+
+
 WORKER_LOST = (
     "The worker running this job stopped before it finished (restarted or killed); nothing more will "
     "happen to it. Start it again."

@@ -19,7 +19,8 @@ def test_preview_flags_label_columns_and_the_guessed_mapping_leaves_them_out(
     client.force_login(member(project, lead=True, username="lead"))
     url = reverse("collection:import_artefacts", args=[project.slug])
     upload = SimpleUploadedFile("export.json", json.dumps(LS_MIN).encode(), content_type="application/json")
-    response = client.post(url, {"file": upload})
+    with django_capture_on_commit_callbacks(execute=True):  # the preview is read by the job's Celery step
+        response = client.post(url, {"file": upload})
     assert response.status_code == 302
     page = client.get(response["Location"]).content.decode()
     assert "label-studio" in page and 'id="exchange-flagged"' in page

@@ -1,10 +1,19 @@
 """Import pages: upload with mapping, round upload, job progress (page and htmx fragment), permissions."""
 
+from unittest import mock
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from collection.importers.reading import read_table
 from collection.models import Artefact
+from collection.services import (
+    artefacts_import_job_create,
+    artefacts_import_job_set_mapping,
+    artefacts_import_preview_job_run,
+)
+from core.errors import Conflict
 from core.jobs import job_create, job_progress
 from core.models import Job
 from labelling.models import Round
@@ -32,7 +41,8 @@ def lead_client(project, client):
 def test_upload_preview_guessed_mapping_and_import(project, lead_client, django_capture_on_commit_callbacks):
     url = reverse("collection:import_artefacts", args=[project.slug])
     assert lead_client.get(url).status_code == 200
-    response = lead_client.post(url, {"file": SimpleUploadedFile("a.csv", CSV)})
+    with django_capture_on_commit_callbacks(execute=True):  # the preview is read by the job's Celery step
+        response = lead_client.post(url, {"file": SimpleUploadedFile("a.csv", CSV)})
     job = Job.objects.get(project=project, kind=Job.Kind.IMPORT_ARTEFACTS)
     mapping_url = reverse("collection:import_artefacts_mapping", args=[project.slug, job.id])
     assert response.status_code == 302 and response["Location"] == mapping_url
@@ -60,6 +70,7 @@ def test_mapping_without_url_is_refused(project, lead_client):
         input_name="a.csv",
         input_data=CSV,
     )
+    assert artefacts_import_preview_job_run(job_id=job.id) == Job.Status.PENDING
     url = reverse("collection:import_artefacts_mapping", args=[project.slug, job.id])
     response = lead_client.post(url, {"col0": "ignore", "col1": "title"})
     assert response.status_code == 400 and "Map one column to url" in response.content.decode()
@@ -67,11 +78,78 @@ def test_mapping_without_url_is_refused(project, lead_client):
     assert job.status == Job.Status.PENDING and not Artefact.objects.exists()
 
 
-def test_unreadable_upload_is_a_clear_400(project, lead_client):
-    url = reverse("collection:import_artefacts", args=[project.slug])
-    response = lead_client.post(url, {"file": SimpleUploadedFile("a.xlsx", b"PK\x03\x04 nope")})
-    assert response.status_code == 400 and "Unreadable XLSX" in response.content.decode()
-    assert not Job.objects.exists()
+def _upload(lead_client, project, name, data, capture):
+    with capture(execute=True):
+        response = lead_client.post(
+            reverse("collection:import_artefacts", args=[project.slug]), {"file": SimpleUploadedFile(name, data)}
+        )
+    assert response.status_code == 302
+    return response, Job.objects.get(project=project, kind=Job.Kind.IMPORT_ARTEFACTS)
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "reason"),
+    [
+        ("a.xlsx", b"PK\x03\x04 nope", "Unreadable XLSX"),
+        ("a.csv", b"\n\n\n", "no header row"),
+        ("a.json", b'{"tasks": [1, 2', ""),
+    ],
+)
+def test_an_unreadable_upload_fails_its_preview_step_naming_the_file(
+    project, lead_client, django_capture_on_commit_callbacks, name, data, reason
+):
+    response, job = _upload(lead_client, project, name, data, django_capture_on_commit_callbacks)
+    job.refresh_from_db()
+    assert job.status == Job.Status.FAILED and job.error.startswith(f"{name}: ") and reason in job.error, job.error
+    assert job.input_data is None and "preview" not in job.params and not Artefact.objects.exists()
+    progress_url = reverse("labelling:task_progress", args=[project.slug, job.id])
+    assert lead_client.get(response["Location"])["Location"] == progress_url  # the mapping page: to the error
+    page = lead_client.get(progress_url).content.decode()
+    assert 'id="job-error"' in page and f"{name}: " in page
+    answer = lead_client.get(f"/api/projects/{project.slug}/jobs/{job.id}/").json()
+    assert answer["status"] == "failed" and answer["error"] == job.error
+
+
+def test_the_preview_is_read_once_and_stored_on_the_job(project, lead_client, django_capture_on_commit_callbacks):
+    calls = []
+
+    def counting(*args, **kwargs):
+        calls.append(args[1] if len(args) > 1 else kwargs.get("filename"))
+        return read_table(*args, **kwargs)
+
+    rows = b"".join(b"https://stackoverflow.com/questions/%d,Question %d\r\n" % (n, n) for n in range(1, 31))
+    with mock.patch("collection.services.read_table", side_effect=counting):
+        response, job = _upload(
+            lead_client, project, "many.csv", b"Link,Title\r\n" + rows, django_capture_on_commit_callbacks
+        )
+        pages = [lead_client.get(response["Location"]).content.decode() for _ in range(3)]
+    assert calls == ["many.csv"]  # by the preview step; the page renders what it stored
+    job.refresh_from_db()
+    preview = job.params["preview"]
+    assert preview["header"] == ["Link", "Title"] and preview["total_rows"] == 30 and len(preview["rows"]) == 20
+    assert preview["mapping"] == {"0": "url", "1": "title"} and preview["exchange"] is None
+    assert job.status == Job.Status.PENDING and job.task_id == "" and job.input_data is not None
+    for page in pages:
+        assert "many.csv · 30 rows" in page and "Question 20<" in page and "Question 21<" not in page
+        assert '<option value="url" selected>' in page and 'id="import-reading"' not in page
+
+
+def test_the_mapping_page_shows_progress_until_the_preview_is_read(project, lead_client):
+    lead = project.memberships.get().user
+    job = artefacts_import_job_create(project=project, user=lead, input_name="a.csv", input_data=CSV)
+    url = reverse("collection:import_artefacts_mapping", args=[project.slug, job.id])  # the step not run yet
+    page = lead_client.get(url).content.decode()
+    assert 'id="import-reading"' in page and f'hx-get="{url}"' in page and 'id="mapping-form"' not in page
+    fragment = lead_client.get(url, HTTP_HX_REQUEST="true")
+    assert fragment.content.decode().lstrip().startswith('<section class="card" id="import-reading"')
+    response = lead_client.post(url, {"col0": "url", "col1": "title"})  # no mapping before the preview
+    assert 'id="import-reading"' in response.content.decode()
+    with pytest.raises(Conflict):
+        artefacts_import_job_set_mapping(job=job, user=lead, mapping={0: "url"})
+    assert artefacts_import_preview_job_run(job_id=job.id) == Job.Status.PENDING
+    assert artefacts_import_preview_job_run(job_id=job.id) == "noop"  # read once
+    assert lead_client.get(url, HTTP_HX_REQUEST="true")["HX-Refresh"] == "true"  # the poll ends
+    assert 'id="mapping-form"' in lead_client.get(url).content.decode()
 
 
 def test_round_upload(project, lead_client, django_capture_on_commit_callbacks):

@@ -1,7 +1,8 @@
 """Damaged and hostile uploads are a 400 naming the file, with nothing written, on every upload form
 and API: XLSX packages with broken XML inside, JSON nested too deeply for Python's parser, and
-numbers beyond what the database columns hold. An interview coding sheet is parsed only in its job:
-there the damaged file fails the job, which names it, and nothing is written."""
+numbers beyond what the database columns hold. An interview coding sheet, a labelled round (and its
+outline) and an artefact file are parsed only in their job: there the damaged file fails the job,
+which names it, and nothing is written."""
 
 import io
 import json
@@ -62,8 +63,8 @@ def lead(team):
 
 
 def _job_failed(name, kind=Job.Kind.IMPORT_INTERVIEW_SHEET) -> None:
-    """A coding sheet or a round is read in its job, never in the request: a damaged file fails the job,
-    naming the file."""
+    """A coding sheet, a round or an artefact file is read in its job, never in the request: a damaged file
+    fails the job, naming the file."""
     job = Job.objects.get(kind=kind)
     assert job.status == Job.Status.FAILED and job.error.startswith(f"{name}") and job.input_data is None
     job.delete()
@@ -76,13 +77,12 @@ def _interview_sheet_job_failed(name) -> None:
 @pytest.mark.parametrize("name", DAMAGED)
 def test_damaged_files_are_a_400_on_every_upload_page(team, lead, name, django_capture_on_commit_callbacks):
     slug, data = team.project.slug, DAMAGED[name]
-    posts = [
-        (f"/p/{slug}/import/artefacts/", {}),
-        (f"/p/{slug}/taxonomy/import/", {}),
-    ]
-    for url, fields in posts:
-        response = lead.post(url, {**fields, "file": SimpleUploadedFile(name, data)})
-        assert response.status_code == 400, url
+    response = lead.post(f"/p/{slug}/taxonomy/import/", {"file": SimpleUploadedFile(name, data)})
+    assert response.status_code == 400
+    with django_capture_on_commit_callbacks(execute=True):
+        response = lead.post(f"/p/{slug}/import/artefacts/", {"file": SimpleUploadedFile(name, data)})
+    assert response.status_code == 302
+    _job_failed(name, kind=Job.Kind.IMPORT_ARTEFACTS)
     with django_capture_on_commit_callbacks(execute=True):
         response = lead.post(f"/p/{slug}/interviews/import/", {"file": SimpleUploadedFile(name, data)})
     assert response.status_code == 302
