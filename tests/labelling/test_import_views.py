@@ -14,7 +14,7 @@ from collection.services import (
     artefacts_import_preview_job_run,
 )
 from core.errors import Conflict
-from core.jobs import job_create, job_progress
+from core.jobs import job_cancel, job_create, job_progress
 from core.models import Job
 from labelling.models import Round
 from taxonomy.round_import import round_import_job_create, round_import_job_run
@@ -150,6 +150,20 @@ def test_the_mapping_page_shows_progress_until_the_preview_is_read(project, lead
     assert artefacts_import_preview_job_run(job_id=job.id) == "noop"  # read once
     assert lead_client.get(url, HTTP_HX_REQUEST="true")["HX-Refresh"] == "true"  # the poll ends
     assert 'id="mapping-form"' in lead_client.get(url).content.decode()
+
+
+def test_a_preview_step_that_breaks_or_finds_its_job_cancelled_leaves_no_upload_waiting(project):
+    lead = member(project, lead=True, username="lead")
+    job = artefacts_import_job_create(project=project, user=lead, input_name="a.csv", input_data=CSV)
+    with mock.patch("collection.services.artefacts_import_preview", side_effect=RuntimeError("bug")):
+        assert artefacts_import_preview_job_run(job_id=job.id) == Job.Status.FAILED
+    job.refresh_from_db()
+    assert job.error == "Unexpected error: RuntimeError." and job.input_data is None and job.finished_at
+    other = artefacts_import_job_create(project=project, user=lead, input_name="b.csv", input_data=CSV)
+    job_cancel(job=other, user=lead)
+    assert artefacts_import_preview_job_run(job_id=other.id) == "noop"
+    other.refresh_from_db()
+    assert other.error.startswith("Cancelled by") and "preview" not in other.params
 
 
 def test_round_upload(project, lead_client, django_capture_on_commit_callbacks):
