@@ -779,6 +779,18 @@ def _item_escalate_locked(item_id: int) -> str:
     return "assigned"
 
 
+def _conflict_lock(*, item_id: int, user, project: Project | None, doing: str) -> RoundItem:
+    """A conflict a moderator acts on, its row locked (the caller holds a transaction); with `project`,
+    an item of another project is not found."""
+    item = RoundItem.objects.select_for_update(of=("self",)).select_related("round__project").filter(id=item_id).first()
+    if item is None or (project is not None and item.round.project_id != project.id):
+        raise NotFound("No such artefact in a round.")
+    membership_require(project=item.round.project, user=user, roles=("moderator",))
+    if item.status != RoundItem.Status.CONFLICT:
+        raise Conflict(f"This artefact is not a conflict; only conflicts can be {doing}.", field="item")
+    return item
+
+
 def conflict_resolve(
     *,
     item_id: int,
@@ -796,18 +808,8 @@ def conflict_resolve(
     if len(note) > MAX_NOTE_LENGTH:
         raise InvalidInput(f"A note has at most {MAX_NOTE_LENGTH} characters (this one has {len(note)}).", field="note")
     with transaction.atomic():
-        item = (
-            RoundItem.objects.select_for_update(of=("self",))
-            .select_related("round__project")
-            .filter(id=item_id)
-            .first()
-        )
-        if item is None or (project is not None and item.round.project_id != project.id):
-            raise NotFound("No such artefact in a round.")
+        item = _conflict_lock(item_id=item_id, user=user, project=project, doing="resolved")
         project = item.round.project
-        membership_require(project=project, user=user, roles=("moderator",))
-        if item.status != RoundItem.Status.CONFLICT:
-            raise Conflict("This artefact is not a conflict; only conflicts can be resolved.", field="item")
         given = [x for x in (label and label.strip(), verdict and verdict.strip(), annotation_id) if x]
         if len(given) != 1:
             raise InvalidInput("Pick one annotation, or give one label or one verdict.", field="label")
@@ -880,18 +882,8 @@ def conflict_send_back(
     if len(reason) > MAX_NOTE_LENGTH:
         raise InvalidInput(f"A reason has at most {MAX_NOTE_LENGTH} characters.", field="reason")
     with transaction.atomic():
-        item = (
-            RoundItem.objects.select_for_update(of=("self",))
-            .select_related("round__project")
-            .filter(id=item_id)
-            .first()
-        )
-        if item is None or (project is not None and item.round.project_id != project.id):
-            raise NotFound("No such artefact in a round.")
+        item = _conflict_lock(item_id=item_id, user=user, project=project, doing="sent back")
         project = item.round.project
-        membership_require(project=project, user=user, roles=("moderator",))
-        if item.status != RoundItem.Status.CONFLICT:
-            raise Conflict("This artefact is not a conflict; only conflicts can be sent back.", field="item")
         if item.round.status == Round.Status.CLOSED:
             raise Conflict("The round is closed: nobody labels in it any more. Resolve the conflict.", field="item")
         chosen = _send_back_targets(item, evaluator_ids, project)
