@@ -21,6 +21,7 @@ from rest_framework.response import Response
 from core.api.base import ApiViewMixin
 from core.errors import InvalidInput
 from core.permissions import IsLead, IsModerator
+from labelling.api.serializers import MAX_ID
 from taxonomy import suggestion_selectors as selectors
 from taxonomy import suggestion_services as services
 from taxonomy.models import LabelMerge
@@ -30,12 +31,14 @@ MAX_TEXTS = 500
 
 
 class LabelsSerializer(serializers.Serializer):
-    labels = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=2, max_length=50)
+    labels = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID), min_length=2, max_length=50
+    )
     evidence = serializers.ListField(child=serializers.DictField(), required=False)
 
 
 class UndoSerializer(serializers.Serializer):
-    merge = serializers.IntegerField(required=False, min_value=1)
+    merge = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
 
 
 class LabelMergeSerializer(serializers.ModelSerializer):
