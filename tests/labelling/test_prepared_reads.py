@@ -285,6 +285,7 @@ def _escalated(team, item, settings, prepared: bool):
     }
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the SQL runs on PostgreSQL only")
 def test_the_escalation_writes_leave_what_their_orm_equivalents_leave(team, settings):
     """The disagreement's mark with its outbox row, and the escalation's assignment, notification and
     settled row: written by the SQL (one statement each on PostgreSQL) and by the ORM, the same rows."""
