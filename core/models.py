@@ -76,6 +76,9 @@ class Job(models.Model):
         EXPORT_PROJECT = "export_project", "Back up the whole project"
         IMPORT_INTERVIEW = "import_interview", "Import an interview transcript"
         IMPORT_INTERVIEW_SHEET = "import_interview_sheet", "Import an interview coding sheet"
+        IMPORT_TAXONOMY = "import_taxonomy", "Import a taxonomy"
+        IMPORT_VOCABULARY = "import_vocabulary", "Import a word list"
+        IMPORT_EXCHANGE = "import_exchange", "Import a Label Studio or doccano export"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting"
