@@ -61,7 +61,7 @@ from collection.importers.headers import match_round_headers, round_header_score
 from collection.importers.reading import Row, Sheet, Table, cell_text, is_blank, read_table
 from collection.importers.values import canonical_url, parse_entity_type, split_history
 from collection.models import Artefact
-from collection.services import exchange_read
+from collection.services import artefacts_import_file, exchange_read
 from core.errors import DomainError, InvalidInput, error_naming_file
 from core.jobs import job_create, job_enqueue, job_execute
 from core.models import Job, Membership, Project
@@ -1015,3 +1015,124 @@ def exchange_round_import(
     )
     report["exchange_problems"] = problems
     return report
+
+
+# --- a Label Studio or doccano export: tasks as artefacts, annotations as an imported round -----
+
+
+def exchange_import(
+    *,
+    project: Project,
+    data: bytes,
+    filename: str = "",
+    map_options: list[str] | None = None,
+    tool: str | None = None,
+    label_fields: list[str] | None = None,
+    keep_annotations: bool = False,
+    number: int | None = None,
+    include_predictions: bool = False,
+    evaluator: str = "",
+    user=None,
+    progress: Progress | None = None,
+) -> dict:
+    """Another tool's export in one transaction: its tasks as artefacts and, with `keep_annotations`, its
+    annotations as an imported round (`report["imported_round"]`); a file that is not such an export, or
+    any error, writes nothing."""
+    with transaction.atomic():
+        report = artefacts_import_file(
+            project=project,
+            data=data,
+            filename=filename,
+            map_options=map_options or [],
+            tool=tool,
+            label_fields=label_fields,
+            progress=progress,
+        )
+        if "exchange" not in report:
+            raise InvalidInput("Not a Label Studio or doccano export.", field="file")
+        if keep_annotations:
+            report["imported_round"] = exchange_round_import(
+                project=project,
+                data=data,
+                filename=filename,
+                number=number,
+                tool=tool,
+                label_fields=label_fields,
+                field_name=(label_fields or [None])[0],
+                include_predictions=include_predictions,
+                evaluator=evaluator,
+                user=user,
+                progress=progress,
+            )
+    return report
+
+
+def exchange_import_start(
+    *,
+    project: Project,
+    user,
+    filename: str,
+    data: bytes,
+    map_options: list[str] | None = None,
+    tool: str | None = None,
+    label_fields: list[str] | None = None,
+    keep_annotations: bool = False,
+    number: int | None = None,
+    include_predictions: bool = False,
+    evaluator: str = "",
+) -> Job:
+    """A lead's upload of another tool's export, read only in a Celery job (`exchange_import_job_run`).
+    Checked now, without parsing: the role, the file's size and shape, and the round number asked for;
+    the job's report is `exchange_import`'s, and a file it cannot read fails the job naming it."""
+    membership_require(project=project, user=user, roles=("lead",))
+    check_upload(data, kind="artefacts", name=filename)
+    if number is not None and not 1 <= number <= MAX_ROUND:
+        raise InvalidInput(f"The round number must be a whole number from 1 to {MAX_ROUND}.", field="round")
+    if keep_annotations and number is not None:
+        existing = Round.objects.filter(project=project, number=number).first()
+        if existing is not None and existing.source != Round.Source.IMPORT:
+            raise InvalidInput(f"Round {number} was labelled in Concord; choose another number.", field="round")
+    job = job_create(
+        project=project,
+        user=user,
+        kind=Job.Kind.IMPORT_EXCHANGE,
+        params={
+            "map_options": list(map_options or []),
+            "tool": tool,
+            "label_fields": list(label_fields) if label_fields else None,
+            "keep_annotations": bool(keep_annotations),
+            "number": number,
+            "include_predictions": bool(include_predictions),
+            "evaluator": evaluator,
+        },
+        input_name=filename,
+        input_data=data,
+        requires_input=True,
+    )
+    return job_enqueue(job=job, task=tasks.import_exchange_task)
+
+
+def _exchange_import_work(job: Job, progress: Progress | None) -> tuple[dict, None]:
+    params = job.params or {}
+    try:
+        report = exchange_import(
+            project=job.project,
+            data=bytes(job.input_data) if job.input_data is not None else b"",
+            filename=job.input_name,
+            user=job.created_by,
+            progress=progress,
+            map_options=params.get("map_options"),
+            tool=params.get("tool"),
+            label_fields=params.get("label_fields"),
+            keep_annotations=bool(params.get("keep_annotations")),
+            number=params.get("number"),
+            include_predictions=bool(params.get("include_predictions")),
+            evaluator=params.get("evaluator", ""),
+        )
+    except DomainError as error:
+        raise error_naming_file(error, job.input_name) from None
+    return report, None
+
+
+def exchange_import_job_run(*, job_id: int, progress: Progress | None = None) -> str:
+    return job_execute(job_id=job_id, work=_exchange_import_work, progress=progress)

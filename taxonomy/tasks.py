@@ -13,6 +13,14 @@ def import_round_task(self, job_id: int) -> str:
     return round_import.round_import_job_run(job_id=job_id, progress=job_progress_reporter(self))
 
 
+@shared_task(bind=True, acks_late=True)
+def import_exchange_task(self, job_id: int) -> str:
+    """Run an import of a Label Studio or doccano export (idempotent: a job runs once)."""
+    from taxonomy import round_import
+
+    return round_import.exchange_import_job_run(job_id=job_id, progress=job_progress_reporter(self))
+
+
 @shared_task(acks_late=True)
 def label_vectors_task(project_id: int) -> int:
     """Compute the sentence vectors of a project's labels that have none (semantic suggestions)."""

@@ -6,9 +6,9 @@
   for another tool (lead only: it holds every final label). The parameter is `file_format`, never
   `format`, which DRF reserves for choosing a renderer (as on every export route).
 - `POST /api/projects/<slug>/exchange/import/` (multipart `file`, optional `tool`, `label_field`,
-  `evaluator`, `keep_annotations`, `round`, `predictions`) imports a Label Studio or doccano export:
-  tasks as artefacts, and with `keep_annotations` the annotations as an imported round, never as
-  artefact fields.
+  `evaluator`, `keep_annotations`, `round`, `predictions`, `map`) imports a Label Studio or doccano
+  export in a background job (202 with the job to poll): tasks as artefacts, and with
+  `keep_annotations` the annotations as an imported round, never as artefact fields.
 """
 
 from django.db import transaction
@@ -22,15 +22,16 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from collection.formats.detect import TOOLS
-from collection.services import artefacts_import_file
 from core.api.base import ApiViewMixin
+from core.api.serializers import JobSerializer
 from core.errors import InvalidInput, NotFound
 from core.jobs import job_get, job_progress
 from core.models import Job
 from core.selectors import project_for_member
+from core.uploads import read_upload
 from reports.backup.services import project_backup_job_create
 from reports.exchange import project as exchange
-from taxonomy.round_import import exchange_round_import
+from taxonomy.round_import import exchange_import_start
 
 
 class LeadApi(APIView):
@@ -126,9 +127,15 @@ class ExchangeImport(LeadApi):
     parser_classes = [MultiPartParser, FormParser]
 
     @extend_schema(
-        summary="Import a Label Studio or doccano export (annotations kept as an imported round)",
+        summary="Import a Label Studio or doccano export (a background job; annotations kept as an imported round)",
+        description=(
+            "The upload is checked (size, a ZIP's unpacked size, a CSV's shape, the round number) and read in a "
+            "background job: the answer is 202 with the job, whose `url` to poll until its `status` is done (its "
+            "`report` is the import's: artefact counts, `exchange`, and with `keep_annotations` `imported_round`) "
+            "or failed (its `error` names the file and what is wrong; nothing is written)."
+        ),
         request={"multipart/form-data": ExchangeImportInput},
-        responses={200: OpenApiTypes.OBJECT},
+        responses={202: JobSerializer},
     )
     def post(self, request, project_slug):
         project = self.lead_project(project_slug)
@@ -136,30 +143,17 @@ class ExchangeImport(LeadApi):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         upload = data["file"]
-        content = upload.read()
-        fields = data.get("label_field") or None
-        with transaction.atomic():
-            report = artefacts_import_file(
-                project=project,
-                data=content,
-                filename=upload.name,
-                map_options=data.get("map") or [],
-                tool=data.get("tool"),
-                label_fields=fields,
-            )
-            if "exchange" not in report:
-                raise InvalidInput("Not a Label Studio or doccano export.", field="file")
-            if data["keep_annotations"]:
-                report["imported_round"] = exchange_round_import(
-                    project=project,
-                    data=content,
-                    filename=upload.name,
-                    number=data.get("round"),
-                    tool=data.get("tool"),
-                    label_fields=fields,
-                    field_name=(fields or [None])[0],
-                    include_predictions=data["predictions"],
-                    evaluator=data["evaluator"],
-                    user=request.user,
-                )
-        return Response(report)
+        job = exchange_import_start(
+            project=project,
+            user=request.user,
+            filename=upload.name,
+            data=read_upload(upload, kind="artefacts"),
+            map_options=data.get("map") or [],
+            tool=data.get("tool"),
+            label_fields=data.get("label_field") or None,
+            keep_annotations=data["keep_annotations"],
+            number=data.get("round"),
+            include_predictions=data["predictions"],
+            evaluator=data["evaluator"],
+        )
+        return Response(JobSerializer(job, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)

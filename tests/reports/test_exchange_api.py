@@ -6,11 +6,13 @@ import zipfile
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import override_settings
 
 from collection.models import Artefact
 from core.models import Job
 from labelling.models import Annotation
 from reports.backup.archive import ArchiveReader
+from taxonomy import round_import
 from tests.collection.test_exchange_formats import LS_JSON
 from tests.helpers import api_client as api
 from tests.reports.test_exchange_exports import project  # noqa: F401  (fixture)
@@ -52,19 +54,82 @@ def test_exchange_export_uses_file_format(project):  # noqa: F811
     assert taxonomy.status_code == 200 and b"urn:QDA-XML:codebook:1.0" in taxonomy.content
 
 
-def test_exchange_import_keeps_annotations_as_a_round(project):  # noqa: F811
+def _lead(project):  # noqa: F811
     lead = project.memberships.get(user__username="exp-mod").user
     project.memberships.filter(user=lead).update(is_lead=True)
-    upload = SimpleUploadedFile("tasks.json", json.dumps(LS_JSON).encode(), content_type="application/json")
-    response = api(lead).post(
-        "/api/projects/exp/exchange/import/", {"file": upload, "keep_annotations": "true"}, format="multipart"
-    )
-    assert response.status_code == 200, response.content
-    report = response.json()
+    return lead
+
+
+def _post_import(user, content: bytes, name: str = "tasks.json", **fields):
+    upload = SimpleUploadedFile(name, content, content_type="application/json")
+    return api(user).post("/api/projects/exp/exchange/import/", {"file": upload, **fields}, format="multipart")
+
+
+def _artefact_rows(project):  # noqa: F811
+    return sorted(Artefact.objects.filter(project=project).values_list("url", "title"))
+
+
+def test_exchange_import_keeps_annotations_as_a_round(project, django_capture_on_commit_callbacks):  # noqa: F811
+    lead = _lead(project)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _post_import(lead, json.dumps(LS_JSON).encode(), keep_annotations="true")
+    assert response.status_code == 202, response.content
+    job = response.json()
+    assert job["kind"] == "import_exchange" and job["url"].endswith(f"/api/projects/exp/jobs/{job['id']}/")
+    done = api(lead).get(f"/api/projects/exp/jobs/{job['id']}/").json()
+    assert done["status"] == "done", done
+    report = done["report"]
     assert report["exchange"]["annotations"] == 3 and report["imported_round"]["round"] == 2
     artefact = Artefact.objects.get(project=project, url="https://stackoverflow.com/questions/111")
     assert "Wrong loss function" not in json.dumps([artefact.title, artefact.body, artefact.tags, artefact.metadata])
     assert Annotation.objects.filter(assignment__round__number=2, assignment__round__project=project).count() == 2
+    assert Job.objects.get(id=job["id"]).input_data is None  # the upload is gone once read
+
+
+def test_exchange_import_reads_nothing_in_the_request(project, monkeypatch):  # noqa: F811
+    """The request stores the upload and starts the job; the file is read only when the task runs."""
+
+    def no_reading(**kwargs):
+        raise AssertionError("the export was read inside the request")
+
+    monkeypatch.setattr(round_import, "artefacts_import_file", no_reading)
+    monkeypatch.setattr(round_import, "exchange_round_import", no_reading)
+    before = _artefact_rows(project)
+    response = _post_import(_lead(project), json.dumps(LS_JSON).encode(), keep_annotations="true", round="4")
+    assert response.status_code == 202, response.content
+    job = Job.objects.get(id=response.json()["id"])
+    assert job.status == Job.Status.PENDING and job.kind == Job.Kind.IMPORT_EXCHANGE and job.task_id
+    assert bytes(job.input_data) == json.dumps(LS_JSON).encode()
+    assert job.params["keep_annotations"] is True and job.params["number"] == 4
+    assert _artefact_rows(project) == before
+
+
+def test_exchange_import_of_another_file_fails_its_job_naming_it(project, django_capture_on_commit_callbacks):  # noqa: F811
+    lead = _lead(project)
+    before = _artefact_rows(project)
+    plain = b"url,title\nhttps://github.com/x/y/issues/9,Not an export\n"
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _post_import(lead, plain, name="plain.csv", keep_annotations="true")
+    assert response.status_code == 202, response.content
+    failed = api(lead).get(f"/api/projects/exp/jobs/{response.json()['id']}/").json()
+    assert failed["status"] == "failed"
+    assert failed["error"] == "plain.csv: Not a Label Studio or doccano export."
+    assert failed["report"] == {"error_field": "file"}
+    assert _artefact_rows(project) == before  # the artefact the file held was not kept
+
+
+def test_exchange_import_refuses_in_the_request_what_it_can_tell_without_reading(project):  # noqa: F811
+    lead = _lead(project)
+    content = json.dumps(LS_JSON).encode()
+    with override_settings(CONCORD_UPLOAD_LIMITS={"artefacts": 100}):
+        too_big = _post_import(lead, content)
+    assert too_big.status_code == 413 and "the limit is 100 bytes" in too_big.json()["file"][0], too_big.content
+    labelled_here = _post_import(lead, content, keep_annotations="true", round="1")
+    assert labelled_here.status_code == 400
+    assert "labelled in Concord" in labelled_here.json()["round"][0]
+    eva = project.memberships.get(user__username="exp-eva").user
+    assert _post_import(eva, content).status_code == 403
+    assert not Job.objects.filter(project=project, kind=Job.Kind.IMPORT_EXCHANGE).exists()
 
 
 def test_lead_page_starts_a_backup_and_offers_the_downloads(project, client, django_capture_on_commit_callbacks):  # noqa: F811
