@@ -4,15 +4,31 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('core', '0010_notification_digest'),
+        ("core", "0010_notification_digest"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='job',
-            name='kind',
-            field=models.CharField(choices=[('import_artefacts', 'Import artefacts'), ('import_round', 'Import a labelled round'), ('export_round', 'Export a round'), ('export_annotations', 'Export annotations'), ('vocabulary_index', 'Build the vocabulary index'), ('mine_github', 'Mine GitHub'), ('mine_stackoverflow', 'Mine Stack Overflow'), ('export_project', 'Back up the whole project'), ('import_interview', 'Import an interview transcript'), ('import_interview_sheet', 'Import an interview coding sheet'), ('import_taxonomy', 'Import a taxonomy'), ('import_vocabulary', 'Import a word list'), ('import_exchange', 'Import a Label Studio or doccano export')], max_length=30),
+            model_name="job",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("import_artefacts", "Import artefacts"),
+                    ("import_round", "Import a labelled round"),
+                    ("export_round", "Export a round"),
+                    ("export_annotations", "Export annotations"),
+                    ("vocabulary_index", "Build the vocabulary index"),
+                    ("mine_github", "Mine GitHub"),
+                    ("mine_stackoverflow", "Mine Stack Overflow"),
+                    ("export_project", "Back up the whole project"),
+                    ("import_interview", "Import an interview transcript"),
+                    ("import_interview_sheet", "Import an interview coding sheet"),
+                    ("import_taxonomy", "Import a taxonomy"),
+                    ("import_vocabulary", "Import a word list"),
+                    ("import_exchange", "Import a Label Studio or doccano export"),
+                ],
+                max_length=30,
+            ),
         ),
     ]
