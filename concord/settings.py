@@ -69,6 +69,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # before any view or middleware reads the body (CSRF reads the form in its process_view)
+    "core.middleware.RequestSizeMiddleware",
     "core.audit.AuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -156,6 +158,8 @@ CELERY_BEAT_SCHEDULE = {
 }
 CONCORD_JOB_STALE_AFTER = timedelta(seconds=CELERY_TASK_TIME_LIMIT + 300)
 CONCORD_UPLOAD_PENDING_TTL = timedelta(hours=production.env_int(os.environ, "CONCORD_UPLOAD_PENDING_HOURS", 24))
+# the largest request body read (0: the largest upload limit of any kind and 1 MB for its form; core.uploads)
+CONCORD_MAX_REQUEST_BYTES = production.env_int(os.environ, "CONCORD_MAX_REQUEST_BYTES", 0)
 
 # --- Cache ----------------------------------------------------------------------
 # Throttle counts shared by every web process when CACHE_URL names a Redis database (compose: its own db,

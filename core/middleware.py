@@ -1,9 +1,41 @@
-"""Domain errors raised in page views become 4xx pages (or fragments for htmx) naming the reason."""
+"""Domain errors raised in page views become 4xx pages (or fragments for htmx) naming the reason;
+a request body larger than any upload is refused before it is read."""
 
 from django.http import JsonResponse
 from django.shortcuts import render
 
 from core.errors import DomainError, InvalidInput
+from core.uploads import UploadRejected, check_request_size
+
+
+def error_response(request, error: DomainError):
+    """The answer to a domain error: JSON under /api/, else the error page (a fragment for htmx)."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(error.as_dict(), status=error.status_code)
+    template = "partials/error.html" if request.headers.get("HX-Request") else "error.html"
+    return render(request, template, {"error": error}, status=error.status_code)
+
+
+class RequestSizeMiddleware:
+    """413 for a body whose Content-Length exceeds the largest upload (core.uploads.request_size_limit),
+    answered before anything reads the body: Django would otherwise spool all of it to memory or disk
+    before any view could check a file's size. (Django reads no body without a Content-Length.)"""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        try:
+            check_request_size(length)
+        except UploadRejected as error:
+            response = error_response(request, error)
+            response["Connection"] = "close"  # the unread body is not for the next request to parse
+            return response
+        return self.get_response(request)
 
 
 class DomainErrorMiddleware:
@@ -23,7 +55,7 @@ class DomainErrorMiddleware:
             for key, values in params.lists():
                 if "\x00" in key or any("\x00" in value for value in values):
                     error = InvalidInput("A NUL character (\\x00) is not allowed here.", field=key.replace("\x00", ""))
-                    return self._response(request, error)
+                    return error_response(request, error)
         return None
 
     def process_exception(self, request, exception):
@@ -31,11 +63,4 @@ class DomainErrorMiddleware:
             return None
         if request.path.startswith("/api/"):
             return None  # DRF's exception handler answers API requests
-        return self._response(request, exception)
-
-    @staticmethod
-    def _response(request, error: DomainError):
-        if request.path.startswith("/api/"):
-            return JsonResponse(error.as_dict(), status=error.status_code)
-        template = "partials/error.html" if request.headers.get("HX-Request") else "error.html"
-        return render(request, template, {"error": error}, status=error.status_code)
+        return error_response(request, exception)

@@ -52,7 +52,7 @@ class Limits:
 class UploadRejected(InvalidInput):
     """A refused upload: a domain error (pages and API answer it as a 4xx naming the field)."""
 
-    def __init__(self, message: str, *, status: int = 400, field: str = "file"):
+    def __init__(self, message: str, *, status: int = 400, field: str | None = "file"):
         super().__init__(message, field=field, code="upload_rejected")
         self.status = status
         self.status_code = status
@@ -70,6 +70,31 @@ def limits_for(kind: str) -> Limits:
         csv_cell=int(getattr(settings, "CONCORD_UPLOAD_CSV_CELL", defaults.csv_cell)),
         csv_rows=int(getattr(settings, "CONCORD_UPLOAD_CSV_ROWS", defaults.csv_rows)),
     )
+
+
+# What a multipart form adds to its largest file (boundaries, headers, the other fields).
+FORM_OVERHEAD = 1 * MB
+
+
+def request_size_limit() -> int:
+    """The largest request body Concord reads: CONCORD_MAX_REQUEST_BYTES, else the largest upload limit of
+    any kind and its form. A larger one is refused from its Content-Length before any of it is read, so
+    no upload is buffered (in memory or in a temporary file) beyond what some kind of upload may be."""
+    configured = getattr(settings, "CONCORD_MAX_REQUEST_BYTES", None)
+    if configured:
+        return int(configured)
+    sizes = {**DEFAULT_UPLOAD_LIMITS, **getattr(settings, "CONCORD_UPLOAD_LIMITS", {})}
+    return max(int(size) for size in sizes.values()) + FORM_OVERHEAD
+
+
+def check_request_size(content_length: int) -> None:
+    limit = request_size_limit()
+    if content_length > limit:
+        raise UploadRejected(
+            f"The request is {_megabytes(content_length)}; the largest upload accepted is {_megabytes(limit)}.",
+            status=413,
+            field=None,
+        )
 
 
 def _megabytes(n: int) -> str:

@@ -11,6 +11,7 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from core.models import Job
+from core.uploads import DEFAULT_UPLOAD_LIMITS, FORM_OVERHEAD, request_size_limit
 from interviews.models import Interview
 from taxonomy.models import Node
 
@@ -148,3 +149,61 @@ def test_an_oversized_coding_sheet_and_taxonomy_file_are_refused(team):
     )
     assert taxonomy.status_code == 413
     assert not Interview.objects.exists() and not Node.objects.exists() and not Job.objects.exists()
+
+
+# --- the request body: refused from its Content-Length before anything reads it ------------------
+
+
+class UnreadableBody(io.RawIOBase):
+    """A request body that fails the test if anything reads it."""
+
+    def read(self, *args):
+        raise AssertionError("the body of a request over the limit was read")
+
+    readline = read
+
+
+def test_the_request_limit_is_the_largest_upload_kind_and_its_form():
+    assert request_size_limit() == max(DEFAULT_UPLOAD_LIMITS.values()) + FORM_OVERHEAD
+    with override_settings(CONCORD_UPLOAD_LIMITS={"interview": 300 * MB}):
+        assert request_size_limit() == 300 * MB + FORM_OVERHEAD
+    with override_settings(CONCORD_MAX_REQUEST_BYTES=1234):
+        assert request_size_limit() == 1234
+
+
+@pytest.mark.parametrize("path", ["/p/{slug}/import/artefacts/", "/api/projects/{slug}/exchange/import/"])
+def test_a_body_over_every_limit_is_refused_unread_on_pages_and_api(team, lead_client, path):
+    url = path.format(slug=team.project.slug)
+    ten_gigabytes = 10 * 1024 * MB
+    response = lead_client.generic(
+        "POST",
+        url,
+        b"",
+        content_type="multipart/form-data; boundary=BoUnDaRy",
+        CONTENT_LENGTH=str(ten_gigabytes),
+        **{"wsgi.input": UnreadableBody()},
+    )
+    assert response.status_code == 413
+    assert response["Connection"] == "close"
+    text = response.content.decode()
+    assert "The request is 10240 MB; the largest upload accepted is 51 MB." in text
+    if path.startswith("/api/"):
+        assert response.json() == {"detail": "The request is 10240 MB; the largest upload accepted is 51 MB."}
+    else:
+        assert "That did not work" in text  # the error page, for a browser
+    assert not Job.objects.exists()
+
+
+@override_settings(CONCORD_MAX_REQUEST_BYTES=2000)
+def test_a_real_upload_over_the_request_limit_is_refused_with_nothing_stored(team, lead_client):
+    response = lead_client.post(
+        reverse("collection:import_artefacts", args=[team.project.slug]),
+        {"file": SimpleUploadedFile("big.csv", b"url\n" + b"https://x.example/\n" * 200)},
+    )
+    assert response.status_code == 413 and b"the largest upload accepted is 2000 bytes" in response.content
+    assert not Job.objects.exists()
+    small = lead_client.post(
+        reverse("collection:import_artefacts", args=[team.project.slug]),
+        {"file": SimpleUploadedFile("small.csv", b"url\nhttps://x.example/1\n")},
+    )
+    assert small.status_code == 302 and Job.objects.count() == 1  # under the limit: read as before
