@@ -5,12 +5,15 @@ search `q`), files (export and import), nodes (create, rename/describe, move, me
 delete), leaves (attach labels, move, detach), unmapped labels, categories per round
 with saturation, the change history with undo, and comparisons with their coverage.
 
-Members read; leads and moderators write (`core.permissions`); non-members get 404.
+Members read; leads and moderators write (`core.permissions`); non-members get 404. An import
+is the leads' alone: it runs as a background job (the answer is 202 with the job to poll).
 Input serializers check the shape; the services enforce the rules and answer 4xx naming
 the field (DomainError → `labelling.api.errors`).
 """
 
 from __future__ import annotations
+
+import json
 
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
@@ -25,6 +28,7 @@ from rest_framework.views import APIView
 from core.api.base import ApiPagination, ApiViewMixin
 from core.api.parsers import JSONParser
 from core.api.schema import ObjectListSchema
+from core.api.serializers import JobSerializer
 from core.errors import InvalidInput
 from core.markdown import render_markdown
 from core.permissions import IsLead, IsModerator, IsProjectMember
@@ -170,7 +174,9 @@ class RoundStatsSerializer(serializers.Serializer):
 
 
 class ImportUploadSerializer(serializers.Serializer):
-    file = serializers.FileField(help_text="The JSON export, or an outline CSV/XLSX with code,name.")
+    file = serializers.FileField(
+        help_text="The JSON export, an outline CSV/XLSX with code,name, or a REFI-QDA codebook (.qdc, .qdpx)."
+    )
 
 
 class CountSerializer(serializers.Serializer):
@@ -275,6 +281,8 @@ class TaxonomyApiMixin(ApiViewMixin):
     def get_permissions(self):
         if self.request is not None and self.request.method in SAFE_METHODS:
             return [IsProjectMember()]
+        if self.action == "import_file":  # a job, and jobs are the leads'
+            return [IsLead()]
         return [(IsLead | IsModerator)()]
 
     def filters(self):
@@ -292,6 +300,17 @@ class TaxonomyApiMixin(ApiViewMixin):
 
 
 FILTER_PARAMS = [FilterQuerySerializer]
+IMPORT_BODY_NAME = "taxonomy.json"  # the job's name for a JSON export sent as the request body
+
+
+def _document_bytes(document: dict) -> bytes:
+    """A JSON export sent as the body, as the bytes the import job reads (its shape checked here)."""
+    if not isinstance(document.get("nodes"), list):
+        raise InvalidInput('Expected a JSON object with a "nodes" list.', field="nodes")
+    try:
+        return json.dumps(document).encode()
+    except (RecursionError, ValueError):
+        raise InvalidInput("Not a JSON document: nested too deeply.", field="nodes") from None
 
 
 @extend_schema_view(
@@ -333,25 +352,29 @@ class TaxonomyViewSet(TaxonomyApiMixin, viewsets.GenericViewSet):
         return response
 
     @extend_schema(
-        summary="Import the JSON export or an outline CSV",
+        summary="Import the JSON export, an outline CSV or a REFI-QDA codebook (lead)",
+        description=(
+            "Multipart `file` (the JSON export, an outline CSV/XLSX `code,name`, a REFI-QDA .qdc or .qdpx), or "
+            'the JSON export itself as the request body (`{"nodes": [...]}`, imported as `taxonomy.json`). '
+            "The upload is checked (size, a .qdpx's unpacked size, a CSV's columns and cells) and read in a "
+            "background job; the answer is 202 with the job, whose `url` to poll until its `status` is done "
+            "(its `report` is the import's: `format`, the categories and leaves created, skipped rows) or "
+            "failed (its `error` names the file and what is wrong; nothing was imported)."
+        ),
         request={"multipart/form-data": ImportUploadSerializer, "application/json": OpenApiTypes.OBJECT},
-        responses={200: OpenApiTypes.OBJECT},
+        responses={202: JobSerializer},
     )
     @action(detail=False, methods=["post"], url_path="import", parser_classes=[MultiPartParser, FormParser, JSONParser])
     def import_file(self, request, *args, **kwargs):
         upload = request.FILES.get("file")
         if upload is not None:
-            report = services.taxonomy_import_file(
-                project=self.project, user=request.user, data=read_upload(upload, kind="taxonomy"), filename=upload.name
-            )
+            filename, data = upload.name, read_upload(upload, kind="taxonomy")
         elif isinstance(request.data, dict) and "nodes" in request.data:
-            report = {
-                "format": "json",
-                **services.taxonomy_import_json(project=self.project, user=request.user, data=dict(request.data)),
-            }
+            filename, data = IMPORT_BODY_NAME, _document_bytes(request.data)
         else:
             raise InvalidInput("Send a file, or the JSON export as the request body.", field="file")
-        return Response(report)
+        job = services.taxonomy_import_start(project=self.project, user=request.user, filename=filename, data=data)
+        return Response(JobSerializer(job, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(
         summary="Labels no leaf carries yet", parameters=FILTER_PARAMS, responses={200: UnmappedSerializer(many=True)}

@@ -22,13 +22,15 @@ from django.utils.dateparse import parse_datetime
 from collection.formats.common import FormatError
 from collection.formats.refiqda import Code, read_codebook
 from core.audit import audit_record
-from core.errors import Conflict, InvalidInput, NotFound
-from core.models import Project
+from core.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound, error_naming_file
+from core.jobs import job_create, job_enqueue, job_execute
+from core.models import Job, Project
+from core.progress import Progress
 from core.selectors import membership_require
 from core.uploads import check_upload
 from labelling.models import Label, Round, RoundItem
 from labelling.services import label_get_or_create
-from taxonomy import outline, selectors
+from taxonomy import outline, selectors, tasks
 from taxonomy.models import Comparison, ComparisonClass, Leaf, Node, TaxonomyChange
 
 EDITOR_ROLES = ("lead", "moderator")
@@ -954,6 +956,51 @@ def taxonomy_import_file(*, project: Project, user, data: bytes, filename: str =
             raise InvalidInput("Not a JSON document: nested too deeply.", field="file") from None
         return {"format": "json", **taxonomy_import_json(project=project, user=user, data=document)}
     return taxonomy_import_outline(project=project, user=user, data=data, filename=filename)
+
+
+def taxonomy_import_start(*, project: Project, user, filename: str, data: bytes) -> Job:
+    """Store an uploaded taxonomy file and import it in a Celery job (`taxonomy_import_job_run`), never in
+    the request.
+
+    Checked here, before anything is stored: the lead's role and the file's size, a .qdpx's unpacked size
+    and entries, a CSV's columns and cells. The job reads the file and imports it (`taxonomy_import_file`:
+    one transaction, nothing written on an error, which names the file); its report is the import's."""
+    membership_require(project=project, user=user, roles=("lead",))
+    check_upload(data, kind="taxonomy", name=filename)
+    job = job_create(
+        project=project,
+        user=user,
+        kind=Job.Kind.IMPORT_TAXONOMY,
+        input_name=filename,
+        input_data=data,
+        requires_input=True,
+    )
+    return job_enqueue(job=job, task=tasks.import_taxonomy_task)
+
+
+def _job_user(job: Job):
+    if job.created_by is None:
+        raise NotAllowed("The lead who uploaded this file no longer has an account; upload it again.")
+    return job.created_by
+
+
+def _taxonomy_import_work(job: Job, progress: Progress | None) -> tuple[dict, None]:
+    if progress:
+        progress(0, 1, "Reading the taxonomy")
+    try:
+        report = taxonomy_import_file(
+            project=job.project,
+            user=_job_user(job),
+            data=bytes(job.input_data) if job.input_data is not None else b"",
+            filename=job.input_name,
+        )
+    except DomainError as error:
+        raise error_naming_file(error, job.input_name) from None
+    return report, None
+
+
+def taxonomy_import_job_run(*, job_id: int, progress: Progress | None = None) -> str:
+    return job_execute(job_id=job_id, work=_taxonomy_import_work, progress=progress)
 
 
 def import_summary(report: dict) -> str:

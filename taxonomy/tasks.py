@@ -21,6 +21,14 @@ def import_exchange_task(self, job_id: int) -> str:
     return round_import.exchange_import_job_run(job_id=job_id, progress=job_progress_reporter(self))
 
 
+@shared_task(bind=True, acks_late=True)
+def import_taxonomy_task(self, job_id: int) -> str:
+    """Read and import an uploaded taxonomy file for a queued Job (idempotent: a job runs once)."""
+    from taxonomy import services
+
+    return services.taxonomy_import_job_run(job_id=job_id, progress=job_progress_reporter(self))
+
+
 @shared_task(acks_late=True)
 def label_vectors_task(project_id: int) -> int:
     """Compute the sentence vectors of a project's labels that have none (semantic suggestions)."""

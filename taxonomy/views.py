@@ -345,16 +345,16 @@ def rounds_from_evidence(request, slug):
 @login_required
 @require_POST
 def import_file(request, slug):
-    """Upload the JSON export or an outline CSV (`code,name`)."""
-    project, membership = member(request, slug)
-    services.editor_require(project=project, user=request.user)
+    """Upload the JSON export, an outline CSV (`code,name`) or a REFI-QDA codebook (lead): the upload is
+    checked (size, a .qdpx's unpacked size, a CSV's shape) and imported in a job, whose page shows the report."""
+    project, _ = member(request, slug, roles=("lead",))
     upload = request.FILES.get("file")
     if upload is None:
         raise InvalidInput("Choose a file to import.", field="file")
-    data = read_upload(upload, kind="taxonomy")
-    report = services.taxonomy_import_file(project=project, user=request.user, data=data, filename=upload.name)
-    notice = services.import_summary(report)
-    return _after_edit(request, project, membership, notice=notice)
+    job = services.taxonomy_import_start(
+        project=project, user=request.user, filename=upload.name, data=read_upload(upload, kind="taxonomy")
+    )
+    return redirect("labelling:task_progress", slug=project.slug, job_id=job.id)
 
 
 # --- files --------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 
 from collection.models import Artefact
 from collection.services import artefacts_import_file
+from core.models import Job
 from taxonomy.models import Node
 
 NUL = "loss\x00nan"
@@ -52,15 +53,25 @@ def test_a_nul_in_a_posted_form_is_a_400_and_nothing_is_written(team, lead):
     assert not Node.objects.exists() and not team.project.taxonomy_comparisons.exists()
 
 
-def test_a_taxonomy_document_with_a_nul_is_a_400(team, lead):
+def test_a_taxonomy_document_with_a_nul_fails_its_import_job(team, lead, django_capture_on_commit_callbacks):
+    """A taxonomy document is read in its job: a NUL in a name, code or description fails the job, naming
+    the file (the body's is `taxonomy.json`) and the entry, with nothing written."""
     api = APIClient()
     api.force_authenticate(team.lead)
     url = f"/api/projects/{team.project.slug}/taxonomy/import/"
     for entry in ({"name": NUL}, {"name": "Model", "code": "1\x00"}, {"name": "Model", "description": NUL}):
-        response = api.post(url, {"nodes": [{**entry, "children": []}]}, format="json")
-        assert response.status_code == 400, entry
+        with django_capture_on_commit_callbacks(execute=True):
+            response = api.post(url, {"nodes": [{**entry, "children": []}]}, format="json")
+        assert response.status_code == 202, entry
+        job = Job.objects.get(id=response.json()["id"])
+        assert job.status == Job.Status.FAILED and job.error.startswith("taxonomy.json: "), (entry, job.error)
+        assert job.report["error_field"].startswith("nodes[0]."), entry
     upload = SimpleUploadedFile("t.json", json.dumps({"nodes": [{"name": NUL, "children": []}]}).encode())
-    assert lead.post(f"/p/{team.project.slug}/taxonomy/import/", {"file": upload}).status_code == 400
+    with django_capture_on_commit_callbacks(execute=True):
+        response = lead.post(f"/p/{team.project.slug}/taxonomy/import/", {"file": upload})
+    job = Job.objects.latest("id")
+    assert response.status_code == 302 and job.status == Job.Status.FAILED
+    assert job.error.startswith("t.json: ") and "NUL" in job.error
     assert not Node.objects.exists()
 
 

@@ -7,6 +7,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from core.errors import InvalidInput
+from core.models import Job
 from taxonomy import services
 from taxonomy.models import Node
 from taxonomy.services import MAX_DEPTH
@@ -47,7 +48,7 @@ def test_creating_moving_and_merging_stop_at_the_deepest_level(team):
     assert Node.objects.filter(name="child", parent=holder).exists()
 
 
-def test_importing_a_document_deeper_than_allowed_writes_nothing(team):
+def test_importing_a_document_deeper_than_allowed_writes_nothing(team, django_capture_on_commit_callbacks):
     document = {"nodes": []}
     level = document["nodes"]
     for i in range(MAX_DEPTH + 1):
@@ -56,6 +57,9 @@ def test_importing_a_document_deeper_than_allowed_writes_nothing(team):
         level = entry["children"]
     api = APIClient()
     api.force_authenticate(team.lead)
-    response = api.post(f"/api/projects/{team.project.slug}/taxonomy/import/", document, format="json")
-    assert response.status_code == 400
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post(f"/api/projects/{team.project.slug}/taxonomy/import/", document, format="json")
+    assert response.status_code == 202  # the document is read in its job, which fails naming it
+    job = Job.objects.get(id=response.json()["id"])
+    assert job.status == Job.Status.FAILED and job.error.startswith("taxonomy.json: "), job.error
     assert not Node.objects.exists()

@@ -63,8 +63,8 @@ def lead(team):
 
 
 def _job_failed(name, kind=Job.Kind.IMPORT_INTERVIEW_SHEET) -> None:
-    """A coding sheet, a round or an artefact file is read in its job, never in the request: a damaged file
-    fails the job, naming the file."""
+    """A coding sheet, a round, an artefact or a taxonomy file is read in its job, never in the request: a
+    damaged file fails the job, naming the file."""
     job = Job.objects.get(kind=kind)
     assert job.status == Job.Status.FAILED and job.error.startswith(f"{name}") and job.input_data is None
     job.delete()
@@ -77,8 +77,10 @@ def _interview_sheet_job_failed(name) -> None:
 @pytest.mark.parametrize("name", DAMAGED)
 def test_damaged_files_are_a_400_on_every_upload_page(team, lead, name, django_capture_on_commit_callbacks):
     slug, data = team.project.slug, DAMAGED[name]
-    response = lead.post(f"/p/{slug}/taxonomy/import/", {"file": SimpleUploadedFile(name, data)})
-    assert response.status_code == 400
+    with django_capture_on_commit_callbacks(execute=True):
+        response = lead.post(f"/p/{slug}/taxonomy/import/", {"file": SimpleUploadedFile(name, data)})
+    assert response.status_code == 302
+    _job_failed(name, kind=Job.Kind.IMPORT_TAXONOMY)
     with django_capture_on_commit_callbacks(execute=True):
         response = lead.post(f"/p/{slug}/import/artefacts/", {"file": SimpleUploadedFile(name, data)})
     assert response.status_code == 302
@@ -106,8 +108,10 @@ def test_damaged_files_are_a_400_on_the_upload_apis(team, name, django_capture_o
     api = APIClient()
     api.force_authenticate(team.lead)
     slug, data = team.project.slug, DAMAGED[name]
-    response = api.post(f"/api/projects/{slug}/taxonomy/import/", {"file": SimpleUploadedFile(name, data)})
-    assert response.status_code == 400
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post(f"/api/projects/{slug}/taxonomy/import/", {"file": SimpleUploadedFile(name, data)})
+    assert response.status_code == 202
+    _job_failed(name, kind=Job.Kind.IMPORT_TAXONOMY)
     with django_capture_on_commit_callbacks(execute=True):
         response = api.post(f"/api/projects/{slug}/interviews/import/", {"file": SimpleUploadedFile(name, data)})
     assert response.status_code == 202

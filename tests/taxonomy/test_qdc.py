@@ -10,6 +10,7 @@ from lxml import etree
 
 from collection.formats.refiqda import NS_CODEBOOK, read_codebook
 from core.errors import InvalidInput
+from core.models import Job
 from reports.exchange.qdpx import write_qdpx
 from taxonomy import exports, selectors, services
 from tests.factories import LabelFactory, LeafFactory, NodeFactory, ProjectFactory, member
@@ -81,7 +82,7 @@ def test_qdc_import_from_a_qdpx_and_errors():
         services.taxonomy_import_file(project=target, user=lead, data=b"<outline/>", filename="x.qdc")
 
 
-def test_qdc_from_the_taxonomy_pages(client):
+def test_qdc_from_the_taxonomy_pages(client, django_capture_on_commit_callbacks):
     source = ProjectFactory(slug="qdc-page")
     lead = member(source, lead=True)
     _tree(source)
@@ -92,8 +93,12 @@ def test_qdc_from_the_taxonomy_pages(client):
     target = ProjectFactory(slug="qdc-page2")
     client.force_login(member(target, lead=True))
     upload = SimpleUploadedFile("codes.qdc", qdc.content, content_type="application/xml")
-    response = client.post("/p/qdc-page2/taxonomy/import/", {"file": upload})
-    assert response.status_code in (200, 302)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/p/qdc-page2/taxonomy/import/", {"file": upload})
+    job = Job.objects.get(project=target, kind=Job.Kind.IMPORT_TAXONOMY)
+    assert response.status_code == 302 and response["Location"] == f"/p/qdc-page2/jobs/{job.id}/"
+    assert job.status == Job.Status.DONE and job.report["format"] == "qdc"
+    assert "codes.qdc read as a REFI-QDA codebook" in client.get(response["Location"]).content.decode()
     assert _names(json.loads(exports.export(target, "json"))["nodes"]) == _names(
         json.loads(exports.export(source, "json"))["nodes"]
     )
