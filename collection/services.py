@@ -87,13 +87,13 @@ from collection.selectors import (
 )
 from collection.vocabulary import artefact_text, example_word, stem, stemmed_words, text_digest, tokenise
 from core import csv_safe
-from core.errors import Conflict, DomainError, InvalidInput, NotFound, error_naming_file
+from core.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound, error_naming_file
 from core.jobs import job_create, job_enqueue, job_execute, job_step
 from core.models import Job, Membership, Project
 from core.progress import Progress
 from core.selectors import membership_require
 from core.text import sanitise_html
-from core.uploads import check_upload
+from core.uploads import CSV_SUFFIXES, check_upload
 
 logger = logging.getLogger(__name__)
 
@@ -1180,10 +1180,21 @@ def term_decide(*, project: Project, user, term_id: int, verdict: str) -> Vocabu
     return term
 
 
+def vocabulary_words_check(*, data: bytes, filename: str = "") -> int:
+    """A word list's size (the "vocabulary" upload limit) and its CSV shape (columns, cell length, rows),
+    checked without parsing it; a word list is a CSV whatever its name, so its shape is checked either way.
+    UploadRejected (413 too large, 400 unreadable) otherwise; returns its size."""
+    name = filename if filename.lower().endswith(CSV_SUFFIXES) else f"{filename or 'word list'}.csv"
+    return check_upload(data, kind="vocabulary", name=name)
+
+
 def vocabulary_words_import(*, project: Project, data: bytes, final: bool = False, user=None) -> dict:
     """Import a word list in the study's layout (`word,n_documents`): each word becomes its stem's term
     (created when new, with the file's count until the next index build); with `final`, the list is the
-    final vocabulary (its words relevant, every other decided word cleared)."""
+    final vocabulary (its words relevant, every other decided word cleared).
+
+    Parses in the caller's process: pages start `vocabulary_words_import_start` (parsed in Celery), the
+    `import_vocabulary` command calls this after `vocabulary_words_check`."""
     if user is not None:
         membership_require(project=project, user=user, roles=("lead", "moderator"))
     try:
@@ -1222,3 +1233,48 @@ def vocabulary_words_import(*, project: Project, data: bytes, final: bool = Fals
                     final="relevant", decided_by=user, decided_at=timezone.now()
                 )
     return {"words": len(rows), "created": len(new), "final": final, "unusable": unusable}
+
+
+WORD_LIST_ROLES = ("lead", "moderator")
+UNUSABLE_SHOWN = 200  # unusable lines kept in a word-list job's report (the count is kept whole)
+
+
+def vocabulary_words_import_start(*, project: Project, user, filename: str, data: bytes, final: bool = False) -> Job:
+    """Store an uploaded word list and import it in a Celery job (`vocabulary_words_import_job_run`), never
+    in the request. Checked here, before anything is stored: the role (a lead or moderator), the file's size
+    and its CSV shape; the job checks the role again, parses the list and writes its terms in one transaction."""
+    membership_require(project=project, user=user, roles=WORD_LIST_ROLES)
+    vocabulary_words_check(data=data, filename=filename)
+    job = job_create(
+        project=project,
+        user=user,
+        kind=Job.Kind.IMPORT_VOCABULARY,
+        params={"final": bool(final)},
+        input_name=filename,
+        input_data=data,
+        requires_input=True,
+        roles=WORD_LIST_ROLES,
+    )
+    return job_enqueue(job=job, task=tasks.import_vocabulary_task)
+
+
+def _vocabulary_words_work(job: Job, progress: Progress | None) -> tuple[dict, None]:
+    if job.created_by is None:
+        raise error_naming_file(NotAllowed("Whoever uploaded this word list no longer has an account."), job.input_name)
+    if progress:
+        progress(0, 1, "Reading the word list")
+    data = bytes(job.input_data) if job.input_data is not None else b""
+    try:
+        with transaction.atomic():
+            report = vocabulary_words_import(
+                project=job.project, data=data, final=bool((job.params or {}).get("final")), user=job.created_by
+            )
+    except DomainError as error:
+        raise error_naming_file(error, job.input_name) from None
+    unusable = report["unusable"]
+    report = {**report, "file": job.input_name, "unusable": unusable[:UNUSABLE_SHOWN], "unusable_total": len(unusable)}
+    return report, None
+
+
+def vocabulary_words_import_job_run(*, job_id: int, progress: Progress | None = None) -> str:
+    return job_execute(job_id=job_id, work=_vocabulary_words_work, progress=progress)

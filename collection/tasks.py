@@ -35,3 +35,11 @@ def preview_artefacts_task(self, job_id: int) -> str:
     from collection import services
 
     return services.artefacts_import_preview_job_run(job_id=job_id)
+
+
+@shared_task(bind=True, acks_late=True)
+def import_vocabulary_task(self, job_id: int) -> str:
+    """Import an uploaded word list for a queued Job (idempotent: a job runs once)."""
+    from collection import services
+
+    return services.vocabulary_words_import_job_run(job_id=job_id, progress=job_progress_reporter(self))

@@ -326,7 +326,7 @@ def repositories(request, slug):
 @login_required
 @require_http_methods(["GET", "POST"])
 def vocabulary_workflow(request, slug):
-    """Settings (stop words, long tail), batches per member with their progress, word-list import."""
+    """Settings (stop words, long tail), batches per member with their progress, word-list import (a job)."""
     project, membership = member(request, slug)
     if request.method == "POST":
         action = request.POST.get("action")
@@ -344,13 +344,8 @@ def vocabulary_workflow(request, slug):
             )
             messages.success(request, f"{len(batches)} batches created.")
         elif action == "import_words":
-            upload = request.FILES.get("file")
-            if upload is None:
-                raise InvalidInput("Choose a word list (word,n_documents).", field="file")
-            report = services.vocabulary_words_import(
-                project=project, data=upload.read(), final=request.POST.get("final") == "on", user=request.user
-            )
-            messages.success(request, f"{report['words']} words read, {report['created']} new terms.")
+            job = _import_words(request, project)
+            return redirect("labelling:task_progress", slug=project.slug, job_id=job.id)
         else:
             raise InvalidInput("Unknown action.", field="action")
         return redirect("collection:vocabulary_workflow", slug=project.slug)
@@ -364,6 +359,22 @@ def vocabulary_workflow(request, slug):
         "final_words": len(vs.vocabulary_word_list(project=project, which="final")),
     }
     return render(request, "collection/vocabulary_workflow.html", context)
+
+
+def _import_words(request, project) -> Job:
+    """A lead's or moderator's word list: its size checked before it is read and its CSV shape after (a 4xx
+    naming the field, nothing stored); it is parsed in a job, whose page shows the report."""
+    member(request, project.slug, roles=services.WORD_LIST_ROLES)  # 403 before the upload is read
+    upload = request.FILES.get("file")
+    if upload is None:
+        raise InvalidInput("Choose a word list (word,n_documents).", field="file")
+    return services.vocabulary_words_import_start(
+        project=project,
+        user=request.user,
+        filename=upload.name,
+        data=read_upload(upload, kind="vocabulary"),
+        final=request.POST.get("final") == "on",
+    )
 
 
 def _whole(value, name: str) -> int:

@@ -21,7 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.audit import audit_record
-from core.errors import Conflict, DomainError, InvalidInput, NotFound
+from core.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound
 from core.models import Job, Project
 from core.progress import Progress
 from core.selectors import membership_require
@@ -43,10 +43,12 @@ def job_create(
     input_name: str = "",
     input_data: bytes | None = None,
     requires_input: bool = False,
+    roles: tuple[str, ...] = ("lead",),
 ) -> Job:
-    """A pending job of a project's lead; an upload is checked for presence and size here,
-    for readability by the app that creates the job."""
-    membership_require(project=project, user=user, roles=("lead",))
+    """A pending job of a project's lead (or of a member holding one of `roles`, for the few jobs others
+    may start: a moderator's word list); an upload is checked for presence and size here, for readability
+    by the app that creates the job."""
+    membership_require(project=project, user=user, roles=roles)
     if kind not in Job.Kind.values:
         raise InvalidInput(f"Unknown job kind {kind!r}.", field="kind")
     if requires_input:
@@ -72,6 +74,19 @@ def job_get(*, project: Project, job_id: int) -> Job:
     job = Job.objects.filter(project=project, id=job_id).first()
     if job is None:
         raise NotFound("No such job in this project.")
+    return job
+
+
+def job_for_member(*, project: Project, job_id: int, user, membership=None) -> Job:
+    """A job as its page, its progress and its cancel button show it: any job of the project to a lead, to
+    another member only a job they started themselves (NotAllowed otherwise, whether the job exists or not).
+    Downloading a job's file stays the leads' (`job_get` after a lead check)."""
+    membership = membership_require(project=project, user=user, membership=membership)
+    if membership.is_lead:
+        return job_get(project=project, job_id=job_id)
+    job = Job.objects.filter(project=project, id=job_id, created_by_id=user.pk).first()
+    if job is None:
+        raise NotAllowed(f"This needs the lead role in {project}.")
     return job
 
 
@@ -172,9 +187,10 @@ def jobs_sweep(*, now=None) -> dict:
 
 
 def job_cancel(*, job: Job, user) -> Job:
-    """A lead stops a pending or running job: it is marked failed ("Cancelled by …"), its upload deleted,
-    and its Celery task revoked (a task that starts anyway finds it finished and does nothing)."""
-    membership_require(project=job.project, user=user, roles=("lead",))
+    """A lead (or the member who started the job) stops a pending or running job: it is marked failed
+    ("Cancelled by …"), its upload deleted, and its Celery task revoked (a task that starts anyway finds it
+    finished and does nothing)."""
+    job_for_member(project=job.project, job_id=job.id, user=user)
     with transaction.atomic():
         job = Job.objects.select_for_update().get(id=job.id)
         if job.is_finished:

@@ -35,6 +35,7 @@ DEFAULT_UPLOAD_LIMITS = {
     "interview_sheet": 10 * MB,
     "taxonomy": 10 * MB,
     "survey": 10 * MB,
+    "vocabulary": 10 * MB,
     "default": 20 * MB,
 }
 

@@ -271,9 +271,10 @@ def notifications(request):
 @login_required
 @require_POST
 def job_cancel(request, slug, job_id):
-    """A lead cancels a pending or running job; back to the page given in `next` (or home)."""
-    project, _ = member(request, slug, roles=("lead",))
-    jobs.job_cancel(job=jobs.job_get(project=project, job_id=job_id), user=request.user)
+    """A lead (or the job's starter) cancels a pending or running job; back to the page given in `next` (or home)."""
+    project, membership = member(request, slug)
+    job = jobs.job_for_member(project=project, job_id=job_id, user=request.user, membership=membership)
+    jobs.job_cancel(job=job, user=request.user)
     target = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         target = "/"

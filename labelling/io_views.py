@@ -3,8 +3,9 @@
 - Exports of rounds (XLSX, CSV) and of the annotations (JSON Lines), at once or as a job.
 - Jobs (imports and exports of every app): one URL is the page and, for htmx, the polling fragment.
 
-Exports and jobs are for the project's leads. Exports hold every evaluator's labels, so a lead who still has
-artefacts to label in a round is refused its export until they have submitted.
+Exports and jobs are for the project's leads; a job's page is also its starter's (a moderator's word list).
+Exports hold every evaluator's labels, so a lead who still has artefacts to label in a round is refused its
+export until they have submitted.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from core.errors import InvalidInput, NotFound
 from core.htmx import render_page_or_fragment
-from core.jobs import job_get, job_progress
+from core.jobs import job_for_member, job_get, job_progress
 from core.models import Job
 from core.views import member
 from labelling import exports, selectors
@@ -28,9 +29,10 @@ from labelling.exports import EXPORT_FORMATS, annotations_export_jsonl, export_r
 @login_required
 @require_GET
 def task_progress(request, slug, job_id):
-    """The job's page; for htmx the progress fragment, polled until the job has finished."""
-    project, membership = member(request, slug, roles=("lead",))
-    job = job_get(project=project, job_id=job_id)
+    """The job's page; for htmx the progress fragment, polled until the job has finished (leads, and the
+    member who started the job)."""
+    project, membership = member(request, slug)
+    job = job_for_member(project=project, job_id=job_id, user=request.user, membership=membership)
     context = {"project": project, "membership": membership, "job": job, "progress": job_progress(job)}
     return render_page_or_fragment(request, "core/job.html", context, partial="core/partials/job_progress.html")
 

@@ -21,6 +21,7 @@ from core.errors import NotAllowed
 from core.models import Membership, Notification, Project
 from core.permissions import (
     IsLead,
+    IsProjectMember,
 )
 
 
@@ -169,23 +170,27 @@ class TokenView(APIView):
 
 
 class JobDetailView(ApiViewMixin, APIView):
-    """A job of the project (an import or export started by a lead): its status, progress, error and report."""
+    """A job of the project (an import or export): its status, progress, error and report, for the leads and
+    for the member who started it (a moderator's word list)."""
 
-    permission_classes = [IsAuthenticated, IsLead]
+    permission_classes = [IsAuthenticated, IsProjectMember]
 
-    @extend_schema(summary="A job's status, progress, error and report (lead)", responses={200: s.JobSerializer})
+    @extend_schema(
+        summary="A job's status, progress, error and report (lead, or the job's starter)",
+        responses={200: s.JobSerializer},
+    )
     def get(self, request, project_slug, job_id):
-        job = jobs.job_get(project=self.project, job_id=job_id)
+        job = jobs.job_for_member(project=self.project, job_id=job_id, user=request.user, membership=self.membership)
         return Response(s.JobSerializer(job, context={"request": request}).data)
 
 
 class JobCancelView(ApiViewMixin, APIView):
-    """A lead cancels a pending or running job of the project."""
+    """A lead (or the job's starter) cancels a pending or running job of the project."""
 
-    permission_classes = [IsAuthenticated, IsLead]
+    permission_classes = [IsAuthenticated, IsProjectMember]
 
     @extend_schema(
-        summary="Cancel a job (lead)",
+        summary="Cancel a job (lead, or the job's starter)",
         request=None,
         responses={
             200: inline_serializer(
@@ -201,7 +206,8 @@ class JobCancelView(ApiViewMixin, APIView):
         },
     )
     def post(self, request, project_slug, job_id):
-        job = jobs.job_cancel(job=jobs.job_get(project=self.project, job_id=job_id), user=request.user)
+        job = jobs.job_for_member(project=self.project, job_id=job_id, user=request.user, membership=self.membership)
+        job = jobs.job_cancel(job=job, user=request.user)
         return Response({"id": job.id, "status": job.status, "error": job.error})
 
 

@@ -11,6 +11,7 @@ from kombu.exceptions import OperationalError
 from rest_framework.test import APIClient
 
 from core import jobs
+from core.errors import NotAllowed, NotFound
 from core.models import Job
 from labelling import services, tasks
 from labelling.models import Assignment, EscalationOutbox, RoundItem
@@ -158,6 +159,28 @@ def test_cancel_over_the_api_leads_only_and_not_twice(team):
     assert answer.status_code == 200 and answer.data["status"] == "failed"
     assert lead.post(url).status_code == 409
     assert lead.post(f"/api/projects/{team.project.slug}/jobs/999999/cancel/").status_code == 404
+
+
+def test_jobs_are_the_leads_and_their_starters(team):
+    """job_create is the leads' unless the caller widens its roles; a job's page, progress and cancel are
+    the leads' and its starter's, refused (403) to other members whether the job exists or not."""
+    with pytest.raises(NotAllowed):
+        jobs.job_create(project=team.project, user=team.moderator, kind=Job.Kind.IMPORT_VOCABULARY)
+    own = jobs.job_create(
+        project=team.project, user=team.moderator, kind=Job.Kind.IMPORT_VOCABULARY, roles=("lead", "moderator")
+    )
+    leads = make_job(team)
+    assert jobs.job_for_member(project=team.project, job_id=own.id, user=team.moderator) == own
+    assert jobs.job_for_member(project=team.project, job_id=own.id, user=team.lead) == own
+    assert jobs.job_for_member(project=team.project, job_id=leads.id, user=team.lead) == leads
+    for user, job_id in ((team.moderator, leads.id), (team.evaluators[0], own.id), (team.moderator, 999999)):
+        with pytest.raises(NotAllowed):
+            jobs.job_for_member(project=team.project, job_id=job_id, user=user)
+    with pytest.raises(NotFound):
+        jobs.job_for_member(project=team.project, job_id=999999, user=team.lead)
+    with pytest.raises(NotAllowed):
+        jobs.job_cancel(job=leads, user=team.moderator)
+    assert jobs.job_cancel(job=own, user=team.moderator).error == "Cancelled by moderator."
 
 
 def test_a_job_cancelled_while_it_runs_stays_cancelled(team):

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from collection.services import vocabulary_words_import
+from collection.services import vocabulary_words_check, vocabulary_words_import
 from core.cli import add_import_arguments, print_json, project_for_import, read_file
 
 
@@ -19,6 +19,8 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         data = read_file(options["file"])
         with project_for_import(self, options) as project:
+            # the upload limits of the pages: size, then CSV shape, before the list is parsed
+            vocabulary_words_check(data=data, filename="" if options["file"] == "-" else options["file"])
             report = vocabulary_words_import(project=project, data=data, final=options["final"])
         for entry in report["unusable"]:
             self.stderr.write(f"line {entry['line']}: {entry['word']!r} is not one word; skipped")
