@@ -6,7 +6,7 @@ delete), leaves (attach labels, move, detach), unmapped labels, categories per r
 with saturation, the change history with undo, and comparisons with their coverage.
 
 Members read; leads and moderators write (`core.permissions`); non-members get 404. An import
-is the leads' alone: it runs as a background job (the answer is 202 with the job to poll).
+runs as a background job (the answer is 202 with the job to poll; its starter and the leads see it).
 Input serializers check the shape; the services enforce the rules and answer 4xx naming
 the field (DomainError → `labelling.api.errors`).
 """
@@ -281,8 +281,6 @@ class TaxonomyApiMixin(ApiViewMixin):
     def get_permissions(self):
         if self.request is not None and self.request.method in SAFE_METHODS:
             return [IsProjectMember()]
-        if self.action == "import_file":  # a job, and jobs are the leads'
-            return [IsLead()]
         return [(IsLead | IsModerator)()]
 
     def filters(self):
@@ -352,7 +350,7 @@ class TaxonomyViewSet(TaxonomyApiMixin, viewsets.GenericViewSet):
         return response
 
     @extend_schema(
-        summary="Import the JSON export, an outline CSV or a REFI-QDA codebook (lead)",
+        summary="Import the JSON export, an outline CSV or a REFI-QDA codebook (lead or moderator)",
         description=(
             "Multipart `file` (the JSON export, an outline CSV/XLSX `code,name`, a REFI-QDA .qdc or .qdpx), or "
             'the JSON export itself as the request body (`{"nodes": [...]}`, imported as `taxonomy.json`). '

@@ -962,14 +962,16 @@ def taxonomy_import_start(*, project: Project, user, filename: str, data: bytes)
     """Store an uploaded taxonomy file and import it in a Celery job (`taxonomy_import_job_run`), never in
     the request.
 
-    Checked here, before anything is stored: the lead's role and the file's size, a .qdpx's unpacked size
-    and entries, a CSV's columns and cells. The job reads the file and imports it (`taxonomy_import_file`:
-    one transaction, nothing written on an error, which names the file); its report is the import's."""
-    membership_require(project=project, user=user, roles=("lead",))
+    Checked here, before anything is stored: an editor's role (lead or moderator, who then follows the job)
+    and the file's size, a .qdpx's unpacked size and entries, a CSV's columns and cells. The job reads the
+    file and imports it (`taxonomy_import_file`: one transaction, nothing written on an error, which names
+    the file); its report is the import's."""
+    editor_require(project=project, user=user)
     check_upload(data, kind="taxonomy", name=filename)
     job = job_create(
         project=project,
         user=user,
+        roles=EDITOR_ROLES,
         kind=Job.Kind.IMPORT_TAXONOMY,
         input_name=filename,
         input_data=data,
@@ -980,7 +982,7 @@ def taxonomy_import_start(*, project: Project, user, filename: str, data: bytes)
 
 def _job_user(job: Job):
     if job.created_by is None:
-        raise NotAllowed("The lead who uploaded this file no longer has an account; upload it again.")
+        raise NotAllowed("The member who uploaded this file no longer has an account; upload it again.")
     return job.created_by
 
 

@@ -345,9 +345,11 @@ def rounds_from_evidence(request, slug):
 @login_required
 @require_POST
 def import_file(request, slug):
-    """Upload the JSON export, an outline CSV (`code,name`) or a REFI-QDA codebook (lead): the upload is
-    checked (size, a .qdpx's unpacked size, a CSV's shape) and imported in a job, whose page shows the report."""
-    project, _ = member(request, slug, roles=("lead",))
+    """Upload the JSON export, an outline CSV (`code,name`) or a REFI-QDA codebook (lead or moderator): the
+    upload is checked (size, a .qdpx's unpacked size, a CSV's shape) and imported in a job, whose page shows
+    the report."""
+    project, _ = member(request, slug)
+    services.editor_require(project=project, user=request.user)
     upload = request.FILES.get("file")
     if upload is None:
         raise InvalidInput("Choose a file to import.", field="file")

@@ -196,9 +196,10 @@ def test_the_upload_is_checked_in_the_request(team, client):
     assert not Job.objects.exists()
 
 
-def test_only_leads_import(team, client):
-    """A job is the leads' (its page too): moderators edit the tree but do not import; others are refused."""
-    for user, status in [(team.moderator, 403), (team.evaluators[0], 403), (member(ProjectFactory(), lead=True), 404)]:
+def test_editors_import_and_follow_their_own_job(team, client, django_capture_on_commit_callbacks):
+    """Leads and moderators edit the tree, so both import; a moderator follows their own job (not others');
+    evaluators and strangers are refused before anything is stored."""
+    for user, status in [(team.evaluators[0], 403), (member(ProjectFactory(), lead=True), 404)]:
         upload = SimpleUploadedFile("o.csv", OUTLINE)
         assert api(user).post(url(team.project), {"file": upload}).status_code == status, user
         assert api(user).post(url(team.project), DOCUMENT, format="json").status_code == status, user
@@ -206,10 +207,21 @@ def test_only_leads_import(team, client):
         upload = SimpleUploadedFile("o.csv", OUTLINE)
         page = client.post(reverse("taxonomy:import", args=[team.project.slug]), {"file": upload})
         assert page.status_code == status, user
+    assert not Job.objects.exists() and not Node.objects.exists()
     client.force_login(team.moderator)
     tree = client.get(reverse("taxonomy:tree", args=[team.project.slug])).content
-    assert b'id="tx-tools"' in tree and b'id="tx-import"' not in tree
-    assert not Job.objects.exists() and not Node.objects.exists()
+    assert b'id="tx-tools"' in tree and b'id="tx-import"' in tree
+    with django_capture_on_commit_callbacks(execute=True):
+        page = client.post(
+            reverse("taxonomy:import", args=[team.project.slug]), {"file": SimpleUploadedFile("o.csv", OUTLINE)}
+        )
+    job = Job.objects.get(kind=Job.Kind.IMPORT_TAXONOMY)
+    assert page.status_code == 302 and page.url == reverse("labelling:task_progress", args=[team.project.slug, job.id])
+    assert job.status == Job.Status.DONE and job.created_by == team.moderator and Node.objects.exists()
+    followed = client.get(page.url)
+    assert followed.status_code == 200 and b'id="taxonomy-link"' in followed.content
+    lead_job = services.taxonomy_import_start(project=team.project, user=team.lead, filename="o.csv", data=OUTLINE)
+    assert client.get(reverse("labelling:task_progress", args=[team.project.slug, lead_job.id])).status_code == 403
 
 
 def test_a_job_whose_lead_account_is_gone_fails_and_writes_nothing(team):
@@ -217,5 +229,5 @@ def test_a_job_whose_lead_account_is_gone_fails_and_writes_nothing(team):
     Job.objects.filter(id=job.id).update(created_by=None)
     assert services.taxonomy_import_job_run(job_id=job.id) == Job.Status.FAILED
     job.refresh_from_db()
-    assert job.error.startswith("o.csv: The lead who uploaded this file no longer has an account")
+    assert job.error.startswith("o.csv: The member who uploaded this file no longer has an account")
     assert not Node.objects.exists()
