@@ -79,6 +79,8 @@ class Job(models.Model):
         IMPORT_TAXONOMY = "import_taxonomy", "Import a taxonomy"
         IMPORT_VOCABULARY = "import_vocabulary", "Import a word list"
         IMPORT_EXCHANGE = "import_exchange", "Import a Label Studio or doccano export"
+        IMPORT_SURVEY = "import_survey", "Import survey responses"
+        IMPORT_PARTICIPANTS = "import_participants", "Import participants"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting"
