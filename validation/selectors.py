@@ -14,7 +14,7 @@ from django.db.models import Avg, Count, IntegerField, OuterRef, Q, Subquery, Va
 from django.db.models.functions import Coalesce
 
 from core.errors import InvalidInput, NotFound
-from core.models import Project
+from core.models import Job, Project
 from taxonomy.selectors import Entry, Tree, tree_build
 from validation.models import Answer, Participant, Response, ResponseFramework, Survey, SurveyCategory
 
@@ -56,6 +56,19 @@ def survey_list(project: Project):
         )
         .order_by("-created_at", "-id")
     )
+
+
+def survey_import_job(*, project: Project, job_id: int) -> Job:
+    """A survey-response import of the project, without its upload's bytes (the preview page reads what its
+    Celery step stored on the job)."""
+    job = (
+        Job.objects.filter(project=project, id=job_id, kind=Job.Kind.IMPORT_SURVEY)
+        .defer("input_data", "result_data")
+        .first()
+    )
+    if job is None:
+        raise NotFound("No such survey import in this project.")
+    return job
 
 
 def survey_get(project: Project, survey_id) -> Survey:

@@ -15,10 +15,13 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from core.errors import Conflict, InvalidInput, NotFound
-from core.models import Project
+from core.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound, error_naming_file
+from core.jobs import job_create, job_enqueue, job_execute, job_step
+from core.models import Job, Project
+from core.progress import Progress
 from core.selectors import membership_require
-from validation import matching, qualtrics, selectors
+from core.uploads import check_upload
+from validation import matching, qualtrics, selectors, tasks
 from validation import participants as participant_sheets
 from validation.models import (
     NUMERIC,
@@ -718,25 +721,29 @@ def _imported_response(survey: Survey, respondent: qualtrics.Respondent) -> Resp
     )
 
 
-def survey_responses_import(
-    *, project: Project, user, data: bytes, filename: str, survey: Survey | None = None, mapping=None, preview=False
-) -> SurveyImport:
-    """Import the respondents of a survey export (validation.qualtrics reads it).
+@dataclass
+class SurveyMatch:
+    """How an export's column groups (file order) match the categories of a survey, or of the taxonomy when
+    the import makes its survey: computed from the group names alone, no file read."""
 
-    Column groups are matched to the survey's categories (or, without a survey, to the project's
-    taxonomy) by name, tolerantly (validation.matching); `mapping` ("GROUP=CATEGORY" entries) names
-    the others. Without a survey one is made, closed, asking the matched categories in taxonomy
-    order; importing the same file again finds it by its title and adds nothing: respondents are
-    known by their id. Values must be on the survey's scales (the study's, or 1–5 when the file
-    rates with numbers); anything else is refused, named, with nothing written. `preview`: read
-    and match only. `user` None: the command line (no membership checked)."""
-    if user is not None:
-        lead_require(project=project, user=user)
+    groups: list[str]
+    match: matching.Match
+    categories: list
+    survey: Survey | None = None
+    tree: object = None
+
+    def rows(self) -> list[dict]:
+        return self.match.rows(self.groups)
+
+
+def survey_responses_match(*, project: Project, groups, survey: Survey | None = None, mapping=None) -> SurveyMatch:
+    """Match column groups to the survey's categories (or, without a survey, to the project's taxonomy) by
+    name, tolerantly (validation.matching); `mapping` ("GROUP=CATEGORY" entries) names the others. A mapping
+    entry that is not GROUP=CATEGORY or names nothing is an InvalidInput of the field `map`. Writes nothing."""
     try:
-        export = qualtrics.read_export(data, filename)
         entries_map = matching.parse_mapping(mapping or [])
-    except (qualtrics.ExportError, matching.MappingError) as error:
-        raise InvalidInput(f"{filename}: {error}", field="file") from None
+    except matching.MappingError as error:
+        raise InvalidInput(str(error), field="map") from None
     if survey is not None and survey.project_id != project.id:
         raise NotFound("No such survey in this project.", field="survey")
     tree = None
@@ -748,42 +755,54 @@ def survey_responses_import(
         if not categories:
             raise InvalidInput("The taxonomy has no categories yet; build or import it first.", field="file")
     try:
-        match = matching.match_groups(export.groups, categories, entries_map)
+        match = matching.match_groups(list(groups), categories, entries_map)
     except matching.MappingError as error:
         raise InvalidInput(str(error), field="map") from None
+    return SurveyMatch(groups=list(groups), match=match, categories=categories, survey=survey, tree=tree)
+
+
+def _nothing_matched(groups) -> InvalidInput:
+    return InvalidInput(
+        "No column group matches a category: " + ", ".join(groups) + ". Map them (GROUP=CATEGORY).", field="map"
+    )
+
+
+def _export_read(data: bytes, filename: str) -> qualtrics.Export:
+    try:
+        return qualtrics.read_export(data, filename)
+    except qualtrics.ExportError as error:
+        raise InvalidInput(f"{filename}: {error}", field="file") from None
+
+
+def survey_responses_import(
+    *, project: Project, user, data: bytes, filename: str, survey: Survey | None = None, mapping=None, preview=False
+) -> SurveyImport:
+    """Import the respondents of a survey export (validation.qualtrics reads it).
+
+    Column groups are matched to categories by `survey_responses_match`. Without a survey one is made,
+    closed, asking the matched categories in taxonomy order; importing the same file again finds it by its
+    title and adds nothing: respondents are known by their id. Values must be on the survey's scales (the
+    study's, or 1–5 when the file rates with numbers); anything else is refused, named, with nothing
+    written. `preview`: read and match only. `user` None: the command line (no membership checked)."""
+    if user is not None:
+        lead_require(project=project, user=user)
+    export = _export_read(data, filename)
+    matched = survey_responses_match(project=project, groups=export.groups, survey=survey, mapping=mapping)
+    match, categories = matched.match, matched.categories
     result = SurveyImport(export=export, match=match, categories=categories, survey=survey, preview=preview)
     if preview:
         return result
     if not match.matched:
-        raise InvalidInput(
-            "No column group matches a category: " + ", ".join(export.groups) + ". Map them (GROUP=CATEGORY).",
-            field="map",
-        )
+        raise _nothing_matched(export.groups)
     scales = (
         (survey.scale("severity"), survey.scale("effort")) if survey else _import_scales(export, list(match.matched))
     )
     values = _import_values(export, match, scales[0], scales[1], result.dropped)
     with transaction.atomic():
         if survey is None:
-            title = f"Imported: {filename}"[:MAX_TITLE]
-            survey = Survey.objects.select_for_update().filter(project=project, title=title).first()
-            if survey is None:
-                matched = {id(c) for c in match.matched.values()}
-                entries = [e for e in categories if id(e) in matched]
-                survey = _import_survey_create(
-                    project=project,
-                    user=user,
-                    title=title,
-                    filename=filename,
-                    entries=entries,
-                    tree=tree,
-                    scales=scales,
-                )
-                result.survey_created = True
-            elif not survey.selection.get("imported"):
-                raise Conflict(f"A survey titled {title!r} exists and was not imported; name it with --survey.")
-            by_key = {(c.kind == "leaf", c.source_id): c for c in selectors.survey_categories(survey)}
-            targets = {g: by_key.get((e.is_leaf, e.id)) for g, e in match.matched.items()}
+            survey, targets = _import_survey_find_or_create(
+                project=project, user=user, filename=filename, matched=matched, scales=scales, result=result
+            )
         else:
             Survey.objects.select_for_update().filter(pk=survey.pk).first()
             targets = dict(match.matched)
@@ -806,6 +825,149 @@ def survey_responses_import(
             )
             result.added += 1
     return result
+
+
+def _import_survey_find_or_create(*, project, user, filename: str, matched: SurveyMatch, scales, result):
+    """The survey an import without one goes into (found by its title, else made), and {group: its category}."""
+    match = matched.match
+    title = f"Imported: {filename}"[:MAX_TITLE]
+    survey = Survey.objects.select_for_update().filter(project=project, title=title).first()
+    if survey is None:
+        used = {id(c) for c in match.matched.values()}
+        entries = [e for e in matched.categories if id(e) in used]
+        survey = _import_survey_create(
+            project=project,
+            user=user,
+            title=title,
+            filename=filename,
+            entries=entries,
+            tree=matched.tree,
+            scales=scales,
+        )
+        result.survey_created = True
+    elif not survey.selection.get("imported"):
+        raise Conflict(f"A survey titled {title!r} exists and was not imported; name it with --survey.")
+    by_key = {(c.kind == "leaf", c.source_id): c for c in selectors.survey_categories(survey)}
+    return survey, {g: by_key.get((e.is_leaf, e.id)) for g, e in match.matched.items()}
+
+
+# --- survey-response imports as jobs (the page): upload → preview (Celery) → the lead's choice → import (Celery)
+
+PREVIEW_NOTES = 20  # warnings kept with a preview
+REPORT_NOTES = 200  # dropped values and warnings kept in a job's report
+
+
+def survey_import_job_create(*, project: Project, user, input_name: str, input_data: bytes) -> Job:
+    """A pending survey-response import of a lead: the upload's size, an XLSX's entries and unpacked size and a
+    CSV's shape are checked now (a 4xx, no job); the file is read in Celery, whose preview step stores what
+    the preview page shows on the job (or fails the job, naming a file it cannot read)."""
+    lead_require(project=project, user=user)
+    if input_data:
+        check_upload(input_data, kind="survey", name=input_name)  # size, ZIP and CSV shape, without parsing
+    job = job_create(
+        project=project,
+        user=user,
+        kind=Job.Kind.IMPORT_SURVEY,
+        input_name=input_name,
+        input_data=input_data,
+        requires_input=True,
+    )
+    return job_enqueue(job=job, task=tasks.preview_survey_import_task)
+
+
+def survey_import_preview_summary(*, data: bytes, filename: str = "") -> dict:
+    """What the preview page needs of an export, as JSON: its column groups (file order), its number of
+    respondents, its layout and the reader's first warnings. InvalidInput naming the file otherwise."""
+    export = _export_read(data, filename)
+    return {
+        "groups": list(export.groups),
+        "respondents": len(export.respondents),
+        "layout": export.layout,
+        "warnings": [str(w) for w in export.warnings[:PREVIEW_NOTES]],
+        "warnings_total": len(export.warnings),
+    }
+
+
+def _survey_import_preview_work(job: Job) -> dict:
+    data = bytes(job.input_data) if job.input_data is not None else b""
+    return survey_import_preview_summary(data=data, filename=job.input_name)
+
+
+def survey_import_preview_job_run(*, job_id: int) -> str:
+    """The preview step of a pending survey import: read once, stored in `job.params["preview"]`."""
+    return job_step(job_id=job_id, key="preview", work=_survey_import_preview_work, message="Reading the file…")
+
+
+def survey_import_job_start(*, job: Job, user, survey: Survey | None, mapping: list[str]) -> Job:
+    """The lead's choice for a previewed import (into `survey`, or None for a new closed one; the mapping),
+    checked on the stored group names (a 4xx, the job still waiting), stored on the job, which is sent to
+    Celery: the file is read again there and imported in one transaction."""
+    lead_require(project=job.project, user=user)
+    preview = (job.params or {}).get("preview")
+    if job.status == Job.Status.PENDING and preview is None:
+        raise Conflict("The file is still being read; import it once its preview is shown.", field="file")
+    if job.status != Job.Status.PENDING or "mapping" in job.params:
+        raise Conflict("This import has started already.", field="file")
+    mapping = [str(line) for line in mapping]
+    matched = survey_responses_match(project=job.project, groups=preview["groups"], survey=survey, mapping=mapping)
+    if not matched.match.matched:
+        raise _nothing_matched(preview["groups"])
+    with transaction.atomic():
+        locked = Job.objects.select_for_update().defer("input_data", "result_data").filter(pk=job.pk).first()
+        if locked is None or locked.status != Job.Status.PENDING or "mapping" in locked.params:
+            raise Conflict("This import has started already.", field="file")
+        locked.params = {**locked.params, "survey": survey.id if survey else None, "mapping": mapping}
+        locked.save(update_fields=["params"])
+        return job_enqueue(job=locked, task=tasks.import_survey_task)
+
+
+def survey_import_report(result: SurveyImport, filename: str) -> dict:
+    """A finished import as its job's report (JSON): the survey, who was added or there already, what was
+    dropped and what the reader noted."""
+    return {
+        "file": filename,
+        "survey": result.survey.id if result.survey else None,
+        "survey_title": result.survey.title if result.survey else "",
+        "survey_created": result.survey_created,
+        "layout": result.export.layout,
+        "respondents": len(result.export.respondents),
+        "added": result.added,
+        "already_imported": len(result.already_imported),
+        "matched": len(result.match.matched),
+        "unmatched": list(result.match.unmatched),
+        "dropped": result.dropped[:REPORT_NOTES],
+        "dropped_total": len(result.dropped),
+        "warnings": [str(w) for w in result.export.warnings[:REPORT_NOTES]],
+    }
+
+
+def _survey_import_work(job: Job, progress: Progress | None) -> tuple[dict, None]:
+    params = job.params or {}
+    try:
+        if job.created_by is None:
+            raise NotAllowed("The lead who uploaded this file no longer has an account; upload it again.")
+        survey = None
+        if params.get("survey") is not None:
+            survey = Survey.objects.filter(project=job.project, pk=params["survey"]).first()
+            if survey is None:
+                raise NotFound("The survey chosen for this import no longer exists.", field="survey")
+        if progress:
+            progress(0, 1, "Reading and importing the file")
+        result = survey_responses_import(
+            project=job.project,
+            user=job.created_by,
+            data=bytes(job.input_data) if job.input_data is not None else b"",
+            filename=job.input_name,
+            survey=survey,
+            mapping=params.get("mapping") or [],
+        )
+    except DomainError as exc:
+        raise error_naming_file(exc, job.input_name) from exc
+    return survey_import_report(result, job.input_name), None
+
+
+def survey_import_job_run(*, job_id: int, progress: Progress | None = None) -> str:
+    return job_execute(job_id=job_id, work=_survey_import_work, progress=progress)
 
 
 # --- participants ---------------------------------------------------------------------------------------

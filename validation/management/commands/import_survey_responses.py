@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from core.cli import existing_project, fail, print_json, read_file
 from core.errors import DomainError
+from core.uploads import check_upload
 from validation import selectors
 from validation.services import survey_responses_import
 
@@ -32,10 +33,12 @@ class Command(BaseCommand):
         try:
             if options["survey"] is not None:
                 survey = selectors.survey_get(project, options["survey"])
+            data = read_file(options["file"])
+            check_upload(data, kind="survey", name=options["file"])  # size, XLSX bomb and CSV shape first
             result = survey_responses_import(
                 project=project,
                 user=None,
-                data=read_file(options["file"]),
+                data=data,
                 filename=options["file"],
                 survey=survey,
                 mapping=options["map"],
