@@ -11,6 +11,7 @@ urlpatterns = [
     path("survey/", views.survey_list, name="list"),
     path("survey/new/", views.survey_create, name="create"),
     path("survey/import/", views.survey_import, name="import"),
+    path("survey/import/<int:job_id>/", views.survey_import_preview, name="import_preview"),
     path("survey/<int:survey_id>/", views.survey_detail, name="survey"),
     path("survey/<int:survey_id>/status/", views.survey_status, name="status"),
     path("survey/<int:survey_id>/delete/", views.survey_delete, name="delete"),

@@ -9,12 +9,12 @@ token) shows, saves and submits it.
 
 from __future__ import annotations
 
-import base64
 import math
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -24,6 +24,9 @@ from django.views.decorators.vary import vary_on_headers
 from core.api.throttles import survey_write_wait
 from core.errors import Conflict, DomainError, InvalidInput
 from core.htmx import render_page_or_fragment, wants_fragment
+from core.jobs import job_progress
+from core.models import Job
+from core.uploads import limits_for, read_upload
 from core.views import member
 from validation import forms, selectors, services
 from validation.models import Response, Survey
@@ -315,62 +318,95 @@ def respond(request, token):
 
 # --- responses collected elsewhere, and participants (lead) -------------------------------------------
 
-IMPORT_SESSION = "validation-import-{}"
-MAX_IMPORT = 10 * 1024 * 1024
-
-
-def _uploaded(request, key: str) -> tuple[str, bytes] | None:
-    """The file just uploaded (kept in the session for the confirming step), or the one kept there."""
-    upload = request.FILES.get("file")
-    if upload is not None:
-        if upload.size > MAX_IMPORT:
-            raise InvalidInput(f"The file is larger than {MAX_IMPORT // (1024 * 1024)} MB.", field="file")
-        data = upload.read()
-        request.session[key] = {"name": upload.name, "data": base64.b64encode(data).decode()}
-        return upload.name, data
-    kept = request.session.get(key)
-    if kept:
-        return kept["name"], base64.b64decode(kept["data"])
-    return None
+NOT_SHOWN_ON_THE_FORM = (403, 404)  # NotAllowed, NotFound of the project or job: the error page
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def survey_import(request, slug):
-    """Upload an export, see how its column groups match the categories (preview), then import."""
+    """Upload an export: its size, an XLSX's entries and unpacked size and a CSV's shape are checked here
+    (a 4xx naming the file field, no job); it is read once in Celery, and its preview page follows."""
     project, membership = member(request, slug, ("lead",))
-    key = IMPORT_SESSION.format(project.pk)
-    surveys = list(selectors.survey_list(project))
-    context = {"project": project, "membership": membership, "surveys": surveys, "mapping": "", "survey_id": ""}
+    context = {"project": project, "membership": membership, "limit": limits_for("survey").size}
     status = 200
     if request.method == "POST":
-        mapping_text = request.POST.get("mapping", "")
-        context.update(mapping=mapping_text, survey_id=request.POST.get("survey", ""))
+        upload = request.FILES.get("file")
         try:
-            uploaded = _uploaded(request, key)
-            if uploaded is None:
+            if upload is None:
                 raise InvalidInput("Choose the exported file (CSV or XLSX).", field="file")
-            filename, data = uploaded
-            survey = selectors.survey_get(project, context["survey_id"]) if context["survey_id"] else None
-            confirm = request.POST.get("action") == "import"
-            result = services.survey_responses_import(
+            job = services.survey_import_job_create(
                 project=project,
                 user=request.user,
-                data=data,
-                filename=filename,
-                survey=survey,
-                mapping=[line for line in mapping_text.splitlines() if line.strip()],
-                preview=not confirm,
+                input_name=upload.name,
+                input_data=read_upload(upload, kind="survey", field="file"),
             )
         except DomainError as error:
-            context["error"], status = error.message, error.status_code
+            if error.status_code in NOT_SHOWN_ON_THE_FORM:
+                raise
+            context.update(error=error.message, error_field=error.field or "file")
+            status = error.status_code
         else:
-            if confirm:
-                request.session.pop(key, None)
-                messages.success(
-                    request,
-                    f"{result.added} respondents imported, {len(result.already_imported)} were there already.",
-                )
-                return redirect("validation:survey", slug=project.slug, survey_id=result.survey.id)
-            context.update(filename=filename, result=result, groups=result.match.rows(result.export.groups))
+            return redirect("validation:import_preview", slug=project.slug, job_id=job.id)
     return render(request, "validation/import.html", context, status=status)
+
+
+def _import_reading(request, project, membership, job):
+    """The export is being read in Celery: the job's progress, polled (htmx) until its preview is there."""
+    context = {"project": project, "membership": membership, "job": job, "progress": job_progress(job)}
+    return render_page_or_fragment(
+        request, "validation/import_reading.html", context, partial="validation/partials/import_reading.html"
+    )
+
+
+def _mapping_lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.strip()]
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
+def survey_import_preview(request, slug, job_id):
+    """How the export's column groups match the categories, from the group names its Celery step stored on
+    the job (no file read here): shown again for another survey or mapping (action=preview); action=import
+    stores the choice and starts the import job, whose page follows. While the file is being read, the
+    job's progress."""
+    project, membership = member(request, slug, ("lead",))
+    job = selectors.survey_import_job(project=project, job_id=job_id)
+    params = job.params or {}
+    preview = params.get("preview") if job.status == Job.Status.PENDING else None
+    started = job.status != Job.Status.PENDING or "mapping" in params
+    if wants_fragment(request) and (preview is not None or started):
+        response = HttpResponse("")
+        response["HX-Refresh"] = "true"  # the poll ends: the preview, or the job's page with its error
+        return response
+    if started:
+        return redirect("labelling:task_progress", slug=project.slug, job_id=job.id)
+    if preview is None:
+        return _import_reading(request, project, membership, job)
+    survey_id, mapping = request.POST.get("survey", ""), request.POST.get("mapping", "")
+    context = {
+        "project": project,
+        "membership": membership,
+        "job": job,
+        "preview": preview,
+        "surveys": list(selectors.survey_list(project)),
+        "survey_id": survey_id,
+        "mapping": mapping,
+    }
+    status, matched = 200, None
+    try:
+        survey = selectors.survey_get(project, survey_id) if survey_id else None
+        if request.method == "POST" and request.POST.get("action") == "import":
+            services.survey_import_job_start(job=job, user=request.user, survey=survey, mapping=_mapping_lines(mapping))
+            return redirect("labelling:task_progress", slug=project.slug, job_id=job.id)
+        matched = services.survey_responses_match(
+            project=project, groups=preview["groups"], survey=survey, mapping=_mapping_lines(mapping)
+        )
+    except DomainError as error:
+        if error.status_code in NOT_SHOWN_ON_THE_FORM and error.field is None:
+            raise
+        context.update(error=error.message, error_field=error.field or "")
+        status = error.status_code if request.method == "POST" else 200  # a GET shows the page, and why
+    if matched is not None:
+        context.update(groups=matched.rows(), unmatched=matched.match.unmatched)
+    return render(request, "validation/import_preview.html", context, status=status)

@@ -1,4 +1,5 @@
-"""The import page (preview of the matching, then import) and the participants page (import, table, downloads)."""
+"""The import page (upload, preview of the matching read by a job, then the import job) and the participants page
+(import, table, downloads)."""
 
 import json
 
@@ -8,6 +9,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
 
+from core.models import Job
 from tests.factories import NodeFactory
 from validation.models import Participant, Response, Survey
 
@@ -16,36 +18,77 @@ from .qualtrics_files import SurveyRows, as_xlsx
 pytestmark = pytest.mark.django_db
 
 
-def test_preview_then_import(client, team):
+def test_upload_preview_then_import(client, team, django_capture_on_commit_callbacks):
     NodeFactory(project=team.project, name="Hyperparameters", code="5.1")
     NodeFactory(project=team.project, name="Optimiser", code="5.5")
     source = SurveyRows.random(["Hyperparameters", "OptimiserProblems", "Odd group"], n=5, seed=3)
     url = reverse("validation:import", args=[team.project.slug])
-    client.force_login(team.evaluators[0])
-    assert client.get(url).status_code == 403
     client.force_login(team.lead)
     assert client.get(url).status_code == 200
     upload = SimpleUploadedFile("export.xlsx", as_xlsx(source.rows("three-row")))
-    page = client.post(url, {"file": upload, "action": "preview"}).content.decode()
-    assert "Optimiser" in page and "normalised" in page
+    with django_capture_on_commit_callbacks(execute=True):  # the preview is read by the job's Celery step
+        response = client.post(url, {"file": upload})
+    job = Job.objects.get(project=team.project, kind=Job.Kind.IMPORT_SURVEY)
+    preview_url = reverse("validation:import_preview", args=[team.project.slug, job.id])
+    assert response.status_code == 302 and response["Location"] == preview_url
+    assert not [key for key, _ in client.session.items() if key.startswith("validation-import")]  # no file kept
+    job.refresh_from_db()
+    preview = job.params["preview"]
+    assert preview["groups"] == ["Hyperparameters", "OptimiserProblems", "Odd group"] and preview["respondents"] == 5
+    assert job.status == Job.Status.PENDING and job.task_id == "" and job.input_data is not None
+    page = client.get(preview_url).content.decode()
+    assert "Optimiser" in page and "normalised" in page and "Import 5 respondents" in page
     assert 'id="import-unmatched"' in page and "Odd group" in page
     assert not Survey.objects.exists()  # a preview writes nothing
-    # the kept file, mapped and imported
-    response = client.post(url, {"action": "import", "mapping": "Odd group="})
+    # the stored file, mapped and imported by the job; its page shows the report and links to the survey
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(preview_url, {"action": "import", "mapping": "Odd group="})
+    progress_url = reverse("labelling:task_progress", args=[team.project.slug, job.id])
+    assert response.status_code == 302 and response["Location"] == progress_url
     survey = Survey.objects.get()
-    assert response.status_code == 302 and response["Location"].endswith(f"/survey/{survey.id}/")
+    job.refresh_from_db()
+    assert job.status == Job.Status.DONE and job.input_data is None
+    assert job.params["mapping"] == ["Odd group="] and job.params["survey"] is None
+    assert job.report["added"] == 5 and job.report["already_imported"] == 0 and job.report["survey_created"]
+    assert job.report["survey"] == survey.id and job.report["survey_title"] == "Imported: export.xlsx"
     assert Response.objects.filter(survey=survey).count() == 5
     assert sorted(survey.categories.values_list("name", flat=True)) == ["Hyperparameters", "Optimiser"]
+    page = client.get(progress_url).content.decode()
+    assert 'id="import-report"' in page and "hx-trigger" not in page
+    assert reverse("validation:survey", args=[team.project.slug, survey.id]) in page and "Imported: export.xlsx" in page
+    assert client.get(preview_url)["Location"] == progress_url  # the preview of a started import: its job
+    # the same file again: nothing added, the job says they were there already
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(url, {"file": SimpleUploadedFile("export.xlsx", as_xlsx(source.rows("three-row")))})
+    again = Job.objects.filter(kind=Job.Kind.IMPORT_SURVEY).latest("id")
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            reverse("validation:import_preview", args=[team.project.slug, again.id]),
+            {"action": "import", "mapping": "Odd group=", "survey": str(survey.id)},
+        )
+    again.refresh_from_db()
+    assert again.status == Job.Status.DONE and again.report["added"] == 0 and again.report["already_imported"] == 5
+    assert Response.objects.count() == 5
 
 
-def test_import_page_names_the_problem(client, team):
+def test_import_page_names_the_problem(client, team, django_capture_on_commit_callbacks):
     client.force_login(team.lead)
     url = reverse("validation:import", args=[team.project.slug])
-    response = client.post(url, {"action": "preview"})
-    assert response.status_code == 400 and "Choose the exported file" in response.content.decode()
-    bad = SimpleUploadedFile("x.csv", b"a,b\n1,2\n")
-    response = client.post(url, {"file": bad, "action": "preview"})
-    assert response.status_code == 400 and "No category questions" in response.content.decode()
+    response = client.post(url, {})
+    page = response.content.decode()
+    assert response.status_code == 400 and 'id="import-file-error"' in page and "Choose the exported file" in page
+    assert not Job.objects.exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, {"file": SimpleUploadedFile("x.csv", b"a,b\n1,2\n")})
+    job = Job.objects.get()
+    assert response.status_code == 302  # checked for size and shape only; read in Celery, which fails the job
+    job.refresh_from_db()
+    assert job.status == Job.Status.FAILED and job.error.startswith("x.csv: ") and "No category questions" in job.error
+    assert job.input_data is None and "preview" not in job.params and not Survey.objects.exists()
+    progress_url = reverse("labelling:task_progress", args=[team.project.slug, job.id])
+    assert client.get(response["Location"])["Location"] == progress_url
+    page = client.get(progress_url).content.decode()
+    assert 'id="job-error"' in page and "x.csv: " in page
 
 
 def test_participants_page_import_and_downloads(client, team):
