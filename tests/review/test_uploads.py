@@ -1,7 +1,7 @@
 """Damaged and hostile uploads are a 400 naming the file, with nothing written, on every upload form
 and API: XLSX packages with broken XML inside, JSON nested too deeply for Python's parser, and
 numbers beyond what the database columns hold. An interview coding sheet, a labelled round (and its
-outline) and an artefact file are parsed only in their job: there the damaged file fails the job,
+outline), an artefact file and a survey export are parsed only in their job: there the damaged file fails the job,
 which names it, and nothing is written."""
 
 import io
@@ -20,6 +20,7 @@ from interviews.models import Interview
 from labelling.models import Round
 from taxonomy.models import Node
 from tests.interviews.factories import transcript_txt
+from validation.models import Survey
 
 
 def _zip(files: dict) -> bytes:
@@ -99,7 +100,11 @@ def test_damaged_files_are_a_400_on_every_upload_page(team, lead, name, django_c
         response = lead.post(f"/p/{slug}/import/round/", {"round": 1, "file": good, "outline": outline})
     assert response.status_code == 302
     _job_failed(name, kind=Job.Kind.IMPORT_ROUND)
-    assert not Job.objects.exists() and not Round.objects.exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = lead.post(f"/p/{slug}/survey/import/", {"file": SimpleUploadedFile(name, data)})
+    assert response.status_code == 302
+    _job_failed(name, kind=Job.Kind.IMPORT_SURVEY)
+    assert not Job.objects.exists() and not Round.objects.exists() and not Survey.objects.exists()
     assert not Artefact.objects.exists() and not Node.objects.exists() and not Interview.objects.exists()
 
 
