@@ -18,6 +18,7 @@ from celery import current_app
 from celery.result import AsyncResult
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from core.audit import audit_record
@@ -92,8 +93,8 @@ def job_for_member(*, project: Project, job_id: int, user, membership=None) -> J
 
 def job_enqueue(*, job: Job, task) -> Job:
     """Send the job to its Celery task once the surrounding transaction commits (at once in eager mode)."""
-    job.task_id = str(uuid.uuid4())
-    job.save(update_fields=["task_id"])
+    job.task_id, job.queued_at = str(uuid.uuid4()), timezone.now()
+    job.save(update_fields=["task_id", "queued_at"])
     job_id, task_id = job.id, job.task_id
     transaction.on_commit(lambda: task.apply_async(args=[job_id], task_id=task_id))
     return job
@@ -167,16 +168,19 @@ ABANDONED_UPLOAD = "The upload waited too long for its next step and was removed
 
 def jobs_sweep(*, now=None) -> dict:
     """Close jobs that can no longer finish (the Celery beat sweeper runs this):
-    running longer than any task may run (its worker died), enqueued but never started, and uploads
-    left pending (never given their column mapping); their uploaded files are deleted."""
+    running longer than any task may run (its worker died), enqueued that long ago but never started, and
+    uploads left pending (never given their column mapping) past their time to live, from the upload; their
+    uploaded files are deleted."""
     now = now or timezone.now()
     running_limit = settings.CONCORD_JOB_STALE_AFTER
     closing = {"status": Job.Status.FAILED, "finished_at": now, "input_data": None}
     lost = Job.objects.filter(status=Job.Status.RUNNING, started_at__lt=now - running_limit).update(
         error=WORKER_LOST, **closing
     )
+    # measured from when its task was sent: a lead may map an upload's columns long after uploading it
+    sent_long_ago = Q(queued_at__lt=now - running_limit) | Q(queued_at__isnull=True, created_at__lt=now - running_limit)
     never_started = (
-        Job.objects.filter(status=Job.Status.PENDING, created_at__lt=now - running_limit)
+        Job.objects.filter(sent_long_ago, status=Job.Status.PENDING)
         .exclude(task_id="")
         .update(error=NEVER_STARTED, **closing)
     )
