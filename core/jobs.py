@@ -71,6 +71,13 @@ def job_create(
     return job
 
 
+def job_user(job: Job):
+    """Who started the job, to run its work as them; NotAllowed (failing the job) if their account is gone."""
+    if job.created_by is None:
+        raise NotAllowed("The member who uploaded this file no longer has an account; upload it again.")
+    return job.created_by
+
+
 def job_get(*, project: Project, job_id: int) -> Job:
     job = Job.objects.filter(project=project, id=job_id).first()
     if job is None:
