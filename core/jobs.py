@@ -129,20 +129,33 @@ def job_execute(*, job_id: int, work: JobWork, progress: Progress | None = None)
         if result is not None:
             job.result_data, job.result_name, job.result_type = result
     job.finished_at = timezone.now()
-    job.input_data = None  # the upload is no longer needed
+    job.input_data = None  # the upload is no longer needed, nor what its first step read of it
+    job.params = _without_steps(job.params)
     # only a job still running is finished here: one cancelled (or failed by the sweeper) meanwhile stays so
-    fields = ["status", "error", "report", "progress", "result_data", "result_name", "result_type"]
+    fields = ["status", "error", "report", "progress", "result_data", "result_name", "result_type", "params"]
     updated = Job.objects.filter(id=job.id, status=Job.Status.RUNNING).update(
         finished_at=job.finished_at, input_data=None, **{f: getattr(job, f) for f in fields}
     )
     return job.status if updated else "cancelled"
 
 
+# the keys of job.params written by steps (job_step): read by the lead's next choice, dropped once the job ends
+STEPS = "_steps"
+
+
+def _without_steps(params: dict | None) -> dict:
+    params = dict(params or {})
+    for key in params.pop(STEPS, []):
+        params.pop(key, None)
+    return params
+
+
 def job_step(*, job_id: int, key: str, work: Callable[[Job], dict], message: str = "") -> str:
     """Run a pending job's first step once (reading its upload for the lead's next choice, e.g. a column
     mapping): its JSON result is stored in `job.params[key]` and the job stays pending, waiting for that
-    choice (its task id cleared, so the sweeper counts it as an upload waiting). A DomainError fails the
-    job with its message (naming the file), an unexpected error too; either way its upload is deleted."""
+    choice (its task id cleared, so the sweeper counts it as an upload waiting), and dropped when the job
+    finishes or is cancelled. A DomainError fails the job with its message (naming the file), an
+    unexpected error too; either way its upload is deleted."""
     job = Job.objects.filter(id=job_id, status=Job.Status.PENDING).first()
     if job is None or key in (job.params or {}):
         return "noop"
@@ -156,7 +169,7 @@ def job_step(*, job_id: int, key: str, work: Callable[[Job], dict], message: str
         log.exception("job %s: step %s failed", job.id, key)
         error, report = f"Unexpected error: {exc.__class__.__name__}.", {}
     else:
-        params = {**(job.params or {}), key: result}
+        params = {**(job.params or {}), key: result, STEPS: [*(job.params or {}).get(STEPS, []), key]}
         updated = Job.objects.filter(id=job.id, status=Job.Status.PENDING).update(params=params, task_id="", message="")
         return Job.Status.PENDING if updated else "cancelled"
     updated = Job.objects.filter(id=job.id, status=Job.Status.PENDING).update(
@@ -207,8 +220,8 @@ def job_cancel(*, job: Job, user) -> Job:
         if job.is_finished:
             raise Conflict("This job has finished already.")
         job.status, job.error = Job.Status.FAILED, f"Cancelled by {user.get_username()}."
-        job.finished_at, job.input_data = timezone.now(), None
-        job.save(update_fields=["status", "error", "finished_at", "input_data"])
+        job.finished_at, job.input_data, job.params = timezone.now(), None, _without_steps(job.params)
+        job.save(update_fields=["status", "error", "finished_at", "input_data", "params"])
         audit_record(action="job.cancel", project=job.project, target=f"job {job.id}", actor=user)
     if job.task_id:
         task_id = job.task_id
