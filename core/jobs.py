@@ -204,9 +204,12 @@ def jobs_sweep(*, now=None) -> dict:
         .exclude(task_id="")
         .update(error=NEVER_STARTED, **closing)
     )
-    abandoned = Job.objects.filter(
+    waiting = Job.objects.filter(
         status=Job.Status.PENDING, task_id="", created_at__lt=now - settings.CONCORD_UPLOAD_PENDING_TTL
-    ).update(error=ABANDONED_UPLOAD, **closing)
+    )
+    abandoned = 0
+    for job_id, params in waiting.values_list("id", "params"):  # few: each upload left in a day
+        abandoned += waiting.filter(id=job_id).update(error=ABANDONED_UPLOAD, params=_without_steps(params), **closing)
     return {"worker_lost": lost, "never_started": never_started, "abandoned_uploads": abandoned}
 
 

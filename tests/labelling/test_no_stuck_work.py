@@ -116,7 +116,12 @@ def test_the_sweeper_fails_jobs_whose_worker_died_and_expires_abandoned_uploads(
     stale = now - settings.CONCORD_JOB_STALE_AFTER - timedelta(minutes=1)
     dead = make_job(team, status=Job.Status.RUNNING, started_at=stale, progress=73, task_id="t1")
     alive = make_job(team, status=Job.Status.RUNNING, started_at=now - timedelta(minutes=5), task_id="t2")
-    abandoned = make_job(team, input_data=b"url\nhttps://x/\n", input_name="a.csv")
+    abandoned = make_job(
+        team,
+        input_data=b"url\nhttps://x/\n",
+        input_name="a.csv",
+        params={"preview": {"header": ["url"]}, "_steps": ["preview"], "kept": 1},
+    )
     Job.objects.filter(id=abandoned.id).update(
         created_at=now - settings.CONCORD_UPLOAD_PENDING_TTL - timedelta(hours=1)
     )
@@ -129,6 +134,7 @@ def test_the_sweeper_fails_jobs_whose_worker_died_and_expires_abandoned_uploads(
     assert (
         abandoned.status == Job.Status.FAILED and abandoned.input_data is None and "Upload it again" in abandoned.error
     )
+    assert abandoned.params == {"kept": 1}  # what the preview step read of the upload went with it
     for job in (alive, fresh_upload):
         job.refresh_from_db()
         assert job.status in (Job.Status.RUNNING, Job.Status.PENDING) and not job.error
