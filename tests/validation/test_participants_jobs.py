@@ -7,10 +7,13 @@ and links back to the participants. The job reads the sheet and writes it in one
 it cannot import fails it, naming the file, with nothing written."""
 
 import io
+import json
 import zipfile
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.test import override_settings
 from django.urls import reverse
 
@@ -219,3 +222,22 @@ def test_a_job_whose_lead_account_is_gone_fails_and_writes_nothing(team):
     job.refresh_from_db()
     assert job.error.startswith("p.csv: The lead who uploaded this file no longer has an account")
     assert not Participant.objects.exists()
+
+
+@override_settings(CONCORD_UPLOAD_LIMITS={"survey": 1024})
+def test_the_command_imports_at_once_within_the_survey_limits(team, tmp_path, capsys):
+    small = tmp_path / "people.csv"
+    small.write_bytes(SHEET)
+    call_command("import_participants", team.project.slug, str(small), "--kind", "respondent")
+    assert json.loads(capsys.readouterr().out) == {"created": 2, "updated": 0}
+    assert not Job.objects.exists()  # a command is not a request: no job
+    big = tmp_path / "big.csv"
+    big.write_bytes(SHEET * 100)
+    with pytest.raises(CommandError, match=f"file: The file is {len(SHEET) * 100} bytes; the limit is 1024 bytes."):
+        call_command("import_participants", team.project.slug, str(big), "--kind", "respondent")
+    boom = tmp_path / "boom.xlsx"
+    boom.write_bytes(bomb(32 * MB))
+    limits = override_settings(CONCORD_UPLOAD_LIMITS={"survey": MB}, CONCORD_UPLOAD_ZIP_UNPACKED=8 * MB)
+    with limits, pytest.raises(CommandError, match="file: The file unpacks to 32 MB; the limit is 8 MB."):
+        call_command("import_participants", team.project.slug, str(boom), "--kind", "respondent")
+    assert Participant.objects.count() == 2
