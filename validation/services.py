@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from core.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound, error_naming_file
-from core.jobs import job_create, job_enqueue, job_execute
+from core.errors import Conflict, DomainError, InvalidInput, NotFound, error_naming_file
+from core.jobs import job_create, job_enqueue, job_execute, job_user
 from core.models import Job, Project
 from core.progress import Progress
 from core.selectors import membership_require
@@ -883,11 +883,9 @@ def _participants_import_work(job: Job, progress: Progress | None) -> tuple[dict
     if progress:
         progress(0, 1, "Reading the participant sheets")
     try:
-        if job.created_by is None:
-            raise NotAllowed("The lead who uploaded this file no longer has an account; upload it again.")
         counts = participants_import(
             project=job.project,
-            user=job.created_by,
+            user=job_user(job),
             data=bytes(job.input_data) if job.input_data is not None else b"",
             filename=job.input_name,
             default_kind=(job.params or {}).get("default_kind", ""),

@@ -220,7 +220,7 @@ def test_a_job_whose_lead_account_is_gone_fails_and_writes_nothing(team):
     Job.objects.filter(id=job.id).update(created_by=None)
     assert services.participants_import_job_run(job_id=job.id) == Job.Status.FAILED
     job.refresh_from_db()
-    assert job.error.startswith("p.csv: The lead who uploaded this file no longer has an account")
+    assert job.error.startswith("p.csv: The member who uploaded this file no longer has an account")
     assert not Participant.objects.exists()
 
 
