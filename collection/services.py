@@ -87,8 +87,8 @@ from collection.selectors import (
 )
 from collection.vocabulary import artefact_text, example_word, stem, stemmed_words, text_digest, tokenise
 from core import csv_safe
-from core.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound, error_naming_file
-from core.jobs import job_create, job_enqueue, job_execute, job_step
+from core.errors import Conflict, DomainError, InvalidInput, NotFound, error_naming_file
+from core.jobs import job_create, job_enqueue, job_execute, job_step, job_user
 from core.models import Job, Membership, Project
 from core.progress import Progress
 from core.selectors import membership_require
@@ -1259,15 +1259,13 @@ def vocabulary_words_import_start(*, project: Project, user, filename: str, data
 
 
 def _vocabulary_words_work(job: Job, progress: Progress | None) -> tuple[dict, None]:
-    if job.created_by is None:
-        raise error_naming_file(NotAllowed("Whoever uploaded this word list no longer has an account."), job.input_name)
     if progress:
         progress(0, 1, "Reading the word list")
     data = bytes(job.input_data) if job.input_data is not None else b""
     try:
         with transaction.atomic():
             report = vocabulary_words_import(
-                project=job.project, data=data, final=bool((job.params or {}).get("final")), user=job.created_by
+                project=job.project, data=data, final=bool((job.params or {}).get("final")), user=job_user(job)
             )
     except DomainError as error:
         raise error_naming_file(error, job.input_name) from None

@@ -18,6 +18,7 @@ from celery import current_app
 from celery.result import AsyncResult
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from core.audit import audit_record
@@ -70,6 +71,13 @@ def job_create(
     return job
 
 
+def job_user(job: Job):
+    """Who started the job, to run its work as them; NotAllowed (failing the job) if their account is gone."""
+    if job.created_by is None:
+        raise NotAllowed("The member who uploaded this file no longer has an account; upload it again.")
+    return job.created_by
+
+
 def job_get(*, project: Project, job_id: int) -> Job:
     job = Job.objects.filter(project=project, id=job_id).first()
     if job is None:
@@ -92,8 +100,8 @@ def job_for_member(*, project: Project, job_id: int, user, membership=None) -> J
 
 def job_enqueue(*, job: Job, task) -> Job:
     """Send the job to its Celery task once the surrounding transaction commits (at once in eager mode)."""
-    job.task_id = str(uuid.uuid4())
-    job.save(update_fields=["task_id"])
+    job.task_id, job.queued_at = str(uuid.uuid4()), timezone.now()
+    job.save(update_fields=["task_id", "queued_at"])
     job_id, task_id = job.id, job.task_id
     transaction.on_commit(lambda: task.apply_async(args=[job_id], task_id=task_id))
     return job
@@ -121,20 +129,33 @@ def job_execute(*, job_id: int, work: JobWork, progress: Progress | None = None)
         if result is not None:
             job.result_data, job.result_name, job.result_type = result
     job.finished_at = timezone.now()
-    job.input_data = None  # the upload is no longer needed
+    job.input_data = None  # the upload is no longer needed, nor what its first step read of it
+    job.params = _without_steps(job.params)
     # only a job still running is finished here: one cancelled (or failed by the sweeper) meanwhile stays so
-    fields = ["status", "error", "report", "progress", "result_data", "result_name", "result_type"]
+    fields = ["status", "error", "report", "progress", "result_data", "result_name", "result_type", "params"]
     updated = Job.objects.filter(id=job.id, status=Job.Status.RUNNING).update(
         finished_at=job.finished_at, input_data=None, **{f: getattr(job, f) for f in fields}
     )
     return job.status if updated else "cancelled"
 
 
+# the keys of job.params written by steps (job_step): read by the lead's next choice, dropped once the job ends
+STEPS = "_steps"
+
+
+def _without_steps(params: dict | None) -> dict:
+    params = dict(params or {})
+    for key in params.pop(STEPS, []):
+        params.pop(key, None)
+    return params
+
+
 def job_step(*, job_id: int, key: str, work: Callable[[Job], dict], message: str = "") -> str:
     """Run a pending job's first step once (reading its upload for the lead's next choice, e.g. a column
     mapping): its JSON result is stored in `job.params[key]` and the job stays pending, waiting for that
-    choice (its task id cleared, so the sweeper counts it as an upload waiting). A DomainError fails the
-    job with its message (naming the file), an unexpected error too; either way its upload is deleted."""
+    choice (its task id cleared, so the sweeper counts it as an upload waiting), and dropped when the job
+    finishes or is cancelled. A DomainError fails the job with its message (naming the file), an
+    unexpected error too; either way its upload is deleted."""
     job = Job.objects.filter(id=job_id, status=Job.Status.PENDING).first()
     if job is None or key in (job.params or {}):
         return "noop"
@@ -148,7 +169,7 @@ def job_step(*, job_id: int, key: str, work: Callable[[Job], dict], message: str
         log.exception("job %s: step %s failed", job.id, key)
         error, report = f"Unexpected error: {exc.__class__.__name__}.", {}
     else:
-        params = {**(job.params or {}), key: result}
+        params = {**(job.params or {}), key: result, STEPS: [*(job.params or {}).get(STEPS, []), key]}
         updated = Job.objects.filter(id=job.id, status=Job.Status.PENDING).update(params=params, task_id="", message="")
         return Job.Status.PENDING if updated else "cancelled"
     updated = Job.objects.filter(id=job.id, status=Job.Status.PENDING).update(
@@ -167,22 +188,28 @@ ABANDONED_UPLOAD = "The upload waited too long for its next step and was removed
 
 def jobs_sweep(*, now=None) -> dict:
     """Close jobs that can no longer finish (the Celery beat sweeper runs this):
-    running longer than any task may run (its worker died), enqueued but never started, and uploads
-    left pending (never given their column mapping); their uploaded files are deleted."""
+    running longer than any task may run (its worker died), enqueued that long ago but never started, and
+    uploads left pending (never given their column mapping) past their time to live, from the upload; their
+    uploaded files are deleted."""
     now = now or timezone.now()
     running_limit = settings.CONCORD_JOB_STALE_AFTER
     closing = {"status": Job.Status.FAILED, "finished_at": now, "input_data": None}
     lost = Job.objects.filter(status=Job.Status.RUNNING, started_at__lt=now - running_limit).update(
         error=WORKER_LOST, **closing
     )
+    # measured from when its task was sent: a lead may map an upload's columns long after uploading it
+    sent_long_ago = Q(queued_at__lt=now - running_limit) | Q(queued_at__isnull=True, created_at__lt=now - running_limit)
     never_started = (
-        Job.objects.filter(status=Job.Status.PENDING, created_at__lt=now - running_limit)
+        Job.objects.filter(sent_long_ago, status=Job.Status.PENDING)
         .exclude(task_id="")
         .update(error=NEVER_STARTED, **closing)
     )
-    abandoned = Job.objects.filter(
+    waiting = Job.objects.filter(
         status=Job.Status.PENDING, task_id="", created_at__lt=now - settings.CONCORD_UPLOAD_PENDING_TTL
-    ).update(error=ABANDONED_UPLOAD, **closing)
+    )
+    abandoned = 0
+    for job_id, params in waiting.values_list("id", "params"):  # few: each upload left in a day
+        abandoned += waiting.filter(id=job_id).update(error=ABANDONED_UPLOAD, params=_without_steps(params), **closing)
     return {"worker_lost": lost, "never_started": never_started, "abandoned_uploads": abandoned}
 
 
@@ -196,8 +223,8 @@ def job_cancel(*, job: Job, user) -> Job:
         if job.is_finished:
             raise Conflict("This job has finished already.")
         job.status, job.error = Job.Status.FAILED, f"Cancelled by {user.get_username()}."
-        job.finished_at, job.input_data = timezone.now(), None
-        job.save(update_fields=["status", "error", "finished_at", "input_data"])
+        job.finished_at, job.input_data, job.params = timezone.now(), None, _without_steps(job.params)
+        job.save(update_fields=["status", "error", "finished_at", "input_data", "params"])
         audit_record(action="job.cancel", project=job.project, target=f"job {job.id}", actor=user)
     if job.task_id:
         task_id = job.task_id

@@ -17,8 +17,8 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from core.audit import audit_record
-from core.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound
-from core.jobs import job_create, job_enqueue, job_execute
+from core.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound, error_naming_file
+from core.jobs import job_create, job_enqueue, job_execute, job_user
 from core.models import Job, Membership, Project
 from core.progress import Progress
 from core.selectors import membership_require
@@ -200,18 +200,6 @@ def _transcript_replace_check(interview: Interview, *, replace: bool) -> None:
         )
 
 
-def _naming_file(error: DomainError, filename: str) -> DomainError:
-    """The error of a job's upload, its message naming the file (the job's page shows only the message)."""
-    if filename and not error.message.startswith(filename):
-        error.message = f"{filename}: {error.message}"
-        error.args = (error.message,)
-    return error
-
-
-def _job_user(job: Job):
-    if job.created_by is None:
-        raise NotAllowed("The lead who uploaded this file no longer has an account; upload it again.")
-    return job.created_by
 
 
 def interview_upload_start(
@@ -251,7 +239,7 @@ def _interview_upload_work(job: Job, progress: Progress | None) -> tuple[dict, N
     try:
         interview = interview_create(
             project=job.project,
-            user=_job_user(job),
+            user=job_user(job),
             filename=job.input_name,
             data=bytes(job.input_data) if job.input_data is not None else b"",
             number=params.get("number"),
@@ -259,7 +247,7 @@ def _interview_upload_work(job: Job, progress: Progress | None) -> tuple[dict, N
             **params.get("details", {}),
         )
     except DomainError as error:
-        raise _naming_file(error, job.input_name) from None
+        raise error_naming_file(error, job.input_name) from None
     report = {
         "interview": interview.number,
         "file": job.input_name,
@@ -1066,13 +1054,13 @@ def _coding_sheet_work(job: Job, progress: Progress | None) -> tuple[dict, None]
     try:
         report = coding_sheet_import(
             project=job.project,
-            user=_job_user(job),
+            user=job_user(job),
             filename=job.input_name,
             data=bytes(job.input_data) if job.input_data is not None else b"",
             progress=progress,
         )
     except DomainError as error:
-        raise _naming_file(error, job.input_name) from None
+        raise error_naming_file(error, job.input_name) from None
     return report, None
 
 

@@ -3,11 +3,12 @@ with its chart, pair heat maps, top disagreements and downloads; a round's alpha
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from core.errors import DomainError, InvalidInput, NotAllowed, NotFound
 from core.htmx import render_page_or_fragment
+from core.uploads import read_upload
 from core.views import int_param, member
 from labelling import selectors as labelling_selectors
 from reports import participants as participants_report
@@ -209,27 +210,17 @@ PARTICIPANT_FORMATS = {
 @require_http_methods(["GET", "POST"])
 def participants(request, slug):
     """The participants table (counts per role, min/median/max experience) with its downloads; leads
-    import the study's participant sheets here (POST file, kind)."""
+    import the study's participant sheets here (POST file, kind): checked in the request, read and
+    imported by a job whose page the answer redirects to."""
     project, membership = member(request, slug, SURVEY_READERS)
-    status, error, note = 200, "", ""
+    status, error, error_field = 200, "", ""
     if request.method == "POST":
         try:
-            if not membership.is_lead:
-                raise NotAllowed("Only the project's lead imports participants.")
-            upload = request.FILES.get("file")
-            if upload is None:
-                raise InvalidInput("Choose the participant spreadsheet (XLSX or CSV).", field="file")
-            counts = validation_services.participants_import(
-                project=project,
-                user=request.user,
-                data=upload.read(),
-                filename=upload.name,
-                default_kind=request.POST.get("kind", ""),
-            )
+            job = _participants_import_start(request, project, membership)
         except DomainError as exc:
-            status, error = exc.status_code, exc.message
+            status, error, error_field = exc.status_code, exc.message, exc.field or ""
         else:
-            note = f"{counts['created']} participants added, {counts['updated']} updated."
+            return redirect("labelling:task_progress", slug=project.slug, job_id=job.id)
     people, summary, frameworks = participant_summary(project)
     fmt = request.GET.get("format")
     if fmt:
@@ -248,10 +239,28 @@ def participants(request, slug):
         "headings": participants_report.HEADINGS,
         "frameworks": frameworks,
         "error": error,
-        "note": note,
+        "error_field": error_field,
         "kinds": validation_models.Participant.Kind.choices,
     }
     return render_page_or_fragment(request, "reports/participants.html", context, status=status)
+
+
+def _participants_import_start(request, project, membership):
+    """The lead's role, then the upload's size (before it is read), its ZIP directory or CSV shape, and the
+    kind, all before anything is stored. Participant sheets are survey material: the "survey" limits."""
+    if not membership.is_lead:
+        raise NotAllowed("Only the project's lead imports participants.")
+    upload = request.FILES.get("file")
+    if upload is None:
+        raise InvalidInput("Choose the participant spreadsheet (XLSX or CSV).", field="file")
+    data = read_upload(upload, kind="survey")
+    return validation_services.participants_import_start(
+        project=project,
+        user=request.user,
+        filename=upload.name,
+        data=data,
+        default_kind=request.POST.get("kind", ""),
+    )
 
 
 # --- the interview tag summary ------------------------------------------------------------------------------

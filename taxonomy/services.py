@@ -22,8 +22,8 @@ from django.utils.dateparse import parse_datetime
 from collection.formats.common import FormatError
 from collection.formats.refiqda import Code, read_codebook
 from core.audit import audit_record
-from core.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound, error_naming_file
-from core.jobs import job_create, job_enqueue, job_execute
+from core.errors import Conflict, DomainError, InvalidInput, NotFound, error_naming_file
+from core.jobs import job_create, job_enqueue, job_execute, job_user
 from core.models import Job, Project
 from core.progress import Progress
 from core.selectors import membership_require
@@ -980,11 +980,6 @@ def taxonomy_import_start(*, project: Project, user, filename: str, data: bytes)
     return job_enqueue(job=job, task=tasks.import_taxonomy_task)
 
 
-def _job_user(job: Job):
-    if job.created_by is None:
-        raise NotAllowed("The member who uploaded this file no longer has an account; upload it again.")
-    return job.created_by
-
 
 def _taxonomy_import_work(job: Job, progress: Progress | None) -> tuple[dict, None]:
     if progress:
@@ -992,7 +987,7 @@ def _taxonomy_import_work(job: Job, progress: Progress | None) -> tuple[dict, No
     try:
         report = taxonomy_import_file(
             project=job.project,
-            user=_job_user(job),
+            user=job_user(job),
             data=bytes(job.input_data) if job.input_data is not None else b"",
             filename=job.input_name,
         )

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from core.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound, error_naming_file
-from core.jobs import job_create, job_enqueue, job_execute, job_step
+from core.errors import Conflict, DomainError, InvalidInput, NotFound, error_naming_file
+from core.jobs import job_create, job_enqueue, job_execute, job_step, job_user
 from core.models import Job, Project
 from core.progress import Progress
 from core.selectors import membership_require
@@ -944,8 +944,7 @@ def survey_import_report(result: SurveyImport, filename: str) -> dict:
 def _survey_import_work(job: Job, progress: Progress | None) -> tuple[dict, None]:
     params = job.params or {}
     try:
-        if job.created_by is None:
-            raise NotAllowed("The lead who uploaded this file no longer has an account; upload it again.")
+        user = job_user(job)
         survey = None
         if params.get("survey") is not None:
             survey = Survey.objects.filter(project=job.project, pk=params["survey"]).first()
@@ -955,7 +954,7 @@ def _survey_import_work(job: Job, progress: Progress | None) -> tuple[dict, None
             progress(0, 1, "Reading and importing the file")
         result = survey_responses_import(
             project=job.project,
-            user=job.created_by,
+            user=user,
             data=bytes(job.input_data) if job.input_data is not None else b"",
             filename=job.input_name,
             survey=survey,
@@ -973,13 +972,17 @@ def survey_import_job_run(*, job_id: int, progress: Progress | None = None) -> s
 # --- participants ---------------------------------------------------------------------------------------
 
 
+def _participant_kind_check(default_kind: str) -> None:
+    if default_kind and default_kind not in Participant.Kind.values:
+        raise InvalidInput(f"Kind is one of {', '.join(Participant.Kind.values)}.", field="kind")
+
+
 def participants_import(*, project: Project, user, data: bytes, filename: str, default_kind: str = "") -> dict:
     """Interviewees and respondents from the study's participant sheets (validation.participants reads
     them). A participant is known by kind and id: importing again updates, never duplicates."""
     if user is not None:
         lead_require(project=project, user=user)
-    if default_kind and default_kind not in Participant.Kind.values:
-        raise InvalidInput(f"Kind is one of {', '.join(Participant.Kind.values)}.", field="kind")
+    _participant_kind_check(default_kind)
     try:
         people = participant_sheets.read_participants(data, filename, default_kind=default_kind)
     except qualtrics.ExportError as error:
@@ -1008,3 +1011,47 @@ def participants_import(*, project: Project, user, data: bytes, filename: str, d
             )
             counts["created" if created else "updated"] += 1
     return counts
+
+
+def participants_import_start(*, project: Project, user, filename: str, data: bytes, default_kind: str = "") -> Job:
+    """Store an uploaded participant sheet and import it in a Celery job (`participants_import_job_run`),
+    never in the request.
+
+    Checked here, before anything is stored: the lead's role, the kind to import as, and the file's size,
+    an XLSX's unpacked size and entries, a CSV's columns and cells (the limits of survey material, which
+    the participant sheets are). The job reads the sheet and writes it in one transaction
+    (`participants_import`: nothing written on an error, which names the file); its report is
+    {"created", "updated"}."""
+    lead_require(project=project, user=user)
+    _participant_kind_check(default_kind)
+    check_upload(data, kind="survey", name=filename)
+    job = job_create(
+        project=project,
+        user=user,
+        kind=Job.Kind.IMPORT_PARTICIPANTS,
+        params={"default_kind": default_kind},
+        input_name=filename,
+        input_data=data,
+        requires_input=True,
+    )
+    return job_enqueue(job=job, task=tasks.import_participants_task)
+
+
+def _participants_import_work(job: Job, progress: Progress | None) -> tuple[dict, None]:
+    if progress:
+        progress(0, 1, "Reading the participant sheets")
+    try:
+        counts = participants_import(
+            project=job.project,
+            user=job_user(job),
+            data=bytes(job.input_data) if job.input_data is not None else b"",
+            filename=job.input_name,
+            default_kind=(job.params or {}).get("default_kind", ""),
+        )
+    except DomainError as error:
+        raise error_naming_file(error, job.input_name) from None
+    return counts, None
+
+
+def participants_import_job_run(*, job_id: int, progress: Progress | None = None) -> str:
+    return job_execute(job_id=job_id, work=_participants_import_work, progress=progress)

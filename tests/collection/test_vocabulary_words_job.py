@@ -190,3 +190,20 @@ def test_the_command_checks_the_size_before_parsing(team, tmp_path):
     with pytest.raises(CommandError, match="the limit is 64 bytes"):
         call_command("import_vocabulary", team.project.slug, str(path), stdout=io.StringIO(), stderr=io.StringIO())
     assert not VocabularyTerm.objects.exists()
+
+
+def test_a_word_list_whose_uploader_is_gone_or_no_longer_an_editor_fails_its_job(team):
+    """The job runs as the member who uploaded it, their role checked again: nothing is written otherwise."""
+    gone = services.vocabulary_words_import_start(
+        project=team.project, user=team.moderator, filename="words.csv", data=WORDS, final=False
+    )
+    Job.objects.filter(id=gone.id).update(created_by=None)
+    demoted = services.vocabulary_words_import_start(
+        project=team.project, user=team.moderator, filename="mine.csv", data=WORDS, final=False
+    )
+    team.project.memberships.filter(user=team.moderator).update(is_moderator=False)
+    for job, start in ((gone, "words.csv: The member who uploaded"), (demoted, "mine.csv: ")):
+        assert services.vocabulary_words_import_job_run(job_id=job.id) == Job.Status.FAILED
+        job.refresh_from_db()
+        assert job.error.startswith(start), job.error
+    assert not VocabularyTerm.objects.filter(project=team.project).exists()

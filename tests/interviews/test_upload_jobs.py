@@ -172,7 +172,8 @@ def test_an_upload_no_worker_picks_up_expires_with_its_file(team, settings):
     fresh = services.interview_upload_start(
         project=team.project, user=team.lead, filename="interview4.txt", data=transcript_txt()
     )
-    Job.objects.filter(id=sheet.id).update(created_at=timezone.now() - settings.CONCORD_JOB_STALE_AFTER - timedelta(1))
+    long_ago = timezone.now() - settings.CONCORD_JOB_STALE_AFTER - timedelta(1)
+    Job.objects.filter(id=sheet.id).update(created_at=long_ago, queued_at=long_ago)
     assert jobs.jobs_sweep() == {"worker_lost": 0, "never_started": 1, "abandoned_uploads": 0}
     sheet.refresh_from_db()
     fresh.refresh_from_db()

@@ -132,6 +132,11 @@ def test_the_preview_is_read_once_and_stored_on_the_job(project, lead_client, dj
     for page in pages:
         assert "many.csv · 30 rows" in page and "Question 20<" in page and "Question 21<" not in page
         assert '<option value="url" selected>' in page and 'id="import-reading"' not in page
+    with django_capture_on_commit_callbacks(execute=True):
+        lead_client.post(response["Location"], {"col0": "url", "col1": "title"})
+    job.refresh_from_db()
+    assert job.status == Job.Status.DONE and job.report["created"] == 30
+    assert "preview" not in job.params and "_steps" not in job.params  # dropped once the job has run
 
 
 def test_the_mapping_page_shows_progress_until_the_preview_is_read(project, lead_client):
@@ -160,6 +165,8 @@ def test_a_preview_step_that_breaks_or_finds_its_job_cancelled_leaves_no_upload_
     job.refresh_from_db()
     assert job.error == "Unexpected error: RuntimeError." and job.input_data is None and job.finished_at
     other = artefacts_import_job_create(project=project, user=lead, input_name="b.csv", input_data=CSV)
+    assert artefacts_import_preview_job_run(job_id=other.id) == Job.Status.PENDING
+    assert other.__class__.objects.get(id=other.id).params["preview"]["header"]
     job_cancel(job=other, user=lead)
     assert artefacts_import_preview_job_run(job_id=other.id) == "noop"
     other.refresh_from_db()

@@ -116,7 +116,12 @@ def test_the_sweeper_fails_jobs_whose_worker_died_and_expires_abandoned_uploads(
     stale = now - settings.CONCORD_JOB_STALE_AFTER - timedelta(minutes=1)
     dead = make_job(team, status=Job.Status.RUNNING, started_at=stale, progress=73, task_id="t1")
     alive = make_job(team, status=Job.Status.RUNNING, started_at=now - timedelta(minutes=5), task_id="t2")
-    abandoned = make_job(team, input_data=b"url\nhttps://x/\n", input_name="a.csv")
+    abandoned = make_job(
+        team,
+        input_data=b"url\nhttps://x/\n",
+        input_name="a.csv",
+        params={"preview": {"header": ["url"]}, "_steps": ["preview"], "kept": 1},
+    )
     Job.objects.filter(id=abandoned.id).update(
         created_at=now - settings.CONCORD_UPLOAD_PENDING_TTL - timedelta(hours=1)
     )
@@ -129,10 +134,33 @@ def test_the_sweeper_fails_jobs_whose_worker_died_and_expires_abandoned_uploads(
     assert (
         abandoned.status == Job.Status.FAILED and abandoned.input_data is None and "Upload it again" in abandoned.error
     )
+    assert abandoned.params == {"kept": 1}  # what the preview step read of the upload went with it
     for job in (alive, fresh_upload):
         job.refresh_from_db()
         assert job.status in (Job.Status.RUNNING, Job.Status.PENDING) and not job.error
     assert jobs.jobs_sweep() == {"worker_lost": 0, "never_started": 0, "abandoned_uploads": 0}
+
+
+def test_a_job_sent_long_after_its_upload_is_not_taken_for_one_never_started(team, settings):
+    """The wait is counted from when the task was sent: an upload mapped hours later waits for its worker."""
+    now = timezone.now()
+    long_ago = now - settings.CONCORD_JOB_STALE_AFTER - timedelta(hours=1)
+    mapped_late = make_job(team, input_data=b"url\n", input_name="late.csv")
+    Job.objects.filter(id=mapped_late.id).update(created_at=long_ago)
+    mapped_late.refresh_from_db()
+    jobs.job_enqueue(job=mapped_late, task=tasks.escalations_sweep_task)  # any task: only its sending is looked at
+    mapped_late.refresh_from_db()
+    assert mapped_late.task_id and mapped_late.queued_at > long_ago
+    never_picked = make_job(team, input_data=b"url\n", input_name="never.csv", task_id="t3")
+    Job.objects.filter(id=never_picked.id).update(created_at=long_ago, queued_at=long_ago)
+    sent_before_the_field = make_job(team, input_data=b"url\n", input_name="old.csv", task_id="t4")
+    Job.objects.filter(id=sent_before_the_field.id).update(created_at=long_ago)  # queued_at unknown: upload time
+    assert jobs.jobs_sweep() == {"worker_lost": 0, "never_started": 2, "abandoned_uploads": 0}
+    for job, status in ((mapped_late, Job.Status.PENDING), (never_picked, Job.Status.FAILED)):
+        job.refresh_from_db()
+        assert job.status == status, job.input_name
+    sent_before_the_field.refresh_from_db()
+    assert sent_before_the_field.error == jobs.NEVER_STARTED and sent_before_the_field.input_data is None
 
 
 def test_a_lead_cancels_a_job_on_its_page_and_a_late_task_does_nothing(team, client):

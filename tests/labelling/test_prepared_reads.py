@@ -280,15 +280,16 @@ def _escalated(team, item, settings, prepared: bool):
             third.completed_at,
             third.created_at.tzinfo is not None,
         ),
-        "told": (told.project_id, told.text, told.url.replace(str(third.id), "ID"), told.read_at, told.emailed_at),
+        # the assignment's id in the link differs; only it (a bare replace would also hit the slug's digits)
+        "told": (told.project_id, told.text, told.url.removesuffix(f"/{third.id}/"), told.read_at, told.emailed_at),
         "settled": EscalationOutbox.objects.filter(item=item).exists(),
     }
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="the SQL runs on PostgreSQL only")
 def test_the_escalation_writes_leave_what_their_orm_equivalents_leave(team, settings):
     """The disagreement's mark with its outbox row, and the escalation's assignment, notification and
-    settled row: written by the SQL (one statement each on PostgreSQL) and by the ORM, the same rows."""
+    settled row: written by the SQL (one statement each on PostgreSQL) and by the ORM, the same rows.
+    (Elsewhere both runs are the ORM's, and the test checks what it leaves.)"""
     eva1, eva2, eva3 = team.evaluators
     rnd = make_round(team, [eva1, eva2], 2)
     with_sql, with_orm = (
@@ -299,4 +300,4 @@ def test_the_escalation_writes_leave_what_their_orm_equivalents_leave(team, sett
     assert with_sql["item"] == (RoundItem.Status.LABELLING, True, True)
     assert with_sql["owed"] == [{"dispatched_at": None, "attempts": 0, "last_error": ""}]
     assert with_sql["third"][:2] == (eva3.id, 3) and not with_sql["settled"]
-    assert with_sql["told"][2] == f"/p/{team.project.slug}/a/ID/"
+    assert with_sql["told"][2] == f"/p/{team.project.slug}/a"

@@ -91,7 +91,8 @@ def test_import_page_names_the_problem(client, team, django_capture_on_commit_ca
     assert 'id="job-error"' in page and "x.csv: " in page
 
 
-def test_participants_page_import_and_downloads(client, team):
+def test_participants_page_import_and_downloads(client, team, django_capture_on_commit_callbacks):
+    """The import runs as a job (tests/validation/test_participants_jobs.py): the page redirects to its page."""
     url = reverse("reports:participants", args=[team.project.slug])
     sheet = (
         "Participant,Role,Experience,DL experience,Frameworks\n"
@@ -99,14 +100,22 @@ def test_participants_page_import_and_downloads(client, team):
     )
     client.force_login(team.moderator)
     refused = client.post(url, {"file": SimpleUploadedFile("p.csv", sheet.encode()), "kind": "interviewee"})
-    assert refused.status_code == 403 and not Participant.objects.exists()
+    assert refused.status_code == 403 and not Participant.objects.exists() and not Job.objects.exists()
     client.force_login(team.lead)
-    page = client.post(url, {"file": SimpleUploadedFile("p.csv", sheet.encode()), "kind": "interviewee"})
-    assert page.status_code == 200 and "3 participants added" in page.content.decode()
-    again = client.post(url, {"file": SimpleUploadedFile("p.csv", sheet.encode()), "kind": "interviewee"})
-    assert "0 participants added, 3 updated" in again.content.decode() and Participant.objects.count() == 3
-    no_kind = client.post(url, {"file": SimpleUploadedFile("p.csv", sheet.encode())})
-    assert no_kind.status_code == 400 and "interviewees or survey respondents" in no_kind.content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        posted = client.post(url, {"file": SimpleUploadedFile("p.csv", sheet.encode()), "kind": "interviewee"})
+    page = client.get(posted["Location"])
+    assert page.status_code == 200 and "3 participants added, 0 updated." in page.content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        posted = client.post(url, {"file": SimpleUploadedFile("p.csv", sheet.encode()), "kind": "interviewee"})
+    again = client.get(posted["Location"])
+    assert "0 participants added, 3 updated." in again.content.decode() and Participant.objects.count() == 3
+    with django_capture_on_commit_callbacks(execute=True):
+        posted = client.post(url, {"file": SimpleUploadedFile("p.csv", sheet.encode())})
+    no_kind = client.get(posted["Location"])
+    assert 'id="job-error"' in no_kind.content.decode()
+    assert "p.csv: say whether the participants" in no_kind.content.decode()
+    assert "interviewees or survey respondents" in no_kind.content.decode()
     data = json.loads(client.get(url, {"format": "json"}).content)
     rows = {(r["kind"], r["role"]): r for r in data["rows"]}
     assert rows["interviewee", "practitioner"]["n"] == 2

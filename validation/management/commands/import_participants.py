@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand
 
 from core.cli import existing_project, fail, print_json, read_file
 from core.errors import DomainError
+from core.uploads import check_upload
 from validation.models import Participant
 from validation.services import participants_import
 
@@ -23,10 +24,13 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         project = existing_project(options["project"])
         try:
+            data = read_file(options["file"])
+            # a command is not a request: it imports at once, within the limits of survey material
+            check_upload(data, kind="survey", name=options["file"])
             counts = participants_import(
                 project=project,
                 user=None,
-                data=read_file(options["file"]),
+                data=data,
                 filename=options["file"],
                 default_kind=options["kind"],
             )
