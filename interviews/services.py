@@ -200,8 +200,6 @@ def _transcript_replace_check(interview: Interview, *, replace: bool) -> None:
         )
 
 
-
-
 def interview_upload_start(
     *, project: Project, user, filename: str, data: bytes, number: int | None = None, replace: bool = False, **details
 ) -> Job:

@@ -980,7 +980,6 @@ def taxonomy_import_start(*, project: Project, user, filename: str, data: bytes)
     return job_enqueue(job=job, task=tasks.import_taxonomy_task)
 
 
-
 def _taxonomy_import_work(job: Job, progress: Progress | None) -> tuple[dict, None]:
     if progress:
         progress(0, 1, "Reading the taxonomy")
