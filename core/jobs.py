@@ -26,10 +26,9 @@ from core.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFoun
 from core.models import Job, Project
 from core.progress import Progress
 from core.selectors import membership_require
+from core.uploads import check_size, request_size_limit
 
 log = logging.getLogger(__name__)
-
-MAX_UPLOAD = 50 * 1024 * 1024
 
 # work(job, progress) -> (report, (content, name, content type) or None)
 JobWork = Callable[[Job, Progress | None], tuple[dict, tuple | None]]
@@ -55,8 +54,7 @@ def job_create(
     if requires_input:
         if not input_data:
             raise InvalidInput("Choose a file to upload.", field="file")
-        if len(input_data) > MAX_UPLOAD:
-            raise InvalidInput(f"The file is larger than {MAX_UPLOAD // (1024 * 1024)} MB.", field="file")
+        check_size(input_data, limit=request_size_limit())  # each kind's own limit was checked by its app
     job = Job.objects.create(
         project=project,
         kind=kind,

@@ -119,7 +119,7 @@ def file_size(f) -> int:
 
 
 def check_size(f, *, limit: int, what: str = "file") -> int:
-    size = file_size(f)
+    size = file_size(_as_file(f))
     if size > limit:
         raise UploadRejected(
             f"The {what} is {_megabytes(size)}; the limit is {_megabytes(limit)}.",
@@ -207,10 +207,33 @@ def check_csv_shape(
     return rows
 
 
-def check_upload(f, *, kind: str, name: str = "", limits: Limits | None = None, delimiter: str = ",") -> int:
+DELIMITERS = (",", ";", "\t", "|")
+
+
+def sniff_delimiter(f, *, default: str = ",") -> str:
+    """The delimiter a CSV's readers will find: of `, ; tab |`, the most frequent in its first line (the
+    header), `default` on a tie or when the line has none. Reads at most 64 KB; the position is kept."""
+    f = _as_file(f)
+    position = f.tell()
+    f.seek(0)
+    head = f.read(64 * 1024)
+    f.seek(position)
+    if isinstance(head, bytes):
+        head = head.decode("utf-8", errors="replace")
+    line = head.lstrip("\ufeff").splitlines()[0] if head.strip() else ""
+    counts = {d: line.count(d) for d in DELIMITERS}
+    best = max(counts.values())
+    if best == 0 or counts[default] == best:
+        return default
+    return next(d for d in DELIMITERS if counts[d] == best)
+
+
+def check_upload(f, *, kind: str, name: str = "", limits: Limits | None = None, delimiter: str | None = None) -> int:
     """Every check that applies to this upload (size first, then ZIP or CSV shape); returns its size.
 
-    `f` is bytes or a seekable binary file object (Django's UploadedFile); its position is kept.
+    `f` is bytes or a seekable binary file object (Django's UploadedFile); its position is kept. A CSV's
+    columns are counted with `delimiter`, else tab for .tsv, else the one its header uses (`sniff_delimiter`:
+    a `;`-separated export is counted by its semicolons).
     """
     f = _as_file(f)
     limits = limits or limits_for(kind)
@@ -224,7 +247,7 @@ def check_upload(f, *, kind: str, name: str = "", limits: Limits | None = None, 
             max_columns=limits.csv_columns,
             max_cell=limits.csv_cell,
             max_rows=limits.csv_rows,
-            delimiter="\t" if lowered.endswith(".tsv") else delimiter,
+            delimiter=delimiter or ("\t" if lowered.endswith(".tsv") else sniff_delimiter(f)),
         )
     return size
 

@@ -9,7 +9,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
 
 from core import uploads
-from core.uploads import Limits, UploadRejected
+from core.jobs import job_create
+from core.models import Job
+from core.uploads import Limits, UploadRejected, check_upload, request_size_limit, sniff_delimiter
 
 MB = 1024 * 1024
 
@@ -166,3 +168,57 @@ def test_limits_come_from_settings_per_kind():
     assert limits.csv_columns == 7
     assert uploads.limits_for("round").size == uploads.DEFAULT_UPLOAD_LIMITS["round"]
     assert uploads.limits_for("unknown kind").size == uploads.DEFAULT_UPLOAD_LIMITS["default"]
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (b"url,title,body\n", ","),
+        (b"\xef\xbb\xbfurl;title;body\n", ";"),
+        (b"url\ttitle\n", "\t"),
+        (b"url|title|body\n", "|"),
+        (b"url\n", ","),
+        (b"", ","),
+        (b'"a;b",c,d\n', ","),  # a tie or more commas: the comma
+    ],
+)
+def test_the_delimiter_is_the_one_the_header_uses(header, expected):
+    assert sniff_delimiter(io.BytesIO(header + b"x;y,z\n")) == expected
+
+
+def test_a_semicolon_csv_is_counted_by_its_semicolons():
+    limits = Limits(size=10 * MB, csv_columns=50)
+    wide = ";".join(f"c{i}" for i in range(60)).encode() + b"\n"
+    with pytest.raises(UploadRejected) as caught:
+        check_upload(wide, kind="survey", name="export.csv", limits=limits)
+    assert caught.value.message == "Row 1 of the file has 60 columns; the limit is 50."
+    narrow = b"url;title\n" + b"https://x.example/1;" + b"a, b, c, " * 20 + b"\n"  # commas inside a cell
+    assert check_upload(narrow, kind="survey", name="export.csv", limits=limits) == len(narrow)
+
+
+@pytest.mark.django_db
+def test_a_job_keeps_no_limit_of_its_own_but_the_largest_request(team, settings):
+    """Each kind's limit is checked by its app (and set in settings); a job refuses only what no request may
+    carry, so raising a kind's limit is enough for its uploads to become jobs."""
+    settings.CONCORD_UPLOAD_LIMITS = {"artefacts": 200}
+    assert request_size_limit() == max(*uploads.DEFAULT_UPLOAD_LIMITS.values(), 200) + uploads.FORM_OVERHEAD
+    settings.CONCORD_MAX_REQUEST_BYTES = 150
+    kept = job_create(
+        project=team.project,
+        user=team.lead,
+        kind=Job.Kind.IMPORT_ARTEFACTS,
+        input_name="a.csv",
+        input_data=b"x" * 150,
+        requires_input=True,
+    )
+    assert bytes(kept.input_data) == b"x" * 150
+    with pytest.raises(UploadRejected) as caught:
+        job_create(
+            project=team.project,
+            user=team.lead,
+            kind=Job.Kind.IMPORT_ARTEFACTS,
+            input_name="b.csv",
+            input_data=b"x" * 151,
+            requires_input=True,
+        )
+    assert caught.value.status == 413 and Job.objects.count() == 1
