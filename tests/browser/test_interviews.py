@@ -226,6 +226,7 @@ def test_review_keys_act_on_the_current_row(team, live_server, page, login):
     page.keyboard.press("a")
     expect(row[third.id].locator(".badge.review")).to_have_text("Accepted")
     expect(page.locator("#review-counts")).to_contain_text("2 accepted")
+    expect(row[third.id]).to_be_focused()  # the replaced row holds the focus before the next key
 
     # the focus leaves the table (a click on the heading): the highlighted row stays the current one
     page.keyboard.press("k")
