@@ -909,6 +909,15 @@ def outline_import_file(*, project: Project, data: bytes, filename: str = "", us
     return report
 
 
+def _import_round_number_check(project: Project, number) -> None:
+    """A round number an import may write: 1…MAX_ROUND, and not a round labelled in Concord."""
+    if not isinstance(number, int) or not 1 <= number <= MAX_ROUND:
+        raise InvalidInput(f"The round number must be a whole number from 1 to {MAX_ROUND}.", field="round")
+    existing = Round.objects.filter(project=project, number=number).first()
+    if existing is not None and existing.source != Round.Source.IMPORT:
+        raise InvalidInput(f"Round {number} was labelled in Concord; choose another number.", field="round")
+
+
 def round_import_job_create(
     *,
     project: Project,
@@ -922,11 +931,7 @@ def round_import_job_create(
     """A round import of a lead, run in Celery: checked now for the round number (free for an import) and the
     upload's size and shape; the files are read only in the job, which fails naming a file it cannot read."""
     membership_require(project=project, user=user, roles=("lead",))
-    if not isinstance(number, int) or not 1 <= number <= MAX_ROUND:
-        raise InvalidInput(f"The round number must be a whole number from 1 to {MAX_ROUND}.", field="round")
-    existing = Round.objects.filter(project=project, number=number).first()
-    if existing is not None and existing.source != Round.Source.IMPORT:
-        raise InvalidInput(f"Round {number} was labelled in Concord; choose another number.", field="round")
+    _import_round_number_check(project, number)
     if input_data:
         check_upload(input_data, kind="round", name=input_name)  # size, ZIP and CSV shape, without parsing
     params = {"round": number}
@@ -1086,12 +1091,8 @@ def exchange_import_start(
     the job's report is `exchange_import`'s, and a file it cannot read fails the job naming it."""
     membership_require(project=project, user=user, roles=("lead",))
     check_upload(data, kind="artefacts", name=filename)
-    if number is not None and not 1 <= number <= MAX_ROUND:
-        raise InvalidInput(f"The round number must be a whole number from 1 to {MAX_ROUND}.", field="round")
-    if keep_annotations and number is not None:
-        existing = Round.objects.filter(project=project, number=number).first()
-        if existing is not None and existing.source != Round.Source.IMPORT:
-            raise InvalidInput(f"Round {number} was labelled in Concord; choose another number.", field="round")
+    if keep_annotations and number is not None:  # the round the annotations go to
+        _import_round_number_check(project, number)
     job = job_create(
         project=project,
         user=user,
