@@ -88,7 +88,7 @@ from collection.selectors import (
 from collection.vocabulary import artefact_text, example_word, stem, stemmed_words, text_digest, tokenise
 from core import csv_safe
 from core.errors import Conflict, DomainError, InvalidInput, NotFound, error_naming_file
-from core.jobs import job_create, job_enqueue, job_execute, job_step, job_user
+from core.jobs import job_enqueue, job_execute, job_reading, job_step, job_upload_start
 from core.models import Job, Membership, Project
 from core.progress import Progress
 from core.selectors import membership_require
@@ -569,18 +569,15 @@ def artefacts_import_job_create(*, project: Project, user, input_name: str, inpu
     """A pending artefact import of a lead: the upload's size, ZIP and CSV shape are checked now (a 4xx, no
     job); the file is read in Celery, whose preview step stores the mapping page's preview on the job (or
     fails the job, naming a file it cannot read)."""
-    membership_require(project=project, user=user, roles=("lead",))
-    if input_data:
-        check_upload(input_data, kind="artefacts", name=input_name)  # size, ZIP and CSV shape, without parsing
-    job = job_create(
+    return job_upload_start(
         project=project,
         user=user,
         kind=Job.Kind.IMPORT_ARTEFACTS,
-        input_name=input_name,
-        input_data=input_data,
-        requires_input=True,
+        filename=input_name,
+        data=input_data,
+        upload_kind="artefacts",
+        task=tasks.preview_artefacts_task,
     )
-    return job_enqueue(job=job, task=tasks.preview_artefacts_task)
 
 
 PREVIEW_ROWS = 20
@@ -1245,30 +1242,24 @@ def vocabulary_words_import_start(*, project: Project, user, filename: str, data
     and its CSV shape; the job checks the role again, parses the list and writes its terms in one transaction."""
     membership_require(project=project, user=user, roles=WORD_LIST_ROLES)
     vocabulary_words_check(data=data, filename=filename)
-    job = job_create(
+    return job_upload_start(
         project=project,
         user=user,
+        roles=WORD_LIST_ROLES,
         kind=Job.Kind.IMPORT_VOCABULARY,
         params={"final": bool(final)},
-        input_name=filename,
-        input_data=data,
-        requires_input=True,
-        roles=WORD_LIST_ROLES,
+        filename=filename,
+        data=data,
+        upload_kind=None,  # checked above as a CSV, whatever its name
+        task=tasks.import_vocabulary_task,
     )
-    return job_enqueue(job=job, task=tasks.import_vocabulary_task)
 
 
 def _vocabulary_words_work(job: Job, progress: Progress | None) -> tuple[dict, None]:
-    if progress:
-        progress(0, 1, "Reading the word list")
-    data = bytes(job.input_data) if job.input_data is not None else b""
-    try:
-        with transaction.atomic():
-            report = vocabulary_words_import(
-                project=job.project, data=data, final=bool((job.params or {}).get("final")), user=job_user(job)
-            )
-    except DomainError as error:
-        raise error_naming_file(error, job.input_name) from None
+    with job_reading(job, progress, "Reading the word list") as (data, user), transaction.atomic():
+        report = vocabulary_words_import(
+            project=job.project, data=data, final=bool((job.params or {}).get("final")), user=user
+        )
     unusable = report["unusable"]
     report = {**report, "file": job.input_name, "unusable": unusable[:UNUSABLE_SHOWN], "unusable_total": len(unusable)}
     return report, None

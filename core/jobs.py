@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
+from contextlib import contextmanager
 
 from celery import current_app
 from celery.result import AsyncResult
@@ -22,11 +23,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core.audit import audit_record
-from core.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound
+from core.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound, error_naming_file
 from core.models import Job, Project
 from core.progress import Progress
 from core.selectors import membership_require
-from core.uploads import check_size, request_size_limit
+from core.uploads import check_size, check_upload, request_size_limit
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,49 @@ def job_user(job: Job):
     if job.created_by is None:
         raise NotAllowed("The member who uploaded this file no longer has an account; upload it again.")
     return job.created_by
+
+
+def job_upload_start(
+    *,
+    project: Project,
+    user,
+    kind: str,
+    filename: str,
+    data: bytes,
+    task,
+    upload_kind: str | None,
+    params: dict | None = None,
+    roles: tuple[str, ...] = ("lead",),
+) -> Job:
+    """An upload stored in a pending job and sent to its Celery task once the transaction commits: the
+    member's role, then (unless the caller did) the size, ZIP and CSV shape of `upload_kind`, are checked
+    first; nothing parses the file in the request."""
+    membership_require(project=project, user=user, roles=roles)
+    if upload_kind is not None and data:
+        check_upload(data, kind=upload_kind, name=filename)  # size, ZIP and CSV shape, without parsing
+    job = job_create(
+        project=project,
+        user=user,
+        roles=roles,
+        kind=kind,
+        params=params,
+        input_name=filename,
+        input_data=data,
+        requires_input=True,
+    )
+    return job_enqueue(job=job, task=task)
+
+
+@contextmanager
+def job_reading(job: Job, progress: Progress | None = None, message: str = ""):
+    """The work of a job that reads its upload: yields (the upload's bytes, the member who uploaded it, as
+    whom the work runs; NotAllowed if their account is gone); a DomainError raised inside names the file."""
+    try:
+        if progress is not None and message:
+            progress(0, 1, message)
+        yield (bytes(job.input_data) if job.input_data is not None else b""), job_user(job)
+    except DomainError as error:
+        raise error_naming_file(error, job.input_name) from None
 
 
 def job_get(*, project: Project, job_id: int) -> Job:

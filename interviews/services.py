@@ -17,8 +17,8 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from core.audit import audit_record
-from core.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound, error_naming_file
-from core.jobs import job_create, job_enqueue, job_execute, job_user
+from core.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from core.jobs import job_execute, job_reading, job_upload_start
 from core.models import Job, Membership, Project
 from core.progress import Progress
 from core.selectors import membership_require
@@ -218,34 +218,30 @@ def interview_upload_start(
     if existing is not None:
         _transcript_replace_check(existing, replace=replace)
     given = {key: str(value) for key, value in details.items() if value not in (None, "")}
-    job = job_create(
+    return job_upload_start(
         project=project,
         user=user,
         kind=Job.Kind.IMPORT_INTERVIEW,
         params={"number": number, "replace": bool(replace), "details": given},
-        input_name=filename,
-        input_data=data,
-        requires_input=True,
+        filename=filename,
+        data=data,
+        upload_kind=None,  # checked first of all, above
+        task=tasks.import_transcript_task,
     )
-    return job_enqueue(job=job, task=tasks.import_transcript_task)
 
 
 def _interview_upload_work(job: Job, progress: Progress | None) -> tuple[dict, None]:
     params = job.params or {}
-    if progress:
-        progress(0, 1, "Reading the transcript")
-    try:
+    with job_reading(job, progress, "Reading the transcript") as (data, user):
         interview = interview_create(
             project=job.project,
-            user=job_user(job),
+            user=user,
             filename=job.input_name,
-            data=bytes(job.input_data) if job.input_data is not None else b"",
+            data=data,
             number=params.get("number"),
             replace=bool(params.get("replace")),
             **params.get("details", {}),
         )
-    except DomainError as error:
-        raise error_naming_file(error, job.input_name) from None
     report = {
         "interview": interview.number,
         "file": job.input_name,
@@ -1035,30 +1031,22 @@ def coding_sheet_import_start(*, project: Project, user, filename: str, data: by
 
     Checked here, before anything is stored: the lead's role, the file's size and (an XLSX) its unpacked
     size and entries, (a CSV) its columns and cells. The job reads the sheet and writes it in one transaction."""
-    membership_require(project=project, user=user, roles=("lead",))
-    check_upload(data, kind="interview_sheet", name=filename)
-    job = job_create(
+    return job_upload_start(
         project=project,
         user=user,
         kind=Job.Kind.IMPORT_INTERVIEW_SHEET,
-        input_name=filename,
-        input_data=data,
-        requires_input=True,
+        filename=filename,
+        data=data,
+        upload_kind="interview_sheet",
+        task=tasks.import_coding_sheet_task,
     )
-    return job_enqueue(job=job, task=tasks.import_coding_sheet_task)
 
 
 def _coding_sheet_work(job: Job, progress: Progress | None) -> tuple[dict, None]:
-    try:
+    with job_reading(job) as (data, user):
         report = coding_sheet_import(
-            project=job.project,
-            user=job_user(job),
-            filename=job.input_name,
-            data=bytes(job.input_data) if job.input_data is not None else b"",
-            progress=progress,
+            project=job.project, user=user, filename=job.input_name, data=data, progress=progress
         )
-    except DomainError as error:
-        raise error_naming_file(error, job.input_name) from None
     return report, None
 
 

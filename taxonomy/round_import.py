@@ -63,7 +63,7 @@ from collection.importers.values import canonical_url, parse_entity_type, split_
 from collection.models import Artefact
 from collection.services import artefacts_import_file, exchange_read
 from core.errors import DomainError, InvalidInput, error_naming_file
-from core.jobs import job_create, job_enqueue, job_execute
+from core.jobs import job_execute, job_reading, job_upload_start, job_user
 from core.models import Job, Membership, Project
 from core.progress import Problems, Progress, Throttled
 from core.selectors import membership_require
@@ -939,29 +939,29 @@ def round_import_job_create(
         check_upload(outline_data, kind="taxonomy", name=outline_name)
         params["outline"] = base64.b64encode(outline_data).decode()
         params["outline_name"] = outline_name
-    job = job_create(
+    return job_upload_start(
         project=project,
         user=user,
         kind=Job.Kind.IMPORT_ROUND,
         params=params,
-        input_name=input_name,
-        input_data=input_data,
-        requires_input=True,
+        filename=input_name,
+        data=input_data,
+        upload_kind=None,  # checked above, with the outline
+        task=tasks.import_round_task,
     )
-    return job_enqueue(job=job, task=tasks.import_round_task)
 
 
 def _round_import_work(job: Job, progress: Progress | None) -> tuple[dict, None]:
     params = job.params or {}
     outline = base64.b64decode(params["outline"]) if params.get("outline") else None
-    report = round_import_file(
+    report = round_import_file(  # its errors name the round's file or the outline's
         project=job.project,
         data=bytes(job.input_data) if job.input_data is not None else b"",
         filename=job.input_name,
         number=params["round"],
         outline_data=outline,
         outline_name=params.get("outline_name", ""),
-        user=job.created_by,
+        user=job_user(job),
         progress=progress,
     )
     return report, None
@@ -1090,10 +1090,9 @@ def exchange_import_start(
     Checked now, without parsing: the role, the file's size and shape, and the round number asked for;
     the job's report is `exchange_import`'s, and a file it cannot read fails the job naming it."""
     membership_require(project=project, user=user, roles=("lead",))
-    check_upload(data, kind="artefacts", name=filename)
     if keep_annotations and number is not None:  # the round the annotations go to
         _import_round_number_check(project, number)
-    job = job_create(
+    return job_upload_start(
         project=project,
         user=user,
         kind=Job.Kind.IMPORT_EXCHANGE,
@@ -1106,21 +1105,21 @@ def exchange_import_start(
             "include_predictions": bool(include_predictions),
             "evaluator": evaluator,
         },
-        input_name=filename,
-        input_data=data,
-        requires_input=True,
+        filename=filename,
+        data=data,
+        upload_kind="artefacts",
+        task=tasks.import_exchange_task,
     )
-    return job_enqueue(job=job, task=tasks.import_exchange_task)
 
 
 def _exchange_import_work(job: Job, progress: Progress | None) -> tuple[dict, None]:
     params = job.params or {}
-    try:
+    with job_reading(job) as (data, user):
         report = exchange_import(
             project=job.project,
-            data=bytes(job.input_data) if job.input_data is not None else b"",
+            data=data,
             filename=job.input_name,
-            user=job.created_by,
+            user=user,
             progress=progress,
             map_options=params.get("map_options"),
             tool=params.get("tool"),
@@ -1130,8 +1129,6 @@ def _exchange_import_work(job: Job, progress: Progress | None) -> tuple[dict, No
             include_predictions=bool(params.get("include_predictions")),
             evaluator=params.get("evaluator", ""),
         )
-    except DomainError as error:
-        raise error_naming_file(error, job.input_name) from None
     return report, None
 
 

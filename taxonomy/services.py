@@ -22,8 +22,8 @@ from django.utils.dateparse import parse_datetime
 from collection.formats.common import FormatError
 from collection.formats.refiqda import Code, read_codebook
 from core.audit import audit_record
-from core.errors import Conflict, DomainError, InvalidInput, NotFound, error_naming_file
-from core.jobs import job_create, job_enqueue, job_execute, job_user
+from core.errors import Conflict, InvalidInput, NotFound
+from core.jobs import job_execute, job_reading, job_upload_start
 from core.models import Job, Project
 from core.progress import Progress
 from core.selectors import membership_require
@@ -966,32 +966,21 @@ def taxonomy_import_start(*, project: Project, user, filename: str, data: bytes)
     and the file's size, a .qdpx's unpacked size and entries, a CSV's columns and cells. The job reads the
     file and imports it (`taxonomy_import_file`: one transaction, nothing written on an error, which names
     the file); its report is the import's."""
-    editor_require(project=project, user=user)
-    check_upload(data, kind="taxonomy", name=filename)
-    job = job_create(
+    return job_upload_start(
         project=project,
         user=user,
         roles=EDITOR_ROLES,
         kind=Job.Kind.IMPORT_TAXONOMY,
-        input_name=filename,
-        input_data=data,
-        requires_input=True,
+        filename=filename,
+        data=data,
+        upload_kind="taxonomy",
+        task=tasks.import_taxonomy_task,
     )
-    return job_enqueue(job=job, task=tasks.import_taxonomy_task)
 
 
 def _taxonomy_import_work(job: Job, progress: Progress | None) -> tuple[dict, None]:
-    if progress:
-        progress(0, 1, "Reading the taxonomy")
-    try:
-        report = taxonomy_import_file(
-            project=job.project,
-            user=job_user(job),
-            data=bytes(job.input_data) if job.input_data is not None else b"",
-            filename=job.input_name,
-        )
-    except DomainError as error:
-        raise error_naming_file(error, job.input_name) from None
+    with job_reading(job, progress, "Reading the taxonomy") as (data, user):
+        report = taxonomy_import_file(project=job.project, user=user, data=data, filename=job.input_name)
     return report, None
 
 

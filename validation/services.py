@@ -15,12 +15,11 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from core.errors import Conflict, DomainError, InvalidInput, NotFound, error_naming_file
-from core.jobs import job_create, job_enqueue, job_execute, job_step, job_user
+from core.errors import Conflict, InvalidInput, NotFound
+from core.jobs import job_enqueue, job_execute, job_reading, job_step, job_upload_start
 from core.models import Job, Project
 from core.progress import Progress
 from core.selectors import membership_require
-from core.uploads import check_upload
 from validation import matching, qualtrics, selectors, tasks
 from validation import participants as participant_sheets
 from validation.models import (
@@ -861,18 +860,15 @@ def survey_import_job_create(*, project: Project, user, input_name: str, input_d
     """A pending survey-response import of a lead: the upload's size, an XLSX's entries and unpacked size and a
     CSV's shape are checked now (a 4xx, no job); the file is read in Celery, whose preview step stores what
     the preview page shows on the job (or fails the job, naming a file it cannot read)."""
-    lead_require(project=project, user=user)
-    if input_data:
-        check_upload(input_data, kind="survey", name=input_name)  # size, ZIP and CSV shape, without parsing
-    job = job_create(
+    return job_upload_start(
         project=project,
         user=user,
         kind=Job.Kind.IMPORT_SURVEY,
-        input_name=input_name,
-        input_data=input_data,
-        requires_input=True,
+        filename=input_name,
+        data=input_data,
+        upload_kind="survey",
+        task=tasks.preview_survey_import_task,
     )
-    return job_enqueue(job=job, task=tasks.preview_survey_import_task)
 
 
 def survey_import_preview_summary(*, data: bytes, filename: str = "") -> dict:
@@ -943,25 +939,20 @@ def survey_import_report(result: SurveyImport, filename: str) -> dict:
 
 def _survey_import_work(job: Job, progress: Progress | None) -> tuple[dict, None]:
     params = job.params or {}
-    try:
-        user = job_user(job)
+    with job_reading(job, progress, "Reading and importing the file") as (data, user):
         survey = None
         if params.get("survey") is not None:
             survey = Survey.objects.filter(project=job.project, pk=params["survey"]).first()
             if survey is None:
                 raise NotFound("The survey chosen for this import no longer exists.", field="survey")
-        if progress:
-            progress(0, 1, "Reading and importing the file")
         result = survey_responses_import(
             project=job.project,
             user=user,
-            data=bytes(job.input_data) if job.input_data is not None else b"",
+            data=data,
             filename=job.input_name,
             survey=survey,
             mapping=params.get("mapping") or [],
         )
-    except DomainError as exc:
-        raise error_naming_file(exc, job.input_name) from exc
     return survey_import_report(result, job.input_name), None
 
 
@@ -1024,32 +1015,27 @@ def participants_import_start(*, project: Project, user, filename: str, data: by
     {"created", "updated"}."""
     lead_require(project=project, user=user)
     _participant_kind_check(default_kind)
-    check_upload(data, kind="survey", name=filename)
-    job = job_create(
+    return job_upload_start(
         project=project,
         user=user,
         kind=Job.Kind.IMPORT_PARTICIPANTS,
         params={"default_kind": default_kind},
-        input_name=filename,
-        input_data=data,
-        requires_input=True,
+        filename=filename,
+        data=data,
+        upload_kind="survey",  # the participant sheets are survey material
+        task=tasks.import_participants_task,
     )
-    return job_enqueue(job=job, task=tasks.import_participants_task)
 
 
 def _participants_import_work(job: Job, progress: Progress | None) -> tuple[dict, None]:
-    if progress:
-        progress(0, 1, "Reading the participant sheets")
-    try:
+    with job_reading(job, progress, "Reading the participant sheets") as (data, user):
         counts = participants_import(
             project=job.project,
-            user=job_user(job),
-            data=bytes(job.input_data) if job.input_data is not None else b"",
+            user=user,
+            data=data,
             filename=job.input_name,
             default_kind=(job.params or {}).get("default_kind", ""),
         )
-    except DomainError as error:
-        raise error_naming_file(error, job.input_name) from None
     return counts, None
 
 
