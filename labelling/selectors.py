@@ -85,7 +85,9 @@ def _queue_after(assignment):
 
 
 def evaluator_neighbours(*, assignment) -> tuple[int | None, int | None]:
-    """Ids of the previous and next of the evaluator's assignments in queue order (round number, id)."""
+    """Ids of the previous and next of all the evaluator's assignments, answered ones too, by round
+    number then id: browsing, as the page's "3 of 20 in Round 4" counts (not the open queue's order,
+    which changes as work is answered)."""
     mine = Assignment.objects.filter(
         evaluator_id=assignment.evaluator_id, round__project_id=assignment.round.project_id
     )
@@ -99,11 +101,24 @@ def evaluator_neighbours(*, assignment) -> tuple[int | None, int | None]:
 
 
 def evaluator_next_open(*, project, user, after=None):
-    """The next open assignment after `after` in queue order, wrapping round to the first; None when all done."""
+    """The next open assignment in queue order (one query): what was sent back, then tie-breaks, as the
+    queue page lists them first; then the rest of the user's work after `after` by round and id, wrapping
+    round to the first; None when all done."""
     open_ = evaluator_open_assignments(project=project, user=user)
     if after is None:
         return open_.first()
-    return open_.filter(_queue_after(after)).first() or open_.exclude(id=after.id).first()
+    following = Case(
+        When(queries.AHEAD_OF_THE_QUEUE, then=Value(0)),  # the queue's head, in queue order
+        When(_queue_after(after), then=Value(1)),
+        default=Value(0),
+        output_field=IntegerField(),
+    )
+    return (
+        open_.exclude(id=after.id)
+        .annotate(following=following)
+        .order_by(*queries.QUEUE_ORDER[:2], F("following").desc(), *queries.QUEUE_ORDER[2:])
+        .first()
+    )
 
 
 def item_annotations(*, item):
