@@ -10,7 +10,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from core.models import Membership, Notification
-from core.prepared import prepared_forget, prepared_names
+from core.prepared import prepared_forget, prepared_names, prepared_sql_enabled
 from labelling import queries, selectors, services
 from labelling.api.serializers import assignment_data
 from labelling.models import Annotation, Assignment, EscalationOutbox, Round, RoundItem
@@ -267,7 +267,7 @@ def test_next_open_puts_sent_back_work_then_tie_breaks_first_in_sql_and_orm(team
         for user in (eva1, eva2, eva3, team.lead):
             values = {"user": user.id, "project": team.project.id, "labelling": "labelling", "open": "open"}
             assert _plain(queries.NEXT_OPEN.fetch_all(**values)) == _plain(queries.NEXT_OPEN.orm(**values)), values
-        with django_assert_num_queries(1):
+        with django_assert_num_queries(1 if prepared_sql_enabled() else 2):  # the ORM equivalent: two
             fast = selectors._next_open_fast(project=team.project, user=eva1)
         found = selectors.assignment_next(project=team.project, user=eva1)
         head = selectors.evaluator_queue(project=team.project, user=eva1).first()
