@@ -169,6 +169,17 @@ class Assignment(models.Model):
                 condition=Q(completed_at__isnull=True),
                 name="assignment_open_queue",
             ),
+            # What comes first in that queue (sent back, tie-breaks): a handful of rows per evaluator.
+            models.Index(
+                fields=["evaluator", "round", "id"],
+                condition=Q(completed_at__isnull=True, sent_back_at__isnull=False),
+                name="assignment_open_sent_back",
+            ),
+            models.Index(
+                fields=["evaluator", "round", "id"],
+                condition=Q(completed_at__isnull=True, order__gt=2),
+                name="assignment_open_tie_break",
+            ),
         ]
         ordering = ["round", "item", "order"]
 

@@ -6,7 +6,7 @@ and tests (tests/labelling/test_prepared_reads.py) compare the two in every stat
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Q, Subquery, Value, When
 
 from collection.models import Artefact
 from core.models import Membership, Notification, Project
@@ -19,6 +19,20 @@ from labelling.models import Annotation, Assignment, EscalationOutbox, Label, Ro
 # The assignment with its round, project and item, the item's row locked (only that row: submissions
 # for the same artefact are serialised here), and the project's label with a normalised name, if any.
 User = get_user_model()
+
+
+# --- the queue's order ------------------------------------------------------------------------------
+# An evaluator's open work in queue order (the queue page, `next` in the API, the page's next after a
+# submission): what a moderator sent back first, then tie-breaks (a third or later evaluator on a
+# disagreed item), then round number, then id. Read on open assignments, where a set `sent_back_at`
+# means sent back and not answered again yet.
+
+SENT_BACK_FIRST = Case(When(sent_back_at__isnull=False, then=Value(1)), default=Value(0), output_field=IntegerField())
+TIE_BREAK_FIRST = Case(When(order__gt=2, then=Value(1)), default=Value(0), output_field=IntegerField())
+QUEUE_ORDER = (SENT_BACK_FIRST.desc(), TIE_BREAK_FIRST.desc(), "round__number", "id")
+# The open work that comes before the rest (the partial indexes assignment_open_sent_back and
+# assignment_open_tie_break hold it: a handful of rows per evaluator).
+AHEAD_OF_THE_QUEUE = Q(sent_back_at__isnull=False) | Q(order__gt=2)
 
 
 # --- the ORM equivalents -----------------------------------------------------------------------------
@@ -97,22 +111,26 @@ def _escalation_candidate_orm(*, project, item, round):
 
 
 def _next_open_orm(*, user, project, labelling, open):
-    """The user's first open assignment (by round number, then id) whose item is being labelled, or a row
-    saying whether they have open work in an open round at all (1) or none (2)."""
+    """The user's first open assignment in queue order (QUEUE_ORDER) whose item is being labelled, or a row
+    saying whether they have open work in an open round at all (1) or none (2). As the SQL reads it: the
+    first of what was sent back or is a tie-break, else the first by id in the first open round (by
+    number) holding open work of the user; when that round holds none being labelled, 1."""
     work = Assignment.objects.filter(
         evaluator_id=user, completed_at__isnull=True, round__project_id=project, round__status=open
     )
-    first_round = work.order_by("round__number").values_list("round_id", flat=True).first()
-    found = (
-        work.filter(round_id=first_round, item__status=labelling)
-        .select_related("round", "item__artefact", "annotation__label")
-        .order_by("id")
-        .first()
-        if first_round is not None
-        else None
+    ahead = work.filter(AHEAD_OF_THE_QUEUE, item__status=labelling).order_by(*QUEUE_ORDER).values("id")[:1]
+    first = work.order_by("round__number").annotate(ahead=Subquery(ahead)).values_list("round_id", "ahead").first()
+    if first is None:
+        return [(None, None, None, None, None, None, 2)]
+    first_round, ahead_id = first
+    candidates = (
+        Assignment.objects.filter(id=ahead_id)
+        if ahead_id is not None
+        else work.filter(round_id=first_round, item__status=labelling)
     )
+    found = candidates.select_related("round", "item__artefact", "annotation__label").order_by("id").first()
     if found is None:
-        return [(None, None, None, None, None, None, 1 if first_round is not None else 2)]
+        return [(None, None, None, None, None, None, 1)]
     annotation = getattr(found, "annotation", None)
     label = annotation.label if annotation is not None else None
     return [(found, found.round, found.item, found.item.artefact, annotation, label, 0)]
@@ -296,7 +314,73 @@ ESCALATION_CANDIDATE = PreparedRead(
 ANNOTATION_COLUMNS = ("id", "assignment_id", "label_id", "verdict", "note", "history", "created_at", "updated_at")
 
 
-# The user's next open assignment (see assignment_next): what its API representation shows.
+def _open_first(n, alias: str, condition: str, order: str) -> str:
+    """The id of the user's first open assignment (by `order`) meeting `condition`, in an open round of
+    the project, whose item is being labelled. The item's status is read per row found (a few rows): a
+    join would let a generic plan hash every item of the table when it misjudges the partial index."""
+    a, r, i = alias, f"{alias}r", f"{alias}i"
+    return (
+        f"(SELECT {a}.{n.col(Assignment, 'id')} FROM {n.table(Assignment)} {a}"
+        f" INNER JOIN {n.table(Round)} {r} ON {r}.{n.col(Round, 'id')} = {a}.{n.col(Assignment, 'round')}"
+        f" WHERE {a}.{n.col(Assignment, 'evaluator')} = %(user)s AND {a}.{n.col(Assignment, 'completed_at')} IS NULL"
+        f" AND {condition} AND {r}.{n.col(Round, 'project')} = %(project)s AND {r}.{n.col(Round, 'status')} = %(open)s"
+        f" AND (SELECT {i}.{n.col(RoundItem, 'status')} FROM {n.table(RoundItem)} {i}"
+        f" WHERE {i}.{n.col(RoundItem, 'id')} = {a}.{n.col(Assignment, 'item')}) = %(labelling)s"
+        f" ORDER BY {order} LIMIT 1)"
+    )
+
+
+def _next_open_statement(n, columns):
+    order = n.col(Assignment, "order")
+    number = n.col(Round, "number")
+    # What was sent back, tie-breaks first (a few rows of the partial index `assignment_open_sent_back`)…
+    sent_back = _open_first(
+        n,
+        "s",
+        f"s.{n.col(Assignment, 'sent_back_at')} IS NOT NULL",
+        f"CASE WHEN s.{order} > 2 THEN 0 ELSE 1 END, sr.{number}, s.{n.col(Assignment, 'id')}",
+    )
+    # …else the first tie-break (a few rows of the partial index `assignment_open_tie_break`)…
+    tie_break = _open_first(n, "t", f"t.{order} > 2", f"tr.{number}, t.{n.col(Assignment, 'id')}")
+    # …else the first open round of the project holding open work of the user (a few rows of the partial
+    # index `assignment_open_queue`), then the first of that work by id whose item is being labelled.
+    rest = (
+        f"(SELECT q.{n.col(Assignment, 'id')} FROM {n.table(Assignment)} q"
+        f" INNER JOIN {n.table(RoundItem)} qi ON qi.{n.col(RoundItem, 'id')} = q.{n.col(Assignment, 'item')}"
+        f" WHERE q.{n.col(Assignment, 'evaluator')} = %(user)s AND q.{n.col(Assignment, 'completed_at')} IS NULL"
+        f" AND qi.{n.col(RoundItem, 'status')} = %(labelling)s"
+        f" AND q.{n.col(Assignment, 'round')} = (SELECT r2.{n.col(Round, 'id')} FROM {n.table(Round)} r2"
+        f" WHERE r2.{n.col(Round, 'project')} = %(project)s AND r2.{n.col(Round, 'status')} = %(open)s"
+        f" AND EXISTS (SELECT 1 FROM {n.table(Assignment)} u WHERE u.{n.col(Assignment, 'evaluator')} = %(user)s"
+        f" AND u.{n.col(Assignment, 'round')} = r2.{n.col(Round, 'id')}"
+        f" AND u.{n.col(Assignment, 'completed_at')} IS NULL)"
+        f" ORDER BY r2.{number} LIMIT 1)"
+        f" ORDER BY q.{n.col(Assignment, 'id')} LIMIT 1)"
+    )
+    return (
+        # The assignment found, with what its API representation shows…
+        f"SELECT * FROM (SELECT {', '.join(columns)}, 0 AS missing FROM {n.table(Assignment)} a"
+        f" INNER JOIN {n.table(RoundItem)} i ON i.{n.col(RoundItem, 'id')} = a.{n.col(Assignment, 'item')}"
+        f" INNER JOIN {n.table(Round)} r ON r.{n.col(Round, 'id')} = a.{n.col(Assignment, 'round')}"
+        f" INNER JOIN {n.table(Artefact)} f ON f.{n.col(Artefact, 'id')} = i.{n.col(RoundItem, 'artefact')}"
+        f" LEFT OUTER JOIN {n.table(Annotation)} n"
+        f" ON n.{n.col(Annotation, 'assignment')} = a.{n.col(Assignment, 'id')}"
+        f" LEFT OUTER JOIN {n.table(Label)} l ON l.{n.col(Label, 'id')} = n.{n.col(Annotation, 'label')}"
+        f" WHERE a.{n.col(Assignment, 'id')} = COALESCE({sent_back}, {tie_break}, {rest})) found"
+        # …or, when there is none, a row of NULLs saying whether the user has open work in an open round of
+        # the project at all (1: the general query decides, 2: nothing to do).
+        f" UNION ALL SELECT {', '.join(['NULL'] * len(columns))}, CASE WHEN EXISTS (SELECT 1"
+        f" FROM {n.table(Assignment)} u INNER JOIN {n.table(Round)} r3"
+        f" ON r3.{n.col(Round, 'id')} = u.{n.col(Assignment, 'round')}"
+        f" WHERE u.{n.col(Assignment, 'evaluator')} = %(user)s AND u.{n.col(Assignment, 'completed_at')} IS NULL"
+        f" AND r3.{n.col(Round, 'project')} = %(project)s AND r3.{n.col(Round, 'status')} = %(open)s)"
+        f" THEN 1 ELSE 2 END ORDER BY {len(columns) + 1} LIMIT 1"
+    )
+
+
+# The user's next open assignment in queue order (see assignment_next): what its API representation
+# shows. The subqueries are tried in turn (COALESCE stops at the first that finds one); each reads a few
+# index rows however large the project grows.
 NEXT_OPEN = PreparedRead(
     "concord_assignment_next",
     orm=_next_open_orm,
@@ -313,34 +397,7 @@ NEXT_OPEN = PreparedRead(
         ("l", Label, ("id", "name")),
     ),
     params=(("user", "bigint"), ("project", "bigint"), ("labelling", "text"), ("open", "text")),
-    statement=lambda n, columns: (
-        # The first open round of the project holding open work of the user (a few rows of the partial
-        # index `assignment_open_queue`), then the first of that work by id whose item is being labelled…
-        f"SELECT * FROM (SELECT {', '.join(columns)}, 0 AS missing FROM {n.table(Assignment)} a"
-        f" INNER JOIN {n.table(RoundItem)} i ON i.{n.col(RoundItem, 'id')} = a.{n.col(Assignment, 'item')}"
-        f" INNER JOIN {n.table(Round)} r ON r.{n.col(Round, 'id')} = a.{n.col(Assignment, 'round')}"
-        f" INNER JOIN {n.table(Artefact)} f ON f.{n.col(Artefact, 'id')} = i.{n.col(RoundItem, 'artefact')}"
-        f" LEFT OUTER JOIN {n.table(Annotation)} n"
-        f" ON n.{n.col(Annotation, 'assignment')} = a.{n.col(Assignment, 'id')}"
-        f" LEFT OUTER JOIN {n.table(Label)} l ON l.{n.col(Label, 'id')} = n.{n.col(Annotation, 'label')}"
-        f" WHERE a.{n.col(Assignment, 'evaluator')} = %(user)s AND a.{n.col(Assignment, 'completed_at')} IS NULL"
-        f" AND i.{n.col(RoundItem, 'status')} = %(labelling)s"
-        f" AND a.{n.col(Assignment, 'round')} = (SELECT r2.{n.col(Round, 'id')} FROM {n.table(Round)} r2"
-        f" WHERE r2.{n.col(Round, 'project')} = %(project)s AND r2.{n.col(Round, 'status')} = %(open)s"
-        f" AND EXISTS (SELECT 1 FROM {n.table(Assignment)} u WHERE u.{n.col(Assignment, 'evaluator')} = %(user)s"
-        f" AND u.{n.col(Assignment, 'round')} = r2.{n.col(Round, 'id')}"
-        f" AND u.{n.col(Assignment, 'completed_at')} IS NULL)"
-        f" ORDER BY r2.{n.col(Round, 'number')} LIMIT 1)"
-        f" ORDER BY a.{n.col(Assignment, 'id')} LIMIT 1) found"
-        # …or, when there is none, a row of NULLs saying whether the user has open work in an open round of
-        # the project at all (1: the general query decides, 2: nothing to do).
-        f" UNION ALL SELECT {', '.join(['NULL'] * len(columns))}, CASE WHEN EXISTS (SELECT 1"
-        f" FROM {n.table(Assignment)} u INNER JOIN {n.table(Round)} r3"
-        f" ON r3.{n.col(Round, 'id')} = u.{n.col(Assignment, 'round')}"
-        f" WHERE u.{n.col(Assignment, 'evaluator')} = %(user)s AND u.{n.col(Assignment, 'completed_at')} IS NULL"
-        f" AND r3.{n.col(Round, 'project')} = %(project)s AND r3.{n.col(Round, 'status')} = %(open)s)"
-        f" THEN 1 ELSE 2 END ORDER BY {len(columns) + 1} LIMIT 1"
-    ),
+    statement=_next_open_statement,
 )
 
 

@@ -47,7 +47,8 @@ def evaluator_round_progress(*, project, user):
 
 
 def evaluator_open_assignments(*, project, user, round_number: int | None = None):
-    """The user's assignments still waiting for their annotation, in queue order (round, then id)."""
+    """The user's assignments still waiting for their annotation, in queue order (queries.QUEUE_ORDER:
+    sent back first, then tie-breaks, then round number, then id)."""
     qs = Assignment.objects.filter(
         evaluator=user,
         round__project=project,
@@ -57,7 +58,7 @@ def evaluator_open_assignments(*, project, user, round_number: int | None = None
     )
     if round_number is not None:
         qs = qs.filter(round__number=round_number)
-    return qs.select_related("round", "item__artefact").order_by("round__number", "id")
+    return qs.select_related("round", "item__artefact").order_by(*queries.QUEUE_ORDER)
 
 
 def evaluator_assignment(*, project, user, assignment_id: int):
@@ -84,7 +85,9 @@ def _queue_after(assignment):
 
 
 def evaluator_neighbours(*, assignment) -> tuple[int | None, int | None]:
-    """Ids of the previous and next of the evaluator's assignments in queue order (round number, id)."""
+    """Ids of the previous and next of all the evaluator's assignments, answered ones too, by round
+    number then id: browsing, as the page's "3 of 20 in Round 4" counts (not the open queue's order,
+    which changes as work is answered)."""
     mine = Assignment.objects.filter(
         evaluator_id=assignment.evaluator_id, round__project_id=assignment.round.project_id
     )
@@ -98,11 +101,24 @@ def evaluator_neighbours(*, assignment) -> tuple[int | None, int | None]:
 
 
 def evaluator_next_open(*, project, user, after=None):
-    """The next open assignment after `after` in queue order, wrapping round to the first; None when all done."""
+    """The next open assignment in queue order (one query): what was sent back, then tie-breaks, as the
+    queue page lists them first; then the rest of the user's work after `after` by round and id, wrapping
+    round to the first; None when all done."""
     open_ = evaluator_open_assignments(project=project, user=user)
     if after is None:
         return open_.first()
-    return open_.filter(_queue_after(after)).first() or open_.exclude(id=after.id).first()
+    following = Case(
+        When(queries.AHEAD_OF_THE_QUEUE, then=Value(0)),  # the queue's head, in queue order
+        When(_queue_after(after), then=Value(1)),
+        default=Value(0),
+        output_field=IntegerField(),
+    )
+    return (
+        open_.exclude(id=after.id)
+        .annotate(following=following)
+        .order_by(*queries.QUEUE_ORDER[:2], F("following").desc(), *queries.QUEUE_ORDER[2:])
+        .first()
+    )
 
 
 def item_annotations(*, item):
@@ -407,7 +423,7 @@ def assignments_mine(*, project, user, round_number: int | None = None, state: s
         qs = qs.filter(completed_at__isnull=False)
     return (
         qs.select_related("round", "item__artefact", "item__final_label", "annotation__label")
-        .annotate(sent_back_first=Case(When(completed_at__isnull=True, then=SENT_BACK_FIRST), default=Value(0)))
+        .annotate(sent_back_first=Case(When(completed_at__isnull=True, then=queries.SENT_BACK_FIRST), default=Value(0)))
         .order_by(F("completed_at").asc(nulls_first=True), "-sent_back_first", "round__number", "id")
     )
 
@@ -441,10 +457,12 @@ def _next_open_fast(*, project, user):
 def assignment_next(*, project, user):
     """The user's next open assignment (open round, item still being labelled), or None.
 
-    The order of `evaluator_open_assignments` (round number, then id). The fast path is
-    one query shaped for the partial index `assignment_open_queue`: the first open round
-    holding open work of the user, then its first open assignment by id whose item is
-    being labelled; both read a handful of index rows however large the project grows.
+    The queue page's order (`evaluator_open_assignments`: sent back first, then tie-breaks,
+    then round number, then id). The fast path is one query: the first open assignment sent
+    back (partial index `assignment_open_sent_back`), else the first tie-break (partial index
+    `assignment_open_tie_break`), else the first open round holding open work of the user
+    and its first open assignment by id (partial index `assignment_open_queue`), each whose
+    item is being labelled; all read a handful of index rows however large the project grows.
     (An open assignment on a decided item cannot arise in Concord's own flow: items are
     decided only when every assignment is answered.) When the fast path finds nothing although
     the user has open work in an open round (it says which in the same query), the general
@@ -549,18 +567,14 @@ def labels_visible(*, project, user):
     )
 
 
-SENT_BACK_FIRST = Case(When(sent_back_at__isnull=False, then=Value(1)), default=Value(0), output_field=IntegerField())
-
-
 def evaluator_queue(*, project, user, round_number: int | None = None):
     """The queue page's order: items a moderator sent back first, then tie-breaks (a third or later
     evaluator on a disagreed item), then round and id; each row has `is_tie_break` (and, being open,
     `is_sent_back` when it was sent back, with its reason and the moderator)."""
-    tie_break = Case(When(order__gt=2, then=Value(1)), default=Value(0), output_field=IntegerField())
     return (
         evaluator_open_assignments(project=project, user=user, round_number=round_number)
         .select_related("sent_back_by")
-        .annotate(is_tie_break=tie_break, sent_back_first=SENT_BACK_FIRST)
+        .annotate(is_tie_break=queries.TIE_BREAK_FIRST, sent_back_first=queries.SENT_BACK_FIRST)
         .order_by("-sent_back_first", "-is_tie_break", "round__number", "id")
     )
 

@@ -5,11 +5,12 @@ reads the membership of the URL's project."""
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from core.models import Membership, Notification
-from core.prepared import prepared_forget, prepared_names
+from core.prepared import prepared_forget, prepared_names, prepared_sql_enabled
 from labelling import queries, selectors, services
 from labelling.api.serializers import assignment_data
 from labelling.models import Annotation, Assignment, EscalationOutbox, Round, RoundItem
@@ -241,6 +242,43 @@ def test_every_statement_returns_what_its_orm_equivalent_returns(team):
         )
     for statement, values in calls:
         assert _plain(statement.fetch_all(**values)) == _plain(statement.orm(**values)), (statement.name, values)
+
+
+def test_next_open_puts_sent_back_work_then_tie_breaks_first_in_sql_and_orm(team, django_assert_num_queries):
+    """NEXT_OPEN and its ORM equivalent walk a queue holding what was sent back and tie-breaks (some of
+    them in later rounds, one both, one on an item decided meanwhile) in the queue page's order.
+    (States set directly; the services' own send-back and escalation: test_next_in_queue_order.py.)"""
+    eva1, eva2, eva3 = team.evaluators
+    first, second, third = (make_round(team, [eva1, eva2], 3) for _ in range(3))
+    mine = {
+        rnd.id: list(Assignment.objects.filter(round=rnd, evaluator=eva1).order_by("id"))
+        for rnd in (first, second, third)
+    }
+    now = timezone.now()
+    late, both, tie_late = mine[third.id]
+    early_tie_break, normal_second, decided = mine[second.id]
+    Assignment.objects.filter(id__in=[late.id, decided.id]).update(sent_back_at=now)
+    Assignment.objects.filter(id=both.id).update(sent_back_at=now, order=3)
+    Assignment.objects.filter(id__in=[tie_late.id, early_tie_break.id]).update(order=3)
+    RoundItem.objects.filter(id=decided.item_id).update(status=RoundItem.Status.CONFLICT, is_conflict=True)
+    expected = [both, late, early_tie_break, tie_late, *mine[first.id], normal_second]
+    walked = []
+    for _ in range(len(expected) + 1):
+        for user in (eva1, eva2, eva3, team.lead):
+            values = {"user": user.id, "project": team.project.id, "labelling": "labelling", "open": "open"}
+            assert _plain(queries.NEXT_OPEN.fetch_all(**values)) == _plain(queries.NEXT_OPEN.orm(**values)), values
+        with django_assert_num_queries(1 if prepared_sql_enabled() else 2):  # the ORM equivalent: two
+            fast = selectors._next_open_fast(project=team.project, user=eva1)
+        found = selectors.assignment_next(project=team.project, user=eva1)
+        head = selectors.evaluator_queue(project=team.project, user=eva1).first()
+        assert (found and found.id) == (head and head.id)
+        if found is None:
+            assert fast is None  # open work left, on the decided item only: the general query said none
+            break
+        assert isinstance(fast, Assignment) and fast.id == found.id
+        walked.append(found)
+        Assignment.objects.filter(id=found.id).update(completed_at=now)
+    assert [a.id for a in walked] == [a.id for a in expected]
 
 
 def test_the_labelling_loop_runs_with_prepared_sql_off(team, settings):
