@@ -425,11 +425,12 @@ ITEM_ESCALATION_OWED = PreparedWrite(
 
 # The extra evaluator's assignment, their notification (its URL ends with the assignment's id) and the
 # item's owed escalation settled, in one statement.
-ASSIGNMENT_COLUMNS = (
+# every column of an assignment, for its INSERT (the labelling loop reads ASSIGNMENT_COLUMNS, a subset)
+ASSIGNMENT_FIELDS = (
     *("id", "round_id", "item_id", "evaluator_id", "order", "created_at", "completed_at"),
     *("sent_back_at", "sent_back_by_id", "sent_back_reason"),
 )
-assert tuple(f.attname for f in Assignment._meta.concrete_fields) == ASSIGNMENT_COLUMNS, "update the INSERT below"
+assert tuple(f.attname for f in Assignment._meta.concrete_fields) == ASSIGNMENT_FIELDS, "update the INSERT below"
 NOTIFICATION_FIELDS = ("id", "user_id", "project_id", "kind", "text", "url", "created_at", "read_at", "emailed_at")
 assert tuple(f.attname for f in Notification._meta.concrete_fields) == NOTIFICATION_FIELDS, "update the INSERT below"
 
@@ -444,7 +445,7 @@ ESCALATION_ASSIGN = PreparedWrite(
     prep={"now": (Assignment, "created_at")},
     statement=lambda n: (
         f"WITH assigned AS (INSERT INTO {n.table(Assignment)}"
-        f" ({', '.join(n.col(Assignment, f) for f in ASSIGNMENT_COLUMNS[1:])})"
+        f" ({', '.join(n.col(Assignment, f) for f in ASSIGNMENT_FIELDS[1:])})"
         " VALUES (%(round)s, %(item)s, %(evaluator)s, %(order)s, %(now)s, NULL, NULL, NULL, '')"
         f" RETURNING {n.col(Assignment, 'id')}),"
         f" told AS (INSERT INTO {n.table(Notification)}"
