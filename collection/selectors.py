@@ -39,9 +39,9 @@ from collection.models import (
     VocabularyTerm,
 )
 from collection.vocabulary import normalise_query
-from core.errors import NotFound
 from core.jobs import job_progress
 from core.models import Job
+from core.selectors import upload_job
 
 Status = VocabularyTerm.Status
 STATUSES = tuple(Status.values)
@@ -212,14 +212,12 @@ def vocabulary_jobs(*, project):
 
 def artefacts_import_job(*, project, job_id: int) -> Job:
     """An artefact import of the project, without its upload's bytes (the mapping page reads its stored preview)."""
-    job = (
-        Job.objects.filter(project=project, id=job_id, kind=Job.Kind.IMPORT_ARTEFACTS)
-        .defer("input_data", "result_data")
-        .first()
+    return upload_job(
+        project=project,
+        job_id=job_id,
+        kind=Job.Kind.IMPORT_ARTEFACTS,
+        missing="No such artefact import in this project.",
     )
-    if job is None:
-        raise NotFound("No such artefact import in this project.")
-    return job
 
 
 # --- repositories (the study's GitHub selection) ------------------------------------------------

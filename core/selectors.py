@@ -181,3 +181,12 @@ def notification_digest_items(*, digest: NotificationDigest):
         .select_related("project")
         .order_by("created_at", "id")
     )
+
+
+def upload_job(*, project: Project, job_id: int, kind: str, missing: str) -> Job:
+    """A job of the project and kind without its upload's or result's bytes (a page reads what its first step
+    stored on it); NotFound with `missing` otherwise."""
+    job = Job.objects.filter(project=project, id=job_id, kind=kind).defer("input_data", "result_data").first()
+    if job is None:
+        raise NotFound(missing)
+    return job

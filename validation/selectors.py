@@ -15,6 +15,7 @@ from django.db.models.functions import Coalesce
 
 from core.errors import InvalidInput, NotFound
 from core.models import Job, Project
+from core.selectors import upload_job
 from taxonomy.selectors import Entry, Tree, tree_build
 from validation.models import Answer, Participant, Response, ResponseFramework, Survey, SurveyCategory
 
@@ -61,14 +62,9 @@ def survey_list(project: Project):
 def survey_import_job(*, project: Project, job_id: int) -> Job:
     """A survey-response import of the project, without its upload's bytes (the preview page reads what its
     Celery step stored on the job)."""
-    job = (
-        Job.objects.filter(project=project, id=job_id, kind=Job.Kind.IMPORT_SURVEY)
-        .defer("input_data", "result_data")
-        .first()
+    return upload_job(
+        project=project, job_id=job_id, kind=Job.Kind.IMPORT_SURVEY, missing="No such survey import in this project."
     )
-    if job is None:
-        raise NotFound("No such survey import in this project.")
-    return job
 
 
 def survey_get(project: Project, survey_id) -> Survey:

@@ -6,9 +6,7 @@ starts the job: the page redirects to the job's page, which shows "N participant
 and links back to the participants. The job reads the sheet and writes it in one transaction: a file
 it cannot import fails it, naming the file, with nothing written."""
 
-import io
 import json
-import zipfile
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -19,6 +17,7 @@ from django.urls import reverse
 
 from core.errors import InvalidInput, NotAllowed
 from core.models import AuditEvent, Job
+from tests.core.test_upload_limits import MB, bomb
 from tests.factories import ProjectFactory, member
 from validation import participants as participant_sheets
 from validation import services
@@ -26,7 +25,6 @@ from validation.models import Participant
 
 pytestmark = pytest.mark.django_db
 
-MB = 1024 * 1024
 SHEET = b"Participant,Role,Experience,DL experience,Frameworks\nP1,Researcher,6,2,Keras\nP2,Developer,10,4,PyTorch\n"
 
 
@@ -36,17 +34,6 @@ def page(project):
 
 def job_page(project, job):
     return reverse("labelling:task_progress", args=[project.slug, job.id])
-
-
-def bomb(unpacked: int, entry: str = "xl/worksheets/sheet1.xml") -> bytes:
-    """A small ZIP that says it unpacks to `unpacked` bytes (as tests/core/test_upload_limits.py)."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("[Content_Types].xml", b"<Types/>")
-        with archive.open(entry, "w", force_zip64=True) as handle:
-            for _ in range(unpacked // MB):
-                handle.write(b"0" * MB)
-    return buffer.getvalue()
 
 
 def upload(name="p.csv", data=SHEET):
