@@ -88,7 +88,7 @@ from collection.selectors import (
 from collection.vocabulary import artefact_text, example_word, stem, stemmed_words, text_digest, tokenise
 from core import csv_safe
 from core.errors import Conflict, DomainError, InvalidInput, NotFound, error_naming_file
-from core.jobs import job_enqueue, job_execute, job_reading, job_step, job_upload_start
+from core.jobs import job_enqueue, job_execute, job_input, job_reading, job_step, job_upload_start
 from core.models import Job, Membership, Project
 from core.progress import Progress
 from core.selectors import membership_require
@@ -606,7 +606,7 @@ def artefacts_import_preview_summary(*, data: bytes, filename: str = "") -> dict
 
 
 def _artefacts_preview_work(job: Job) -> dict:
-    data = bytes(job.input_data) if job.input_data is not None else b""
+    data = job_input(job)
     return artefacts_import_preview_summary(data=data, filename=job.input_name)
 
 
@@ -632,7 +632,7 @@ def artefacts_import_job_set_mapping(*, job: Job, user, mapping: dict[int, str])
 def _artefacts_import_work(job: Job, progress: Progress | None) -> tuple[dict, None]:
     mapping = (job.params or {}).get("mapping")
     mapping = {int(k): v for k, v in mapping.items()} if mapping else None
-    data = bytes(job.input_data) if job.input_data is not None else b""
+    data = job_input(job)
     report = artefacts_import_file(
         project=job.project, data=data, filename=job.input_name, mapping=mapping, progress=progress, label_fields=[]
     )

@@ -70,6 +70,11 @@ def job_create(
     return job
 
 
+def job_input(job: Job) -> bytes:
+    """The job's uploaded file (empty once it has been read and deleted)."""
+    return bytes(job.input_data) if job.input_data is not None else b""
+
+
 def job_user(job: Job):
     """Who started the job, to run its work as them; NotAllowed (failing the job) if their account is gone."""
     if job.created_by is None:
@@ -115,7 +120,7 @@ def job_reading(job: Job, progress: Progress | None = None, message: str = ""):
     try:
         if progress is not None and message:
             progress(0, 1, message)
-        yield (bytes(job.input_data) if job.input_data is not None else b""), job_user(job)
+        yield job_input(job), job_user(job)
     except DomainError as error:
         raise error_naming_file(error, job.input_name) from None
 

@@ -63,7 +63,7 @@ from collection.importers.values import canonical_url, parse_entity_type, split_
 from collection.models import Artefact
 from collection.services import artefacts_import_file, exchange_read
 from core.errors import DomainError, InvalidInput, error_naming_file
-from core.jobs import job_execute, job_reading, job_upload_start, job_user
+from core.jobs import job_execute, job_input, job_reading, job_upload_start, job_user
 from core.models import Job, Membership, Project
 from core.progress import Problems, Progress, Throttled
 from core.selectors import membership_require
@@ -956,7 +956,7 @@ def _round_import_work(job: Job, progress: Progress | None) -> tuple[dict, None]
     outline = base64.b64decode(params["outline"]) if params.get("outline") else None
     report = round_import_file(  # its errors name the round's file or the outline's
         project=job.project,
-        data=bytes(job.input_data) if job.input_data is not None else b"",
+        data=job_input(job),
         filename=job.input_name,
         number=params["round"],
         outline_data=outline,

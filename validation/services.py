@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core.errors import Conflict, InvalidInput, NotFound
-from core.jobs import job_enqueue, job_execute, job_reading, job_step, job_upload_start
+from core.jobs import job_enqueue, job_execute, job_input, job_reading, job_step, job_upload_start
 from core.models import Job, Project
 from core.progress import Progress
 from core.selectors import membership_require
@@ -885,7 +885,7 @@ def survey_import_preview_summary(*, data: bytes, filename: str = "") -> dict:
 
 
 def _survey_import_preview_work(job: Job) -> dict:
-    data = bytes(job.input_data) if job.input_data is not None else b""
+    data = job_input(job)
     return survey_import_preview_summary(data=data, filename=job.input_name)
 
 
