@@ -24,7 +24,7 @@ from collection import services as vocabulary_services
 from collection.importers.headers import MAPPING_CHOICES
 from core import csv_safe
 from core.errors import DomainError, InvalidInput, NotFound
-from core.htmx import render_page_or_fragment, wants_fragment
+from core.htmx import poll_ends, render_page_or_fragment, wants_fragment
 from core.jobs import job_progress
 from core.models import Job
 from core.selectors import job_recent, project_members
@@ -203,9 +203,7 @@ def import_artefacts_mapping(request, slug, job_id):
     job = vs.artefacts_import_job(project=project, job_id=job_id)
     preview = job.params.get("preview") if job.status == Job.Status.PENDING else None
     if wants_fragment(request) and (preview is not None or job.status != Job.Status.PENDING):
-        response = HttpResponse("")
-        response["HX-Refresh"] = "true"  # the poll ends: the mapping form, or the job's page with its error
-        return response
+        return poll_ends()  # the mapping form, or the job's page with its error
     if job.status != Job.Status.PENDING:
         return redirect("labelling:task_progress", slug=project.slug, job_id=job.id)
     if preview is None:

@@ -5,6 +5,7 @@ htmx swapped the page and the browser's cache missed) asks for the whole page, n
 Every response of a URL that can answer either way says `Vary: HX-Request`, so no cache serves
 a fragment for the page or the page for a fragment."""
 
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 
@@ -21,6 +22,14 @@ def render_page_or_fragment(request, template: str, context: dict, *, partial: s
     chosen = partial if partial and wants_fragment(request) else template
     response = render(request, chosen, context, status=status)
     patch_vary_headers(response, VARY)
+    return response
+
+
+def poll_ends() -> HttpResponse:
+    """The answer to an htmx poll whose wait is over: an empty body and `HX-Refresh`, so the browser loads
+    the page again and shows what the wait was for (or the error that ended it)."""
+    response = HttpResponse("")
+    response["HX-Refresh"] = "true"
     return response
 
 

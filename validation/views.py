@@ -14,7 +14,6 @@ import math
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -23,7 +22,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from core.api.throttles import survey_write_wait
 from core.errors import Conflict, DomainError, InvalidInput
-from core.htmx import render_page_or_fragment, wants_fragment
+from core.htmx import poll_ends, render_page_or_fragment, wants_fragment
 from core.jobs import job_progress
 from core.models import Job
 from core.uploads import limits_for, read_upload
@@ -376,9 +375,7 @@ def survey_import_preview(request, slug, job_id):
     preview = params.get("preview") if job.status == Job.Status.PENDING else None
     started = job.status != Job.Status.PENDING or "mapping" in params
     if wants_fragment(request) and (preview is not None or started):
-        response = HttpResponse("")
-        response["HX-Refresh"] = "true"  # the poll ends: the preview, or the job's page with its error
-        return response
+        return poll_ends()  # the preview, or the job's page with its error
     if started:
         return redirect("labelling:task_progress", slug=project.slug, job_id=job.id)
     if preview is None:
